@@ -1,0 +1,1 @@
+// Placeholder until PNG I/O lands (issue 2).
