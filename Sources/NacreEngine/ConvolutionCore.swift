@@ -1,0 +1,300 @@
+/// The shared machinery of convolution-like layers: per-shape cached oneDNN primitives, weight
+/// reorders from the plain master copy, bf16 conversions, and gradient accumulation.
+final class ConvolutionCore {
+    let kind: DNNLConvolutionKind
+    let inChannels: Int
+    let outChannels: Int
+    let kernel: Int
+    let stride: Int
+    let padding: Int
+    let outputPadding: Int
+    let hasBias: Bool
+    /// Whether `backward` computes the input gradient (false for a network's first layer).
+    let computesInputGradient: Bool
+    /// Extra `dst = dst^power` fused into the forward primitive (GDN uses ±0.5).
+    let outputPower: Float?
+
+    var weightDims: [Int] { [outChannels, inChannels, kernel, kernel] }
+
+    private struct PlanKey: Hashable {
+        let input: TensorShape
+        let training: Bool
+        let precision: Precision
+    }
+
+    /// Everything created once per (input shape, training, precision).
+    private final class Plan {
+        let outputShape: TensorShape
+        let geometry: DNNLConvolutionGeometry
+        let srcDesc: DNNLMemoryDesc      // f32 tensor layout
+        let dstDesc: DNNLMemoryDesc
+        let low: Bool                    // bf16 arithmetic
+        let lowSrcDesc: DNNLMemoryDesc?
+        let lowDstDesc: DNNLMemoryDesc?
+        let forward: DNNLPrimitive
+        let forwardWeights: WeightSlot
+        var backwardData: DNNLPrimitive?
+        var backwardDataWeights: WeightSlot?
+        var backwardWeights: DNNLPrimitive?
+        var diffWeightsToPlain: DNNLPrimitive?
+        var diffWeightsDesc: DNNLMemoryDesc?
+        /// f32 → bf16 conversions of the input and of the output gradient (bf16 plans only).
+        var srcToLow: DNNLPrimitive?
+        var dstToLow: DNNLPrimitive?
+
+        init(outputShape: TensorShape, geometry: DNNLConvolutionGeometry, srcDesc: DNNLMemoryDesc,
+             dstDesc: DNNLMemoryDesc, low: Bool, lowSrcDesc: DNNLMemoryDesc?, lowDstDesc: DNNLMemoryDesc?,
+             forward: DNNLPrimitive, forwardWeights: WeightSlot) {
+            self.outputShape = outputShape
+            self.geometry = geometry
+            self.srcDesc = srcDesc
+            self.dstDesc = dstDesc
+            self.low = low
+            self.lowSrcDesc = lowSrcDesc
+            self.lowDstDesc = lowDstDesc
+            self.forward = forward
+            self.forwardWeights = forwardWeights
+        }
+    }
+
+    /// Weights reordered into one primitive's chosen layout, refreshed when the master changes.
+    private final class WeightSlot {
+        let desc: DNNLMemoryDesc
+        let reorder: DNNLPrimitive
+        let buffer: RawBuffer
+        var version = -1
+
+        init(desc: DNNLMemoryDesc, reorder: DNNLPrimitive) {
+            self.desc = desc
+            self.reorder = reorder
+            buffer = RawBuffer(byteCount: desc.byteCount)
+        }
+    }
+
+    /// What a training forward keeps for backward.
+    private struct Saved {
+        let plan: Plan
+        let input: Tensor
+        let lowInput: RawBuffer?
+    }
+
+    private var plans: [PlanKey: Plan] = [:]
+    private var saved: Saved?
+    private let plainWeightsDescF32: DNNLMemoryDesc
+    private let biasDesc: DNNLMemoryDesc
+    private let label: String
+
+    init(label: String, kind: DNNLConvolutionKind, inChannels: Int, outChannels: Int, kernel: Int, stride: Int,
+         padding: Int, outputPadding: Int = 0, hasBias: Bool, computesInputGradient: Bool,
+         outputPower: Float? = nil) throws {
+        guard inChannels > 0, outChannels > 0, kernel > 0, stride > 0, padding >= 0, outputPadding >= 0,
+              outputPadding < stride || outputPadding == 0 else {
+            throw EngineError(.invalidArgument, "\(label): invalid convolution settings (in \(inChannels), out \(outChannels), "
+                + "kernel \(kernel), stride \(stride), padding \(padding), output padding \(outputPadding))")
+        }
+        self.label = label
+        self.kind = kind
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        self.outputPadding = outputPadding
+        self.hasBias = hasBias
+        self.computesInputGradient = computesInputGradient
+        self.outputPower = outputPower
+        plainWeightsDescF32 = try DNNLMemoryDesc(dims: [outChannels, inChannels, kernel, kernel], type: .f32, layout: .plain)
+        biasDesc = try DNNLMemoryDesc(dims: [outChannels], type: .f32, layout: .vector)
+    }
+
+    /// Output shape for an input shape, or a typed error when the input is too small.
+    func outputShape(for input: TensorShape) throws -> TensorShape {
+        guard input.c == inChannels else {
+            throw EngineError(.shapeMismatch, "\(label) expects \(inChannels) input channels, got \(input)")
+        }
+        func size(_ x: Int) -> Int {
+            switch kind {
+            case .convolution: return (x + 2 * padding - kernel) >= 0 ? (x + 2 * padding - kernel) / stride + 1 : 0
+            case .deconvolution: return (x - 1) * stride - 2 * padding + kernel + outputPadding
+            }
+        }
+        let s = TensorShape(n: input.n, c: outChannels, h: size(input.h), w: size(input.w))
+        guard s.h > 0, s.w > 0 else {
+            throw EngineError(.shapeMismatch, "\(label): input \(input) is too small for kernel \(kernel), padding \(padding)")
+        }
+        return s
+    }
+
+    private func geometry(input: TensorShape, output: TensorShape) -> DNNLConvolutionGeometry {
+        // Right padding makes oneDNN's size formula hit the output size exactly.
+        func right(_ i: Int, _ o: Int) -> Int64 {
+            switch kind {
+            case .convolution: return Int64((o - 1) * stride + kernel - i - padding)
+            case .deconvolution: return Int64((i - 1) * stride + kernel - o - padding)
+            }
+        }
+        return DNNLConvolutionGeometry(strides: [Int64(stride), Int64(stride)],
+                                       paddingLeft: [Int64(padding), Int64(padding)],
+                                       paddingRight: [right(input.h, output.h), right(input.w, output.w)])
+    }
+
+    private func plan(for input: TensorShape, training: Bool, engine: Engine) throws -> Plan {
+        let key = PlanKey(input: input, training: training, precision: engine.precision)
+        if let p = plans[key] { return p }
+        let out = try outputShape(for: input)
+        let ctx = engine.context
+        let inLayout = TensorLayout.preferred(channels: input.c).dnnl
+        let outLayout = TensorLayout.preferred(channels: out.c).dnnl
+        let src = try DNNLMemoryDesc(dims: input.dims, type: .f32, layout: inLayout)
+        let dst = try DNNLMemoryDesc(dims: out.dims, type: .f32, layout: outLayout)
+        let g = geometry(input: input, output: out)
+        var attr: DNNLAttributes?
+        if let power = outputPower {
+            attr = try DNNLAttributes()
+            try attr!.appendPowPostOp(alpha: 1, beta: power)
+        }
+        func build(low: Bool) throws -> Plan {
+            let t: DNNLDataType = low ? .bf16 : .f32
+            let lowSrc = low ? try DNNLMemoryDesc(dims: input.dims, type: .bf16, layout: inLayout) : nil
+            let lowDst = low ? try DNNLMemoryDesc(dims: out.dims, type: .bf16, layout: outLayout) : nil
+            let anyWeights = try DNNLMemoryDesc(dims: weightDims, type: t, layout: .any)
+            let fwd = try DNNLConvolution.forward(kind, context: ctx, src: lowSrc ?? src, weights: anyWeights,
+                                                  bias: hasBias ? biasDesc : nil, dst: dst, geometry: g,
+                                                  training: training, attr: attr)
+            let wDesc = fwd.desc(DNNLPrimitive.weightsQuery)
+            let slot = WeightSlot(desc: wDesc, reorder: try DNNLConvolution.reorder(context: ctx, from: plainWeightsDescF32, to: wDesc))
+            let plan = Plan(outputShape: out, geometry: g, srcDesc: src, dstDesc: dst, low: low, lowSrcDesc: lowSrc,
+                            lowDstDesc: lowDst, forward: fwd, forwardWeights: slot)
+            if let lowSrc, let lowDst {
+                plan.srcToLow = try DNNLConvolution.reorder(context: ctx, from: src, to: lowSrc)
+                plan.dstToLow = try DNNLConvolution.reorder(context: ctx, from: dst, to: lowDst)
+            }
+            return plan
+        }
+        let p: Plan
+        if engine.precision == .bf16 {
+            do {
+                p = try build(low: true)
+            } catch let e as EngineError where e.code == .unimplemented {
+                engine.logger.debug("\(label): no bf16 implementation for \(input), using f32")
+                p = try build(low: false)
+            }
+        } else {
+            p = try build(low: false)
+        }
+        plans[key] = p
+        return p
+    }
+
+    private func refresh(_ slot: WeightSlot, weights: UnsafeMutablePointer<Float>, version: Int, engine: Engine) throws {
+        guard slot.version != version else { return }
+        try slot.reorder.reorder(engine.context, from: plainWeightsDescF32, UnsafeMutableRawPointer(weights),
+                                 to: slot.desc, slot.buffer.pointer)
+        slot.version = version
+    }
+
+    /// Converts a f32 tensor into a bf16 buffer in the same layout.
+    private func toLow(_ t: Tensor, with r: DNNLPrimitive?, from: DNNLMemoryDesc, to: DNNLMemoryDesc,
+                       engine: Engine) throws -> RawBuffer {
+        let b = RawBuffer(byteCount: to.byteCount)
+        try r!.reorder(engine.context, from: from, UnsafeMutableRawPointer(t.data), to: to, b.pointer)
+        return b
+    }
+
+    /// Runs the forward pass. `weightsVersion` must change whenever `weights` change.
+    func forward(_ x: Tensor, weights: UnsafeMutablePointer<Float>, weightsVersion: Int,
+                 bias: UnsafeMutablePointer<Float>?, training: Bool, engine: Engine) throws -> Tensor {
+        let p = try plan(for: x.shape, training: training, engine: engine)
+        try refresh(p.forwardWeights, weights: weights, version: weightsVersion, engine: engine)
+        let y = Tensor(uninitialized: p.outputShape)
+        var lowInput: RawBuffer?
+        var args: [DNNLArgument] = []
+        if p.low, let lowSrc = p.lowSrcDesc {
+            let b = try toLow(x, with: p.srcToLow, from: p.srcDesc, to: lowSrc, engine: engine)
+            lowInput = b
+            args.append(DNNLArgument(slot: DNNLSlot.src, desc: lowSrc, data: b.pointer))
+        } else {
+            args.append(DNNLArgument(slot: DNNLSlot.src, desc: p.srcDesc, data: UnsafeMutableRawPointer(x.data)))
+        }
+        args.append(DNNLArgument(slot: DNNLSlot.weights, desc: p.forwardWeights.desc, data: p.forwardWeights.buffer.pointer))
+        if hasBias, let bias { args.append(DNNLArgument(slot: DNNLSlot.bias, desc: biasDesc, data: UnsafeMutableRawPointer(bias))) }
+        args.append(DNNLArgument(slot: DNNLSlot.dst, desc: p.dstDesc, data: UnsafeMutableRawPointer(y.data)))
+        try p.forward.execute(engine.context, args)
+        saved = training ? Saved(plan: p, input: x, lowInput: lowInput) : nil
+        return y
+    }
+
+    /// Backward pass: adds weight (and bias) gradients into `weightGradient` / `biasGradient` and
+    /// returns the input gradient when `computesInputGradient`.
+    func backward(_ dy: Tensor, weights: UnsafeMutablePointer<Float>, weightsVersion: Int,
+                  weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>?,
+                  engine: Engine) throws -> Tensor? {
+        let s = try takeSaved(&saved, label)
+        let p = s.plan
+        try dy.requireShape(p.outputShape, "\(label).backward gradient")
+        let ctx = engine.context
+        var dyArg = DNNLArgument(slot: DNNLSlot.diffDst, desc: p.dstDesc, data: UnsafeMutableRawPointer(dy.data))
+        var lowDy: RawBuffer?
+        if p.low, let lowDst = p.lowDstDesc {
+            let b = try toLow(dy, with: p.dstToLow, from: p.dstDesc, to: lowDst, engine: engine)
+            lowDy = b
+            dyArg = DNNLArgument(slot: DNNLSlot.diffDst, desc: lowDst, data: b.pointer)
+        }
+        let wType: DNNLDataType = p.low ? .bf16 : .f32
+
+        // Weight gradients.
+        if p.backwardWeights == nil {
+            let anyW = try DNNLMemoryDesc(dims: weightDims, type: .f32, layout: .any)
+            let bw = try DNNLConvolution.backwardWeights(kind, context: ctx, src: p.lowSrcDesc ?? p.srcDesc,
+                                                         diffWeights: anyW, diffBias: hasBias ? biasDesc : nil,
+                                                         diffDst: p.lowDstDesc ?? p.dstDesc, geometry: p.geometry,
+                                                         hint: p.forward)
+            let dwDesc = bw.desc(DNNLPrimitive.diffWeightsQuery)
+            p.diffWeightsDesc = dwDesc
+            p.diffWeightsToPlain = try DNNLConvolution.reorder(context: ctx, from: dwDesc, to: plainWeightsDescF32)
+            p.backwardWeights = bw
+        }
+        let dwDesc = p.diffWeightsDesc!
+        let dw = RawBuffer(byteCount: dwDesc.byteCount)
+        let count = weightDims.reduce(1, *)
+        let dwPlain = RawBuffer(byteCount: count * 4)
+        let db = hasBias ? RawBuffer(byteCount: outChannels * 4) : nil
+        var args = [
+            s.lowInput.map { DNNLArgument(slot: DNNLSlot.src, desc: p.lowSrcDesc!, data: $0.pointer) }
+                ?? DNNLArgument(slot: DNNLSlot.src, desc: p.srcDesc, data: UnsafeMutableRawPointer(s.input.data)),
+            dyArg,
+            DNNLArgument(slot: DNNLSlot.diffWeights, desc: dwDesc, data: dw.pointer),
+        ]
+        if let db { args.append(DNNLArgument(slot: DNNLSlot.diffBias, desc: biasDesc, data: db.pointer)) }
+        try p.backwardWeights!.execute(ctx, args)
+        try p.diffWeightsToPlain!.reorder(ctx, from: dwDesc, dw.pointer, to: plainWeightsDescF32, dwPlain.pointer)
+        let g = dwPlain.floats(count)
+        for i in 0..<count { weightGradient[i] += g[i] }
+        if let db, let biasGradient {
+            let b = db.floats(outChannels)
+            for i in 0..<outChannels { biasGradient[i] += b[i] }
+        }
+        _ = lowDy
+
+        // Input gradient.
+        guard computesInputGradient else { return nil }
+        if p.backwardData == nil {
+            let anyW = try DNNLMemoryDesc(dims: weightDims, type: wType, layout: .any)
+            let bd = try DNNLConvolution.backwardData(kind, context: ctx, diffSrc: p.srcDesc, weights: anyW,
+                                                      diffDst: p.lowDstDesc ?? p.dstDesc, geometry: p.geometry,
+                                                      hint: p.forward)
+            let wDesc = bd.desc(DNNLPrimitive.weightsQuery)
+            p.backwardDataWeights = WeightSlot(desc: wDesc, reorder: try DNNLConvolution.reorder(context: ctx, from: plainWeightsDescF32, to: wDesc))
+            p.backwardData = bd
+        }
+        let slot = p.backwardDataWeights!
+        try refresh(slot, weights: weights, version: weightsVersion, engine: engine)
+        let dx = Tensor(uninitialized: s.input.shape)
+        try p.backwardData!.execute(ctx, [
+            dyArg,
+            DNNLArgument(slot: DNNLSlot.weights, desc: slot.desc, data: slot.buffer.pointer),
+            DNNLArgument(slot: DNNLSlot.diffSrc, desc: p.srcDesc, data: UnsafeMutableRawPointer(dx.data)),
+        ])
+        return dx
+    }
+}

@@ -1,0 +1,101 @@
+import CDNNL
+
+/// One argument of a primitive execution: which slot, its descriptor, and the buffer.
+struct DNNLArgument {
+    let slot: Int32
+    let desc: DNNLMemoryDesc
+    let data: UnsafeMutableRawPointer
+}
+
+/// A created oneDNN primitive together with its primitive descriptor.
+final class DNNLPrimitive: @unchecked Sendable {
+    let pd: dnnl_primitive_desc_t
+    let primitive: dnnl_primitive_t
+    let label: String
+
+    /// Creates the primitive descriptor for `opDesc` and the primitive itself.
+    convenience init(label: String, opDesc: UnsafeRawPointer, attr: DNNLAttributes?, context: DNNLContext,
+         hint: DNNLPrimitive?) throws {
+        var p: dnnl_primitive_desc_t?
+        try dnnlCheck(dnnl_primitive_desc_create(&p, opDesc, attr?.raw, context.engine, hint?.pd),
+                      "primitive_desc_create(\(label))")
+        try self.init(label: label, pd: p!)
+    }
+
+    /// Takes ownership of an already-created primitive descriptor.
+    init(label: String, pd: dnnl_primitive_desc_t) throws {
+        var prim: dnnl_primitive_t?
+        let status = dnnl_primitive_create(&prim, pd)
+        if status != dnnl_success { dnnl_primitive_desc_destroy(pd) }
+        try dnnlCheck(status, "primitive_create(\(label))")
+        self.pd = pd
+        self.primitive = prim!
+        self.label = label
+    }
+
+    deinit {
+        dnnl_primitive_destroy(primitive)
+        dnnl_primitive_desc_destroy(pd)
+    }
+
+    /// The memory descriptor the primitive chose for one of its slots.
+    func desc(_ query: dnnl_query_t) -> DNNLMemoryDesc {
+        DNNLMemoryDesc(raw: dnnl_primitive_desc_query_md(pd, query, 0)!.pointee)
+    }
+
+    /// Runs the primitive synchronously on `context`'s stream.
+    func execute(_ context: DNNLContext, _ args: [DNNLArgument]) throws {
+        context.applyThreads()
+        var mems: [dnnl_memory_t?] = []
+        mems.reserveCapacity(args.count)
+        defer { for m in mems { dnnl_memory_destroy(m) } }
+        var execArgs: [dnnl_exec_arg_t] = []
+        execArgs.reserveCapacity(args.count)
+        for a in args {
+            var m: dnnl_memory_t?
+            var md = a.desc.raw
+            try dnnlCheck(dnnl_memory_create(&m, &md, context.engine, a.data), "memory_create(\(label))")
+            mems.append(m)
+            execArgs.append(dnnl_exec_arg_t(arg: a.slot, memory: m))
+        }
+        try dnnlCheck(dnnl_primitive_execute(primitive, context.stream, Int32(execArgs.count), execArgs),
+                      "primitive_execute(\(label))")
+        try dnnlCheck(dnnl_stream_wait(context.stream), "stream_wait(\(label))")
+    }
+}
+
+/// Primitive attributes (post-ops, scratchpad mode).
+final class DNNLAttributes: @unchecked Sendable {
+    let raw: dnnl_primitive_attr_t
+
+    init() throws {
+        var a: dnnl_primitive_attr_t?
+        try dnnlCheck(dnnl_primitive_attr_create(&a), "primitive_attr_create")
+        raw = a!
+    }
+
+    deinit { dnnl_primitive_attr_destroy(raw) }
+
+    /// Appends `dst = alpha * dst^beta` after the primitive's own computation.
+    func appendPowPostOp(alpha: Float, beta: Float) throws {
+        var po: dnnl_post_ops_t?
+        try dnnlCheck(dnnl_post_ops_create(&po), "post_ops_create")
+        defer { dnnl_post_ops_destroy(po) }
+        try dnnlCheck(dnnl_post_ops_append_eltwise(po, 1, dnnl_eltwise_pow, alpha, beta), "post_ops_append_eltwise")
+        try dnnlCheck(dnnl_primitive_attr_set_post_ops(raw, po), "primitive_attr_set_post_ops")
+    }
+}
+
+/// Argument slot numbers (the DNNL_ARG_* macros).
+enum DNNLSlot {
+    static let src: Int32 = 1
+    static let dst: Int32 = 17
+    static let weights: Int32 = 33
+    static let bias: Int32 = 41
+    static let diffSrc: Int32 = 129
+    static let diffDst: Int32 = 145
+    static let diffWeights: Int32 = 161
+    static let diffBias: Int32 = 169
+    static let from: Int32 = 1
+    static let to: Int32 = 17
+}

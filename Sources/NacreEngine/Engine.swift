@@ -1,0 +1,75 @@
+import Logging
+
+/// Arithmetic used by convolutions. Activations, elementwise kernels and master weights are
+/// always float32; `.bf16` converts convolution inputs, weights and output gradients to bfloat16
+/// (oneDNN bf16 convolutions, float32 accumulation and outputs).
+public enum Precision: String, Sendable, CaseIterable {
+    case f32
+    case bf16
+}
+
+/// The compute context: oneDNN engine and stream, the thread setting, and the precision.
+/// Create one per job and use it from one thread at a time; oneDNN and the engine's kernels
+/// parallelise internally over `threads` OpenMP threads.
+public final class Engine: @unchecked Sendable {
+    /// OpenMP threads for every primitive and kernel (the one thread setting).
+    public let threads: Int
+    /// Convolution precision; layers create separate cached primitives per precision, so it can be
+    /// switched between steps.
+    public var precision: Precision
+    public let logger: Logger
+    let context: DNNLContext
+
+    /// - Parameters:
+    ///   - threads: OpenMP threads to use; `nil` means every online core.
+    ///   - precision: convolution arithmetic (see `Precision`).
+    public init(threads: Int? = nil, precision: Precision = .f32,
+                logger: Logger = Logger(label: "nacre.engine")) throws {
+        let n = threads ?? Engine.onlineCores
+        guard n >= 1 else { throw EngineError(.invalidArgument, "threads must be ≥ 1, got \(n)") }
+        self.threads = n
+        self.precision = precision
+        self.logger = logger
+        context = try DNNLContext(threadCount: n)
+        if !OpenMP.shared.isAvailable {
+            logger.warning("libgomp not found: thread setting not applied and engine kernels run single-threaded")
+        }
+    }
+
+    static var onlineCores: Int { OpenMP.shared.maxThreads }
+
+    /// Splits `0..<count` into one contiguous chunk per thread and runs `body` on each chunk in
+    /// parallel (inline when the work is small).
+    func parallelFor(_ count: Int, minChunk: Int = 32_768, _ body: (Range<Int>) -> Void) {
+        let workers = min(threads, max(1, count / minChunk))
+        if workers <= 1 {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        OpenMP.shared.parallel(threads: workers) { index, team in
+            // Chunks aligned to 16 elements keep SIMD loops and channel blocks whole.
+            let per = ((count + team - 1) / team + 15) & ~15
+            let lo = min(count, index * per), hi = min(count, lo + per)
+            if lo < hi { body(lo..<hi) }
+        }
+    }
+
+    /// Sums `f(i)` over `0..<count` in double precision, in parallel.
+    func parallelSum(_ count: Int, _ f: (Range<Int>) -> Double) -> Double {
+        var partial = [Double](repeating: 0, count: threads)
+        partial.withUnsafeMutableBufferPointer { p in
+            let base = p.baseAddress!
+            let workers = min(threads, max(1, count / 32_768))
+            if workers <= 1 {
+                base[0] = count > 0 ? f(0..<count) : 0
+                return
+            }
+            OpenMP.shared.parallel(threads: workers) { index, team in
+                let per = ((count + team - 1) / team + 15) & ~15
+                let lo = min(count, index * per), hi = min(count, lo + per)
+                base[index] = lo < hi ? f(lo..<hi) : 0
+            }
+        }
+        return partial.reduce(0, +)
+    }
+}

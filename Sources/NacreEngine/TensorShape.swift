@@ -1,0 +1,41 @@
+/// The logical shape of an activation tensor: batch, channels, height, width.
+public struct TensorShape: Hashable, Sendable, CustomStringConvertible {
+    public var n: Int
+    public var c: Int
+    public var h: Int
+    public var w: Int
+
+    public init(n: Int, c: Int, h: Int, w: Int) {
+        self.n = n
+        self.c = c
+        self.h = h
+        self.w = w
+    }
+
+    /// Number of elements.
+    public var count: Int { n * c * h * w }
+    var dims: [Int] { [n, c, h, w] }
+    public var description: String { "\(n)×\(c)×\(h)×\(w)" }
+
+    /// Throws unless every dimension is positive.
+    func validate() throws {
+        guard n > 0, c > 0, h > 0, w > 0 else {
+            throw EngineError(.invalidArgument, "tensor shape \(self) has a non-positive dimension; every dimension must be ≥ 1")
+        }
+    }
+}
+
+/// How a tensor's elements are ordered in memory. The engine picks it from the channel count:
+/// channel counts divisible by 16 use oneDNN's blocked nChw16c (the layout its AVX-512
+/// convolutions choose), others (the 3-channel image edges) stay plain NCHW, so no tensor carries
+/// block padding.
+enum TensorLayout: Sendable {
+    case nchw
+    case nChw16c
+
+    static func preferred(channels: Int) -> TensorLayout {
+        channels % 16 == 0 ? .nChw16c : .nchw
+    }
+
+    var dnnl: DNNLLayout { self == .nchw ? .plain : .nChw16c }
+}
