@@ -36,6 +36,7 @@ let package = Package(
             ]
         ),
 
+        .testTarget(name: "NacreEngineTests", dependencies: ["NacreEngine"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
