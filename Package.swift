@@ -36,6 +36,7 @@ let package = Package(
             ]
         ),
 
+        .testTarget(name: "NacreCodecTests", dependencies: ["NacreCodec"]),
     ],
     swiftLanguageModes: [.v6]
 )
