@@ -37,6 +37,7 @@ let package = Package(
         ),
 
         .testTarget(name: "NacreEngineTests", dependencies: ["NacreEngine"], exclude: ["Fixtures"]),
+        .testTarget(name: "NacreCodecTests", dependencies: ["NacreCodec"]),
     ],
     swiftLanguageModes: [.v6]
 )
