@@ -1,0 +1,146 @@
+import CPNG
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// Reads any PNG into a `DecodedImage` with libpng's simplified API.
+///
+/// Accepted: every colour type (gray, gray+alpha, RGB, RGBA, palette, with or without tRNS),
+/// every bit depth (1, 2, 4, 8, 16), interlaced or not. The pixels come out as 8-bit RGB plus
+/// an 8-bit alpha plane when the file has any transparency:
+/// - gray is replicated to R = G = B; 1/2/4-bit levels are scaled to 0…255 (a 2-bit 1 is 85);
+/// - 16-bit samples are rounded to 8 bits (round(v/257)); a 16-bit file without gAMA/sRGB
+///   chunk is taken as sRGB-encoded, not linear, so no gamma curve is applied;
+/// - a file with a gAMA chunk differing from sRGB is converted to sRGB by libpng;
+/// - colour is never premultiplied by alpha.
+///
+/// Checks happen in this order, each with its own `ImageError.Code`: empty input (`.empty`),
+/// signature (`.notPNG`), chunk walk to IEND (`.truncated`), header values (`.corrupt`,
+/// `.unsupported`), size against `ImageLimits` (`.tooLarge`, before any pixel allocation),
+/// then libpng's decode (`.corrupt` for bad CRCs or compressed data).
+public enum PNGReader {
+    /// Decodes PNG bytes.
+    public static func decode(_ data: [UInt8], limits: ImageLimits = .default) throws(ImageError) -> DecodedImage {
+        try data.withUnsafeBytes { bytes in Result { () throws(ImageError) in try decode(bytes: bytes, limits: limits) } }.get()
+    }
+
+    /// Decodes PNG bytes.
+    public static func decode(_ data: Data, limits: ImageLimits = .default) throws(ImageError) -> DecodedImage {
+        try data.withUnsafeBytes { bytes in Result { () throws(ImageError) in try decode(bytes: bytes, limits: limits) } }.get()
+    }
+
+    /// Reads and decodes the PNG file at `path`.
+    ///
+    /// Meant for the daemon's inbox: the file is opened without following a final symlink
+    /// (`O_NOFOLLOW`), must be a regular file, and must be at most `limits.maxFileBytes` long
+    /// (checked with `fstat` on the open descriptor, so it is the file that is read). Any of
+    /// these failing gives `.unreadable` with the reason.
+    public static func read(contentsOfFile path: String, limits: ImageLimits = .default) throws(ImageError) -> DecodedImage {
+        try decode(readFile(path, maxBytes: limits.maxFileBytes), limits: limits)
+    }
+
+    /// Reads a whole regular file with the checks described at `read(contentsOfFile:limits:)`.
+    static func readFile(_ path: String, maxBytes: Int) throws(ImageError) -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let reason = errno == ELOOP ? "it is a symbolic link, which is not followed" : String(cString: strerror(errno))
+            throw ImageError(code: .unreadable, message: "Cannot open '\(path)': \(reason).")
+        }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw ImageError(code: .unreadable, message: "Cannot stat '\(path)': \(String(cString: strerror(errno))).")
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            throw ImageError(code: .unreadable, message: "'\(path)' is not a regular file.")
+        }
+        let size = Int(status.st_size)
+        guard size <= maxBytes else {
+            throw ImageError(code: .tooLarge, message: "'\(path)' has \(size) bytes, over the limit of \(maxBytes). Raise ImageLimits.maxFileBytes if the image is genuine.")
+        }
+        var bytes = [UInt8](repeating: 0, count: size)
+        var filled = 0
+        while filled < size {
+            let count = bytes.withUnsafeMutableBytes { buffer in
+                Glibc.read(descriptor, buffer.baseAddress! + filled, size - filled)
+            }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ImageError(code: .unreadable, message: "Cannot read '\(path)': \(String(cString: strerror(errno))).")
+            }
+            if count == 0 { break }  // The file shrank while we read it; decode what is there.
+            filled += count
+        }
+        bytes.removeLast(size - filled)
+        return bytes
+    }
+
+    static func decode(bytes: UnsafeRawBufferPointer, limits: ImageLimits) throws(ImageError) -> DecodedImage {
+        let structure = try PNGStructure(bytes: bytes)
+        try limits.check(width: structure.width, height: structure.height)
+
+        var image = LibPNG.makeImage()
+        defer { png_image_free(&image) }
+        guard png_image_begin_read_from_memory(&image, bytes.baseAddress, bytes.count) != 0 else {
+            throw libpngFailure(image, stage: "header")
+        }
+        // libpng read the same header; check again in case it sees other dimensions.
+        try limits.check(width: UInt64(image.width), height: UInt64(image.height))
+
+        let hasAlpha = image.format & LibPNG.formatAlpha != 0
+        let width = Int(image.width), height = Int(image.height)
+        let channels = hasAlpha ? 4 : 3
+        guard let rowStride = Int32(exactly: width * channels) else {
+            throw ImageError(code: .tooLarge, message: "A row of \(width) pixels is too long for libpng's row stride.")
+        }
+        image.format = LibPNG.formatColor | (hasAlpha ? LibPNG.formatAlpha : 0)
+        image.flags |= LibPNG.imageFlag16BitSRGB
+
+        var samples = [UInt8](repeating: 0, count: width * height * channels)
+        let finished = samples.withUnsafeMutableBytes { buffer in
+            png_image_finish_read(&image, nil, buffer.baseAddress, rowStride, nil)
+        }
+        guard finished != 0 else { throw libpngFailure(image, stage: "pixel data") }
+
+        let source = SourceFormat(
+            colorType: structure.colorType, bitDepth: structure.bitDepth,
+            isInterlaced: structure.isInterlaced, hasAlpha: hasAlpha)
+        let pixels: PixelBuffer
+        if hasAlpha {
+            let (rgb, alpha) = splitAlpha(samples, pixelCount: width * height)
+            pixels = try PixelBuffer(width: width, height: height, rgb: rgb, alpha: alpha)
+        } else {
+            pixels = try PixelBuffer(width: width, height: height, rgb: samples)
+        }
+        return DecodedImage(pixels: pixels, source: source)
+    }
+
+    /// Splits interleaved RGBA into RGB and an alpha plane.
+    private static func splitAlpha(_ rgba: [UInt8], pixelCount: Int) -> ([UInt8], [UInt8]) {
+        var rgb = [UInt8](repeating: 0, count: pixelCount * 3)
+        var alpha = [UInt8](repeating: 0, count: pixelCount)
+        rgba.withUnsafeBufferPointer { source in
+            rgb.withUnsafeMutableBufferPointer { rgb in
+                alpha.withUnsafeMutableBufferPointer { alpha in
+                    for pixel in 0..<pixelCount {
+                        rgb[3 * pixel] = source[4 * pixel]
+                        rgb[3 * pixel + 1] = source[4 * pixel + 1]
+                        rgb[3 * pixel + 2] = source[4 * pixel + 2]
+                        alpha[pixel] = source[4 * pixel + 3]
+                    }
+                }
+            }
+        }
+        return (rgb, alpha)
+    }
+
+    /// A libpng failure after the chunk walk succeeded: the stream is complete, so the damage
+    /// is inside it (CRC, zlib data, chunk contents).
+    private static func libpngFailure(_ image: png_image, stage: String) -> ImageError {
+        let detail = LibPNG.message(of: image)
+        return ImageError(code: .corrupt, message: "libpng rejected the PNG's \(stage): \(detail.isEmpty ? "no reason given" : detail). The file is damaged.")
+    }
+}
