@@ -14,7 +14,11 @@ import Foundation
 /// - gray is replicated to R = G = B; 1/2/4-bit levels are scaled to 0…255 (a 2-bit 1 is 85);
 /// - 16-bit samples are rounded to 8 bits (round(v/257)); a 16-bit file without gAMA/sRGB
 ///   chunk is taken as sRGB-encoded, not linear, so no gamma curve is applied;
-/// - a file with a gAMA chunk differing from sRGB is converted to sRGB by libpng;
+/// - a file with a gAMA chunk differing from sRGB is converted to sRGB by libpng, except
+///   16-bit interlaced files, whose samples are taken as sRGB whatever their chunks say;
+/// - 16-bit interlaced files with alpha come back with colour rounded through libpng's
+///   premultiplied form: within one level of the exact value, and 0 under alpha 0 (a
+///   libpng bug forces this path; see `decode(bytes:limits:)`);
 /// - colour is never premultiplied by alpha.
 ///
 /// Checks happen in this order, each with its own `ImageError.Code`: empty input (`.empty`),
@@ -81,7 +85,26 @@ public enum PNGReader {
     static func decode(bytes: UnsafeRawBufferPointer, limits: ImageLimits) throws(ImageError) -> DecodedImage {
         let structure = try PNGStructure(bytes: bytes)
         try limits.check(width: structure.width, height: structure.height)
+        let source = SourceFormat(
+            colorType: structure.colorType, bitDepth: structure.bitDepth,
+            isInterlaced: structure.isInterlaced, hasAlpha: false)
 
+        guard structure.bitDepth == 16 && structure.isInterlaced else {
+            return try read(bytes, source: source, limits: limits, wide: false)
+        }
+        // libpng 1.6.39 as patched by Debian (and upstream up to at least 1.6.5x, libpng issue
+        // #853) returns wrong pixels for Adam7 16-bit images read to 8 bits. Read those at 16
+        // bits instead. Linear 16-bit output would apply the file's gamma, so the colour-space
+        // chunks are dropped first: the samples then pass through unchanged, as sRGB values.
+        let plain = structure.removingChunks(PNGStructure.colorSpaceChunks, from: bytes)
+        return try plain.withUnsafeBytes { plain in
+            Result { () throws(ImageError) in try read(plain, source: source, limits: limits, wide: true) }
+        }.get()
+    }
+
+    /// Runs libpng on a stream whose structure was checked. `wide` reads 16-bit linear samples
+    /// (premultiplied by alpha, as libpng gives them) and reduces them to 8 bits here.
+    private static func read(_ bytes: UnsafeRawBufferPointer, source: SourceFormat, limits: ImageLimits, wide: Bool) throws(ImageError) -> DecodedImage {
         var image = LibPNG.makeImage()
         defer { png_image_free(&image) }
         guard png_image_begin_read_from_memory(&image, bytes.baseAddress, bytes.count) != 0 else {
@@ -90,32 +113,67 @@ public enum PNGReader {
         // libpng read the same header; check again in case it sees other dimensions.
         try limits.check(width: UInt64(image.width), height: UInt64(image.height))
 
-        let hasAlpha = image.format & LibPNG.formatAlpha != 0
-        let width = Int(image.width), height = Int(image.height)
-        let channels = hasAlpha ? 4 : 3
+        var source = source
+        source.hasAlpha = image.format & LibPNG.formatAlpha != 0
+        let width = Int(image.width), height = Int(image.height), pixelCount = width * height
+        let channels = source.hasAlpha ? 4 : 3
         guard let rowStride = Int32(exactly: width * channels) else {
             throw ImageError(code: .tooLarge, message: "A row of \(width) pixels is too long for libpng's row stride.")
         }
-        image.format = LibPNG.formatColor | (hasAlpha ? LibPNG.formatAlpha : 0)
-        image.flags |= LibPNG.imageFlag16BitSRGB
-
-        var samples = [UInt8](repeating: 0, count: width * height * channels)
-        let finished = samples.withUnsafeMutableBytes { buffer in
-            png_image_finish_read(&image, nil, buffer.baseAddress, rowStride, nil)
+        image.format = LibPNG.formatColor | (source.hasAlpha ? LibPNG.formatAlpha : 0)
+        let samples: [UInt8]
+        if wide {
+            image.format |= LibPNG.formatLinear
+            let linear: [UInt16] = try finishRead(&image, sampleCount: pixelCount * channels, rowStride: rowStride)
+            samples = reduceTo8Bit(linear, channels: channels)
+        } else {
+            // A 16-bit file without gAMA or sRGB chunk holds sRGB values, like nearly every
+            // 16-bit PNG in the wild; libpng would otherwise take it as linear light.
+            image.flags |= LibPNG.imageFlag16BitSRGB
+            samples = try finishRead(&image, sampleCount: pixelCount * channels, rowStride: rowStride)
         }
-        guard finished != 0 else { throw libpngFailure(image, stage: "pixel data") }
 
-        let source = SourceFormat(
-            colorType: structure.colorType, bitDepth: structure.bitDepth,
-            isInterlaced: structure.isInterlaced, hasAlpha: hasAlpha)
         let pixels: PixelBuffer
-        if hasAlpha {
-            let (rgb, alpha) = splitAlpha(samples, pixelCount: width * height)
+        if source.hasAlpha {
+            let (rgb, alpha) = splitAlpha(samples, pixelCount: pixelCount)
             pixels = try PixelBuffer(width: width, height: height, rgb: rgb, alpha: alpha)
         } else {
             pixels = try PixelBuffer(width: width, height: height, rgb: samples)
         }
         return DecodedImage(pixels: pixels, source: source)
+    }
+
+    /// Decodes the pixels into a new array of `sampleCount` samples.
+    private static func finishRead<Sample: FixedWidthInteger>(_ image: inout png_image, sampleCount: Int, rowStride: Int32) throws(ImageError) -> [Sample] {
+        var samples = [Sample](repeating: 0, count: sampleCount)
+        let finished = samples.withUnsafeMutableBytes { buffer in
+            png_image_finish_read(&image, nil, buffer.baseAddress, rowStride, nil)
+        }
+        guard finished != 0 else { throw libpngFailure(image, stage: "pixel data") }
+        return samples
+    }
+
+    /// 16-bit linear samples (colour premultiplied by alpha when `channels` is 4) to 8-bit
+    /// straight-alpha samples, each rounded to nearest. Colour under alpha 0 is lost (0).
+    private static func reduceTo8Bit(_ wide: [UInt16], channels: Int) -> [UInt8] {
+        func to8(_ value: UInt32) -> UInt8 { UInt8((value * 255 + 32767) / 65535) }
+        var narrow = [UInt8](repeating: 0, count: wide.count)
+        wide.withUnsafeBufferPointer { wide in
+            narrow.withUnsafeMutableBufferPointer { narrow in
+                var pixel = 0
+                while pixel < wide.count {
+                    let alpha = channels == 4 ? UInt32(wide[pixel + 3]) : 65535
+                    for channel in 0..<3 {
+                        let premultiplied = UInt32(wide[pixel + channel])
+                        let straight = alpha == 0 ? 0 : min(65535, (premultiplied * 65535 + alpha / 2) / alpha)
+                        narrow[pixel + channel] = to8(straight)
+                    }
+                    if channels == 4 { narrow[pixel + 3] = to8(alpha) }
+                    pixel += channels
+                }
+            }
+        }
+        return narrow
     }
 
     /// Splits interleaved RGBA into RGB and an alpha plane.

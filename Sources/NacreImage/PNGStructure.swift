@@ -51,6 +51,15 @@ struct PNGStructure {
             guard chunk.end <= bytes.count else {
                 throw Self.truncated(at: bytes.count, total: bytes.count, inside: type)
             }
+            // libpng checks IDAT CRCs itself but only warns about (or never reads) others:
+            // a damaged tRNS would silently drop transparency, a damaged IEND go unnoticed.
+            if type != "IDAT" {
+                let stored = Self.readUInt32(bytes, at: chunk.end - 4)
+                let computed = CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[(offset + 4)..<(chunk.end - 4)]))
+                guard stored == computed else {
+                    throw ImageError(code: .corrupt, message: "PNG chunk '\(type)' at byte \(offset) fails its CRC check. The file is damaged.")
+                }
+            }
             if chunks.isEmpty && (type != "IHDR" || length != 13) {
                 throw ImageError(code: .corrupt, message: "The PNG's first chunk is '\(type)' of \(length) bytes, not a 13-byte IHDR. The file is damaged.")
             }
@@ -89,6 +98,18 @@ struct PNGStructure {
         (UInt32(bytes[offset]) << 24) | (UInt32(bytes[offset + 1]) << 16) | (UInt32(bytes[offset + 2]) << 8) | UInt32(bytes[offset + 3])
     }
 
+    /// The stream with the chunks of the given types left out.
+    func removingChunks(_ types: Set<String>, from bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        var output = Array(bytes[0..<Self.signature.count])
+        for chunk in chunks where !types.contains(chunk.type) {
+            output += bytes[chunk.start..<chunk.end]
+        }
+        return output
+    }
+
+    /// Chunks that say how samples map to colours; the simplified API acts on gAMA, sRGB, cHRM.
+    static let colorSpaceChunks: Set<String> = ["gAMA", "cHRM", "sRGB", "iCCP"]
+
     /// The sRGB chunk with rendering intent 0 (perceptual), CRC included.
     static let sRGBChunk: [UInt8] = [0, 0, 0, 1, 0x73, 0x52, 0x47, 0x42, 0, 0xAE, 0xCE, 0x1C, 0xE9]
 
@@ -96,12 +117,13 @@ struct PNGStructure {
     /// file (it labels 16-bit data as linear light, gamma 1.0) with one sRGB chunk, because our
     /// 16-bit samples are sRGB-encoded 8-bit values expanded by 257, not linear light.
     static func relabelingAsSRGB(_ png: [UInt8]) throws(ImageError) -> [UInt8] {
-        let structure = try png.withUnsafeBytes { bytes in Result { () throws(ImageError) in try PNGStructure(bytes: bytes) } }.get()
-        var output = Array(png[0..<structure.chunks[0].end])
-        output += sRGBChunk
-        for chunk in structure.chunks.dropFirst() where !["gAMA", "cHRM", "sRGB", "iCCP"].contains(chunk.type) {
-            output += png[chunk.start..<chunk.end]
-        }
-        return output
+        try png.withUnsafeBytes { bytes in
+            Result { () throws(ImageError) in
+                let structure = try PNGStructure(bytes: bytes)
+                let ihdrEnd = structure.chunks[0].end
+                let rest = structure.removingChunks(colorSpaceChunks, from: bytes)
+                return Array(rest[0..<ihdrEnd]) + sRGBChunk + rest[ihdrEnd...]
+            }
+        }.get()
     }
 }

@@ -1,0 +1,50 @@
+import Foundation
+import NacreImage
+
+/// Access to the files in Fixtures/ (made by make_png_fixtures.py and make_metric_reference.py).
+enum Fixtures {
+    static var directory: URL {
+        guard let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil) else {
+            fatalError("The Fixtures resource folder is missing from the test bundle.")
+        }
+        return url
+    }
+
+    static func url(_ relativePath: String) -> URL { directory.appendingPathComponent(relativePath) }
+
+    static func bytes(_ relativePath: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: url(relativePath)))
+    }
+
+    /// One decodable fixture and the pixels it must decode to.
+    struct ExpectedPNG: Decodable, Sendable, CustomTestStringConvertible {
+        var file: String
+        var width: Int
+        var height: Int
+        var source: SourceFormat
+        var rgb: [UInt8]
+        var alpha: [UInt8]?
+
+        var testDescription: String { file }
+
+        func pixelBuffer() throws -> PixelBuffer {
+            try PixelBuffer(width: width, height: height, rgb: rgb, alpha: alpha)
+        }
+
+        func data() throws -> [UInt8] { try Fixtures.bytes("png/" + file) }
+    }
+
+    private struct ExpectedFile: Decodable { var fixtures: [ExpectedPNG] }
+
+    /// Every entry of expected_pixels.json.
+    static let expectedPNGs: [ExpectedPNG] = {
+        do {
+            let data = try Data(contentsOf: url("expected_pixels.json"))
+            return try JSONDecoder().decode(ExpectedFile.self, from: data).fixtures
+        } catch {
+            fatalError("Cannot load expected_pixels.json: \(error)")
+        }
+    }()
+}
+
+import Testing
