@@ -1,5 +1,6 @@
 import Foundation
 import NacreImage
+import Testing
 
 /// Access to the files in Fixtures/ (made by make_png_fixtures.py and make_metric_reference.py).
 enum Fixtures {
@@ -34,6 +35,19 @@ enum Fixtures {
         func data() throws -> [UInt8] { try Fixtures.bytes("png/" + file) }
     }
 
+    /// The chunks of a well-formed PNG stream: type and byte range (length field to CRC).
+    static func chunks(of png: [UInt8]) -> [(type: String, range: Range<Int>)] {
+        var chunks: [(type: String, range: Range<Int>)] = []
+        var offset = 8
+        while offset + 8 <= png.count {
+            let length = png[offset..<(offset + 4)].reduce(0) { $0 << 8 | Int($1) }
+            let type = String(decoding: png[(offset + 4)..<(offset + 8)], as: UTF8.self)
+            chunks.append((type, offset..<min(png.count, offset + 12 + length)))
+            offset += 12 + length
+        }
+        return chunks
+    }
+
     private struct ExpectedFile: Decodable { var fixtures: [ExpectedPNG] }
 
     /// Every entry of expected_pixels.json.
@@ -46,5 +60,3 @@ enum Fixtures {
         }
     }()
 }
-
-import Testing

@@ -1,5 +1,5 @@
 import Testing
-@testable import NacreImage
+import NacreImage
 
 @Suite("PNG writer")
 struct PNGWriterTests {
@@ -91,7 +91,7 @@ struct PNGWriterTests {
         let pixels = try Self.pattern(width: 5, height: 4, seed: 3)
         for layout in [PNGLayout(channels: .rgb, is16Bit: true), PNGLayout(channels: .grayAlpha, is16Bit: true), PNGLayout(channels: .rgb)] {
             let png = try PNGWriter.encode(pixels, layout: layout)
-            let types = try png.withUnsafeBytes { try PNGStructure(bytes: $0) }.chunks.map(\.type)
+            let types = Fixtures.chunks(of: png).map(\.type)
             #expect(types.first == "IHDR")
             #expect(types.contains("sRGB"))
             #expect(!types.contains("gAMA") && !types.contains("cHRM"), "\(types)")
