@@ -1,8 +1,10 @@
 import CPNG
 #if canImport(Glibc)
 import Glibc
+private let systemRead = Glibc.read
 #elseif canImport(Darwin)
 import Darwin
+private let systemRead = Darwin.read
 #endif
 import Foundation
 
@@ -69,7 +71,7 @@ public enum PNGReader {
         var filled = 0
         while filled < size {
             let count = bytes.withUnsafeMutableBytes { buffer in
-                Glibc.read(descriptor, buffer.baseAddress! + filled, size - filled)
+                systemRead(descriptor, buffer.baseAddress! + filled, size - filled)
             }
             if count < 0 {
                 if errno == EINTR { continue }

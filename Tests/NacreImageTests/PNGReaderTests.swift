@@ -118,6 +118,37 @@ struct PNGReaderTests {
         #expect(codes[.corrupt, default: 0] > data.count / 2)
     }
 
+    @Test("random damage (flips, cuts, splices) never crashes: a decode or a typed error")
+    func randomDamage() throws {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func random(_ bound: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        let files = try Fixtures.expectedPNGs.map { try $0.data() }
+        var outcomes: [String: Int] = [:]
+        for _ in 0..<600 {
+            var data = files[random(files.count)]
+            switch random(3) {
+            case 0:  // several flipped bytes
+                for _ in 0..<(1 + random(4)) { data[8 + random(data.count - 8)] ^= UInt8(1 + random(255)) }
+            case 1:  // a cut followed by the tail of another file
+                let other = files[random(files.count)]
+                data = Array(data[0..<(8 + random(data.count - 8))]) + other[(8 + random(other.count - 8))...]
+            default:  // a run of bytes overwritten with noise
+                let start = 8 + random(data.count - 8)
+                for index in start..<min(data.count, start + 1 + random(16)) { data[index] = UInt8(random(256)) }
+            }
+            do {
+                _ = try PNGReader.decode(data)
+                outcomes["decoded", default: 0] += 1
+            } catch {
+                outcomes[error.code.description, default: 0] += 1
+            }
+        }
+        #expect(outcomes["corrupt", default: 0] > 300, "\(outcomes)")
+    }
+
     @Test("a zlib stream that does not inflate (valid CRCs) is corrupt")
     func badZlib() throws {
         let error = captureError { try PNGReader.decode(Fixtures.bytes("png/bad_zlib.png")) }
