@@ -24,9 +24,11 @@ import Foundation
 /// - colour is never premultiplied by alpha.
 ///
 /// Checks happen in this order, each with its own `ImageError.Code`: empty input (`.empty`),
-/// signature (`.notPNG`), chunk walk to IEND (`.truncated`), header values (`.corrupt`,
+/// signature (`.notPNG`), a walk over the chunks to IEND (`.truncated` when the stream ends
+/// first, `.corrupt` for a bad CRC on any chunk but IDAT), header values (`.corrupt`,
 /// `.unsupported`), size against `ImageLimits` (`.tooLarge`, before any pixel allocation),
-/// then libpng's decode (`.corrupt` for bad CRCs or compressed data).
+/// then libpng's decode (`.corrupt` for bad IDAT CRCs or compressed data). Bytes after IEND
+/// are ignored. Never traps on bad input.
 public enum PNGReader {
     /// Decodes PNG bytes.
     public static func decode(_ data: [UInt8], limits: ImageLimits = .default) throws(ImageError) -> DecodedImage {
@@ -41,16 +43,17 @@ public enum PNGReader {
     /// Reads and decodes the PNG file at `path`.
     ///
     /// Meant for the daemon's inbox: the file is opened without following a final symlink
-    /// (`O_NOFOLLOW`), must be a regular file, and must be at most `limits.maxFileBytes` long
-    /// (checked with `fstat` on the open descriptor, so it is the file that is read). Any of
-    /// these failing gives `.unreadable` with the reason.
+    /// (`O_NOFOLLOW`) and without blocking (a FIFO cannot hang the caller), and must be a
+    /// regular file (checked with `fstat` on the open descriptor, so it is the file that is
+    /// read); these failures give `.unreadable` with the reason. A file over
+    /// `limits.maxFileBytes` gives `.tooLarge` before anything is read.
     public static func read(contentsOfFile path: String, limits: ImageLimits = .default) throws(ImageError) -> DecodedImage {
         try decode(readFile(path, maxBytes: limits.maxFileBytes), limits: limits)
     }
 
     /// Reads a whole regular file with the checks described at `read(contentsOfFile:limits:)`.
     static func readFile(_ path: String, maxBytes: Int) throws(ImageError) -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else {
             let reason = errno == ELOOP ? "it is a symbolic link, which is not followed" : String(cString: strerror(errno))
             throw ImageError(code: .unreadable, message: "Cannot open '\(path)': \(reason).")

@@ -156,7 +156,7 @@ struct PNGReaderTests {
         #expect(error?.message.contains("libpng") == true)
     }
 
-    @Test("the file reader refuses directories, symlinks, missing and oversized files")
+    @Test("the file reader refuses directories, FIFOs, symlinks, missing and oversized files")
     func fileChecks() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nacre-image-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -165,6 +165,10 @@ struct PNGReaderTests {
         let link = folder.appendingPathComponent("link.png").path
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: real)
 
+        let fifo = folder.appendingPathComponent("fifo.png").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+
+        #expect(errorCode { try PNGReader.read(contentsOfFile: fifo) } == .unreadable)
         #expect(errorCode { try PNGReader.read(contentsOfFile: folder.path) } == .unreadable)
         #expect(errorCode { try PNGReader.read(contentsOfFile: link) } == .unreadable)
         #expect(errorCode { try PNGReader.read(contentsOfFile: folder.appendingPathComponent("missing.png").path) } == .unreadable)
