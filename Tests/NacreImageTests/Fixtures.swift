@@ -51,12 +51,16 @@ enum Fixtures {
     private struct ExpectedFile: Decodable { var fixtures: [ExpectedPNG] }
 
     /// Every entry of expected_pixels.json.
-    static let expectedPNGs: [ExpectedPNG] = {
+    static let expectedPNGs: [ExpectedPNG] = load("expected_pixels.json")
+    /// The gAMA-chunk fixtures of expected_gamma.json (raw samples, before gamma conversion).
+    static let gammaPNGs: [ExpectedPNG] = load("expected_gamma.json")
+
+    private static func load(_ name: String) -> [ExpectedPNG] {
         do {
-            let data = try Data(contentsOf: url("expected_pixels.json"))
+            let data = try Data(contentsOf: url(name))
             return try JSONDecoder().decode(ExpectedFile.self, from: data).fixtures
         } catch {
-            fatalError("Cannot load expected_pixels.json: \(error)")
+            fatalError("Cannot load \(name): \(error)")
         }
-    }()
+    }
 }

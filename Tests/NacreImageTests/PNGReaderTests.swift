@@ -42,6 +42,24 @@ struct PNGReaderTests {
         #expect(sources.filter(\.isInterlaced).count >= 3)
     }
 
+    @Test("a gAMA 1.0 (linear) 8-bit file is converted to sRGB: brighter, endpoints kept")
+    func linearGammaConverted() throws {
+        let fixture = try #require(Fixtures.gammaPNGs.first { $0.file == "rgb8_gamma1.png" })
+        let decoded = try PNGReader.decode(fixture.data())
+        #expect(decoded.source == fixture.source)
+        let raw = fixture.rgb, converted = decoded.pixels.rgb
+        #expect(Array(converted.prefix(3)) == [0, 0, 0])
+        #expect(Array(converted.suffix(3)) == [255, 255, 255])
+        #expect(zip(converted, raw).allSatisfy { $0 >= $1 })
+        #expect(zip(converted, raw).filter { $0 > $1 }.count > raw.count / 2)
+    }
+
+    @Test("a 16-bit interlaced file keeps its samples whatever its gAMA chunk says (documented)")
+    func sixteenBitInterlacedIgnoresGamma() throws {
+        let fixture = try #require(Fixtures.gammaPNGs.first { $0.file == "rgb16_interlaced_gamma1.png" })
+        #expect(try PNGReader.decode(fixture.data()).pixels.rgb == fixture.rgb)
+    }
+
     @Test("reading from a file path gives the same image as reading the bytes")
     func readsFile() throws {
         let fixture = try #require(Fixtures.expectedPNGs.first { $0.file == "rgba16.png" })

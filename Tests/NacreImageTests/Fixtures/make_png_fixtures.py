@@ -50,9 +50,10 @@ def samples(rng, depth, channels):
     return rows
 
 
-def direct_fixture(name, color_type, depth, interlace=False, transparent=None):
-    """Gray / gray+alpha / RGB / RGBA file. `transparent` makes a tRNS chunk."""
-    rng = random.Random(name)
+def direct_fixture(name, color_type, depth, interlace=False, transparent=None, gamma=None, seed=None):
+    """Gray / gray+alpha / RGB / RGBA file. `transparent` makes a tRNS chunk, `gamma` a gAMA
+    chunk (then the expected values are the raw samples, before any gamma conversion)."""
+    rng = random.Random(seed or name)
     channels = {"gray": 1, "grayAlpha": 2, "rgb": 3, "rgba": 4}[color_type]
     rows = samples(rng, depth, channels)
     color = color_type in ("rgb", "rgba")
@@ -63,7 +64,7 @@ def direct_fixture(name, color_type, depth, interlace=False, transparent=None):
         for x, y in ((1, 0), (3, 2), (5, 4)):
             rows[y][x * channels:(x + 1) * channels] = key
     writer = png.Writer(WIDTH, HEIGHT, greyscale=not color, alpha=has_alpha_channel,
-                        bitdepth=depth, interlace=interlace, transparent=transparent)
+                        bitdepth=depth, interlace=interlace, transparent=transparent, gamma=gamma)
     with open(os.path.join(OUT, name + ".png"), "wb") as f:
         writer.write(f, rows)
 
@@ -160,6 +161,15 @@ def main():
     fixtures.append(direct_fixture("gray16_trns_interlaced", "gray", 16, interlace=True, transparent=4242))
     fixtures.append(direct_fixture("grayAlpha16_interlaced", "grayAlpha", 16, interlace=True))
     fixtures.append(direct_fixture("rgba16_interlaced", "rgba", 16, interlace=True))
+
+    # Same samples as rgb8 / rgb16_interlaced, labelled linear (gAMA 1.0): the reader converts
+    # the first to sRGB, and takes the second's samples as they are (documented exception).
+    gamma_fixtures = [direct_fixture("rgb8_gamma1", "rgb", 8, gamma=1.0, seed="rgb8"),
+                      direct_fixture("rgb16_interlaced_gamma1", "rgb", 16, interlace=True, gamma=1.0,
+                                     seed="rgb16_interlaced")]
+    with open(os.path.join(HERE, "expected_gamma.json"), "w") as f:
+        json.dump({"generator": "make_png_fixtures.py", "fixtures": gamma_fixtures}, f, separators=(",", ":"))
+        f.write("\n")
 
     with open(os.path.join(HERE, "expected_pixels.json"), "w") as f:
         json.dump({"generator": "make_png_fixtures.py (pypng %s)" % png.__version__,
