@@ -32,7 +32,10 @@ public struct ImageLimits: Sendable, Hashable {
                 code: .corrupt,
                 message: "The PNG header declares a \(width)×\(height) image; a PNG needs at least one pixel. The file is damaged.")
         }
-        if width > UInt64(maxWidth) || height > UInt64(maxHeight) || width * height > UInt64(maxPixels) {
+        // Limits are Ints a caller may set to anything; clamp rather than trap on negatives.
+        let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+        if width > UInt64(clamping: maxWidth) || height > UInt64(clamping: maxHeight)
+            || overflow || pixels > UInt64(clamping: maxPixels) {
             throw ImageError(
                 code: .tooLarge,
                 message: "The PNG header declares \(width)×\(height) pixels, over the limit of \(maxWidth)×\(maxHeight) and \(maxPixels) pixels. Raise ImageLimits if the image is genuine.")

@@ -18,7 +18,10 @@ public enum PNGWriter {
     ///   is within 0.12 of an 8-bit level of it (reading back gives v exactly for alpha ≥ 1, all
     ///   65,536 combinations tested), and a fully transparent pixel (alpha 0) is stored with
     ///   colour 65535 (white), its own colour being lost.
-    public static func encode(_ pixels: PixelBuffer, layout: PNGLayout) throws(ImageError) -> [UInt8] {
+    ///
+    /// `fast` asks libpng to favour speed over size (`PNG_IMAGE_FLAG_FAST`): bigger files,
+    /// written faster; for temporary files, not for restores a user keeps.
+    public static func encode(_ pixels: PixelBuffer, layout: PNGLayout, fast: Bool = false) throws(ImageError) -> [UInt8] {
         guard let rowSamples = Int32(exactly: pixels.width * layout.channels.count) else {
             throw ImageError(code: .tooLarge, message: "A row of \(pixels.width) pixels is too long for libpng's row stride.")
         }
@@ -26,6 +29,7 @@ public enum PNGWriter {
         var image = LibPNG.makeImage()
         image.width = UInt32(pixels.width)
         image.height = UInt32(pixels.height)
+        image.flags = fast ? LibPNG.imageFlagFast : 0
         image.format = (layout.channels.hasColor ? LibPNG.formatColor : 0) | (layout.channels.hasAlpha ? LibPNG.formatAlpha : 0)
         if layout.is16Bit {
             image.format |= LibPNG.formatLinear

@@ -19,10 +19,11 @@ public struct PixelBuffer: Sendable, Equatable {
             throw ImageError(code: .invalidPixels, message: "A pixel buffer needs positive dimensions, got \(width)×\(height).")
         }
         let count = width * height
-        guard rgb.count == count * 3 else {
+        // Divide rather than multiply: count * 3 may overflow for absurd dimensions.
+        guard rgb.count % 3 == 0, rgb.count / 3 == count else {
             throw ImageError(
                 code: .invalidPixels,
-                message: "A \(width)×\(height) buffer needs \(count * 3) RGB samples, got \(rgb.count).")
+                message: "A \(width)×\(height) buffer needs 3 RGB samples per pixel, got \(rgb.count) samples.")
         }
         if let alpha, alpha.count != count {
             throw ImageError(

@@ -60,11 +60,12 @@ struct PNGReaderTests {
         #expect(try PNGReader.decode(fixture.data()).pixels.rgb == fixture.rgb)
     }
 
-    @Test("reading from a file path gives the same image as reading the bytes")
+    @Test("reading from a file path, [UInt8] or Data gives the same image")
     func readsFile() throws {
         let fixture = try #require(Fixtures.expectedPNGs.first { $0.file == "rgba16.png" })
         let fromFile = try PNGReader.read(contentsOfFile: Fixtures.url("png/rgba16.png").path)
         #expect(fromFile == (try PNGReader.decode(fixture.data())))
+        #expect(fromFile == (try PNGReader.decode(Data(fixture.data()))))
     }
 
     @Test("a decompression bomb header is refused as tooLarge, quickly")
@@ -97,6 +98,8 @@ struct PNGReaderTests {
         #expect(errorCode { try PNGReader.decode(data, limits: ImageLimits(maxHeight: 4)) } == .tooLarge)
         #expect(errorCode { try PNGReader.decode(data, limits: ImageLimits(maxPixels: 34)) } == .tooLarge)
         #expect(throws: Never.self) { try PNGReader.decode(data, limits: ImageLimits(maxWidth: 7, maxHeight: 5, maxPixels: 35)) }
+        // Nonsense limits refuse everything instead of trapping.
+        #expect(errorCode { try PNGReader.decode(data, limits: ImageLimits(maxWidth: -1, maxHeight: .min, maxPixels: -5)) } == .tooLarge)
     }
 
     @Test("empty input and non-PNG input have their own codes")

@@ -60,6 +60,18 @@ struct PNGWriterTests {
         }
     }
 
+    @Test("fast mode writes a bigger file with the same pixels")
+    func fastMode() throws {
+        // A smooth image, where compression effort shows.
+        var rgb: [UInt8] = []
+        for y in 0..<64 { for x in 0..<64 { rgb += [UInt8(x * 4), UInt8(y * 4), UInt8((x + y) * 2)] } }
+        let pixels = try PixelBuffer(width: 64, height: 64, rgb: rgb)
+        let compact = try PNGWriter.encode(pixels, layout: PNGLayout(channels: .rgb))
+        let fast = try PNGWriter.encode(pixels, layout: PNGLayout(channels: .rgb), fast: true)
+        #expect(fast.count > compact.count)
+        #expect(try PNGReader.decode(fast).pixels == pixels)
+    }
+
     @Test("an alpha layout without an alpha plane writes opaque pixels")
     func opaqueAlpha() throws {
         let pixels = try PixelBuffer(width: 3, height: 2, rgb: Array(0..<18))
@@ -104,6 +116,8 @@ struct PNGWriterTests {
         #expect(errorCode { try PixelBuffer(width: 2, height: 2, rgb: [UInt8](repeating: 0, count: 12), alpha: [1, 2, 3]) } == .invalidPixels)
         #expect(errorCode { try PixelBuffer(width: 0, height: 2, rgb: []) } == .invalidPixels)
         #expect(errorCode { try PixelBuffer(width: -1, height: -2, rgb: [0, 0, 0, 0, 0, 0]) } == .invalidPixels)
+        #expect(errorCode { try PixelBuffer(width: 1 << 31, height: 1 << 31, rgb: [0, 0, 0]) } == .invalidPixels)
+        #expect(errorCode { try PixelBuffer(width: .max, height: 2, rgb: [0, 0, 0]) } == .invalidPixels)
     }
 }
 
