@@ -74,20 +74,25 @@ public enum MSSSIM {
     }
 
     /// Means of the SSIM map and of the contrast-structure map over all valid window positions.
+    ///
+    /// Separable filtering: each input row is filtered horizontally once into a ring of the last
+    /// `windowSize` rows of the five moments (x, y, x², y², xy, interleaved), and each output row
+    /// filters that ring vertically. Memory is O(width), whatever the height.
     private static func similarityMeans(_ x: Plane, _ y: Plane) -> (ssim: Double, contrastStructure: Double) {
         let taps = windowSize
         let outWidth = x.width - taps + 1, outHeight = x.height - taps + 1
-        // Horizontal pass over every row: the five moments x, y, x², y², xy, interleaved.
-        var moments = [Double](repeating: 0, count: x.height * outWidth * 5)
+        let ringRow = outWidth * 5
+        var ring = [Double](repeating: 0, count: taps * ringRow)
         var ssimSum = 0.0, csSum = 0.0
         window.withUnsafeBufferPointer { g in
-            moments.withUnsafeMutableBufferPointer { m in
+            ring.withUnsafeMutableBufferPointer { m in
                 x.values.withUnsafeBufferPointer { xv in
                     y.values.withUnsafeBufferPointer { yv in
-                        for row in 0..<x.height {
+                        for inputRow in 0..<x.height {
+                            let slot = (inputRow % taps) * ringRow
                             for column in 0..<outWidth {
                                 var sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0
-                                let start = row * x.width + column
+                                let start = inputRow * x.width + column
                                 for tap in 0..<taps {
                                     let a = xv[start + tap], b = yv[start + tap], w = g[tap]
                                     sx += w * a
@@ -96,32 +101,32 @@ public enum MSSSIM {
                                     syy += w * b * b
                                     sxy += w * a * b
                                 }
-                                let out = 5 * (row * outWidth + column)
+                                let out = slot + 5 * column
                                 m[out] = sx
                                 m[out + 1] = sy
                                 m[out + 2] = sxx
                                 m[out + 3] = syy
                                 m[out + 4] = sxy
                             }
+                            // Rows inputRow-10 ... inputRow are in the ring: one output row.
+                            let outputRow = inputRow - taps + 1
+                            guard outputRow >= 0 else { continue }
+                            for column in 0..<outWidth {
+                                var ux = 0.0, uy = 0.0, exx = 0.0, eyy = 0.0, exy = 0.0
+                                for tap in 0..<taps {
+                                    let index = ((outputRow + tap) % taps) * ringRow + 5 * column, w = g[tap]
+                                    ux += w * m[index]
+                                    uy += w * m[index + 1]
+                                    exx += w * m[index + 2]
+                                    eyy += w * m[index + 3]
+                                    exy += w * m[index + 4]
+                                }
+                                let varianceX = exx - ux * ux, varianceY = eyy - uy * uy, covariance = exy - ux * uy
+                                let cs = (2 * covariance + c2) / (varianceX + varianceY + c2)
+                                csSum += cs
+                                ssimSum += (2 * ux * uy + c1) / (ux * ux + uy * uy + c1) * cs
+                            }
                         }
-                    }
-                }
-                // Vertical pass, combined with the SSIM formula and the running sums.
-                for row in 0..<outHeight {
-                    for column in 0..<outWidth {
-                        var ux = 0.0, uy = 0.0, exx = 0.0, eyy = 0.0, exy = 0.0
-                        for tap in 0..<taps {
-                            let index = 5 * ((row + tap) * outWidth + column), w = g[tap]
-                            ux += w * m[index]
-                            uy += w * m[index + 1]
-                            exx += w * m[index + 2]
-                            eyy += w * m[index + 3]
-                            exy += w * m[index + 4]
-                        }
-                        let varianceX = exx - ux * ux, varianceY = eyy - uy * uy, covariance = exy - ux * uy
-                        let cs = (2 * covariance + c2) / (varianceX + varianceY + c2)
-                        csSum += cs
-                        ssimSum += (2 * ux * uy + c1) / (ux * ux + uy * uy + c1) * cs
                     }
                 }
             }

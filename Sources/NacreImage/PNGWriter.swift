@@ -22,8 +22,8 @@ public enum PNGWriter {
     /// `fast` asks libpng to favour speed over size (`PNG_IMAGE_FLAG_FAST`): bigger files,
     /// written faster; for temporary files, not for restores a user keeps.
     public static func encode(_ pixels: PixelBuffer, layout: PNGLayout, fast: Bool = false) throws(ImageError) -> [UInt8] {
-        guard let rowSamples = Int32(exactly: pixels.width * layout.channels.count) else {
-            throw ImageError(code: .tooLarge, message: "A row of \(pixels.width) pixels is too long for libpng's row stride.")
+        guard let rowSamples = Int32(exactly: pixels.width * layout.channels.count), pixels.height <= 0x7FFF_FFFF else {
+            throw ImageError(code: .tooLarge, message: "A \(pixels.width)×\(pixels.height) image is too large for a PNG row or column.")
         }
         let samples = interleave(pixels, channels: layout.channels)
         var image = LibPNG.makeImage()
