@@ -27,6 +27,8 @@ let package = Package(
         // The .nacre container format (zstd frames).
         .target(name: "NacreArchive", dependencies: ["CZstd"]),
 
+        .testTarget(name: "NacreImageTests", dependencies: ["NacreImage"], resources: [.copy("Fixtures")]),
+
         .executableTarget(
             name: "nacre",
             dependencies: [
