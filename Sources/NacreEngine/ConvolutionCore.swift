@@ -38,6 +38,10 @@ final class ConvolutionCore {
         var backwardWeights: DNNLPrimitive?
         var diffWeightsToPlain: DNNLPrimitive?
         var diffWeightsDesc: DNNLMemoryDesc?
+        /// When the forward primitive writes a layout other than the tensor's (a 3-channel plain
+        /// output that only oneDNN's reference code handles directly), its layout and the reorder back.
+        var forwardDstDesc: DNNLMemoryDesc?
+        var forwardDstToTensor: DNNLPrimitive?
         /// f32 → bf16 conversions of the input and of the output gradient (bf16 plans only).
         var srcToLow: DNNLPrimitive?
         var dstToLow: DNNLPrimitive?
@@ -158,13 +162,33 @@ final class ConvolutionCore {
             let lowSrc = low ? try DNNLMemoryDesc(dims: input.dims, type: .bf16, layout: inLayout) : nil
             let lowDst = low ? try DNNLMemoryDesc(dims: out.dims, type: .bf16, layout: outLayout) : nil
             let anyWeights = try DNNLMemoryDesc(dims: weightDims, type: t, layout: .any)
-            let fwd = try DNNLConvolution.forward(kind, context: ctx, src: lowSrc ?? src, weights: anyWeights,
+            var fwd = try DNNLConvolution.forward(kind, context: ctx, src: lowSrc ?? src, weights: anyWeights,
                                                   bias: hasBias ? biasDesc : nil, dst: dst, geometry: g,
                                                   training: training, attr: attr)
+            var forwardDst: DNNLMemoryDesc?
+            if fwd.isReference, outLayout == .plain {
+                // Let oneDNN pick the output layout (channel-padded blocks) and reorder afterwards:
+                // far cheaper than the reference kernel.
+                let anyDst = try DNNLMemoryDesc(dims: out.dims, type: .f32, layout: .any)
+                let alt = try DNNLConvolution.forward(kind, context: ctx, src: lowSrc ?? src, weights: anyWeights,
+                                                      bias: hasBias ? biasDesc : nil, dst: anyDst, geometry: g,
+                                                      training: training, attr: attr)
+                if !alt.isReference {
+                    fwd = alt
+                    forwardDst = alt.desc(DNNLPrimitive.dstQuery)
+                }
+            }
+            if fwd.isReference {
+                engine.logger.debug("\(label): oneDNN uses its reference kernel for \(input) (\(fwd.implementationName))")
+            }
             let wDesc = fwd.desc(DNNLPrimitive.weightsQuery)
             let slot = WeightSlot(desc: wDesc, reorder: try DNNLConvolution.reorder(context: ctx, from: plainWeightsDescF32, to: wDesc))
             let plan = Plan(outputShape: out, geometry: g, srcDesc: src, dstDesc: dst, low: low, lowSrcDesc: lowSrc,
                             lowDstDesc: lowDst, forward: fwd, forwardWeights: slot)
+            if let forwardDst {
+                plan.forwardDstDesc = forwardDst
+                plan.forwardDstToTensor = try DNNLConvolution.reorder(context: ctx, from: forwardDst, to: dst)
+            }
             if let lowSrc, let lowDst {
                 plan.srcToLow = try DNNLConvolution.reorder(context: ctx, from: src, to: lowSrc)
                 plan.dstToLow = try DNNLConvolution.reorder(context: ctx, from: dst, to: lowDst)
@@ -218,8 +242,15 @@ final class ConvolutionCore {
         }
         args.append(DNNLArgument(slot: DNNLSlot.weights, desc: p.forwardWeights.desc, data: p.forwardWeights.buffer.pointer))
         if hasBias, let bias { args.append(DNNLArgument(slot: DNNLSlot.bias, desc: biasDesc, data: UnsafeMutableRawPointer(bias))) }
-        args.append(DNNLArgument(slot: DNNLSlot.dst, desc: p.dstDesc, data: UnsafeMutableRawPointer(y.data)))
-        try p.forward.execute(engine.context, args)
+        if let fd = p.forwardDstDesc, let back = p.forwardDstToTensor {
+            let tmp = RawBuffer(byteCount: fd.byteCount)
+            args.append(DNNLArgument(slot: DNNLSlot.dst, desc: fd, data: tmp.pointer))
+            try p.forward.execute(engine.context, args)
+            try back.reorder(engine.context, from: fd, tmp.pointer, to: p.dstDesc, UnsafeMutableRawPointer(y.data))
+        } else {
+            args.append(DNNLArgument(slot: DNNLSlot.dst, desc: p.dstDesc, data: UnsafeMutableRawPointer(y.data)))
+            try p.forward.execute(engine.context, args)
+        }
         saved = training ? Saved(plan: p, input: x, lowInput: lowInput) : nil
         return y
     }

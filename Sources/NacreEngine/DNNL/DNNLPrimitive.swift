@@ -38,6 +38,16 @@ final class DNNLPrimitive: @unchecked Sendable {
         dnnl_primitive_desc_destroy(pd)
     }
 
+    /// oneDNN's implementation name, e.g. "jit:avx512_core" or "ref:any".
+    var implementationName: String {
+        var str: UnsafePointer<CChar>?
+        guard dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &str) == dnnl_success, let str else { return "" }
+        return String(cString: str)
+    }
+
+    /// Whether oneDNN fell back to its slow reference implementation.
+    var isReference: Bool { implementationName.hasPrefix("ref") }
+
     /// The memory descriptor the primitive chose for one of its slots.
     func desc(_ query: dnnl_query_t) -> DNNLMemoryDesc {
         DNNLMemoryDesc(raw: dnnl_primitive_desc_query_md(pd, query, 0)!.pointee)
