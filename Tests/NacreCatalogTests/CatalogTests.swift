@@ -1,0 +1,3 @@
+import Testing
+@testable import NacreCatalog
+@Test func t() {}
