@@ -80,9 +80,16 @@ extension CatalogError {
     /// Wraps any error thrown while doing `action` on the catalog at `path`. A `CatalogError`
     /// passes through unchanged.
     static func wrapping(_ error: any Error, while action: String, path: String?) -> CatalogError {
-        if let error = error as? CatalogError { return error }
+        if var error = error as? CatalogError {
+            if error.path == nil { error.path = path }
+            return error
+        }
         if error is CancellationError {
             return CatalogError(code: .cancelled, message: "\(action) was cancelled before it ran; nothing was changed.",
+                                path: path, cause: error)
+        }
+        if let recordError = error as? RecordError {
+            return CatalogError(code: .notFound, message: "\(action) failed: \(recordError). Re-read the catalog; the row may have been removed by a reindex.",
                                 path: path, cause: error)
         }
         guard let dbError = error as? DatabaseError else {
@@ -91,6 +98,17 @@ extension CatalogError {
         let detail = dbError.message ?? "\(dbError.resultCode)"
         let (code, advice) = classify(dbError)
         return CatalogError(code: code, message: "\(action) failed: \(detail). \(advice)", path: path, cause: dbError)
+    }
+
+    /// The row a caller tried to move to a state the pipeline does not allow.
+    static func illegalTransition(_ what: String, from: String, to: String, allowed: [String]) -> CatalogError {
+        CatalogError(code: .illegalTransition,
+                     message: "\(what) cannot go from '\(from)' to '\(to)' (allowed from '\(from)': \(allowed.isEmpty ? "none, it is final" : allowed.joined(separator: ", "))). "
+                        + "This is a pipeline bug or a stale view of the row; re-read it and retry. Nothing was changed.")
+    }
+
+    static func invalidArgument(_ message: String) -> CatalogError {
+        CatalogError(code: .invalidArgument, message: message)
     }
 
     private static func classify(_ error: DatabaseError) -> (Code, String) {
