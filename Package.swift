@@ -38,7 +38,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "NacreCatalogTests", dependencies: ["NacreCatalog"]),
+        .testTarget(name: "NacreCatalogTests", dependencies: ["NacreCatalog", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
 )

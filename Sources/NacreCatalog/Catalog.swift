@@ -63,13 +63,24 @@ public final class Catalog: Sendable {
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(options.busyTimeout)
         configuration.maximumReaderCount = max(1, options.maximumReaderCount)
-        let synchronous = options.synchronous.rawValue
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-        }
         do {
+            // Check an existing file read-only first: opening a pool switches the file to WAL,
+            // which must not happen to another program's database or a newer catalog.
+            if FileManager.default.fileExists(atPath: path) {
+                var readOnly = Configuration()
+                readOnly.readonly = true
+                readOnly.busyMode = configuration.busyMode
+                let probe = try DatabaseQueue(path: path, configuration: readOnly)
+                try probe.read { db in try CatalogSchema.checkCompatible(db, path: path) }
+                try probe.close()
+            }
             pool = try DatabasePool(path: path, configuration: configuration)
-            try pool.read { db in try CatalogSchema.checkCompatible(db, path: path) }
+            // GRDB sets `synchronous = NORMAL` on the writer when it enables WAL, after any
+            // `prepareDatabase` hook; so the level is set here, on the writer (the only connection
+            // that commits), once it exists. The writer connection lives as long as the pool.
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = \(options.synchronous.rawValue)")
+            }
             let migrator = CatalogSchema.migrator
             let applied = try pool.read { db in try migrator.appliedIdentifiers(db) }
             try migrator.migrate(pool)

@@ -1,3 +1,0 @@
-import Testing
-@testable import NacreCatalog
-@Test func t() {}
