@@ -33,7 +33,8 @@ extension Catalog {
     }
 
     /// Makes `id` the champion and retires the previous one, in one transaction.
-    /// Returns the model that was champion before, if any.
+    /// Returns the model that was champion before (now retired), if any; if `id` already is the
+    /// champion nothing changes and it is returned. `.notFound` if `id` is unknown.
     @discardableResult
     public func promoteModel(id: String) async throws -> ModelRecord? {
         try await write("Promoting model \(id)") { db in

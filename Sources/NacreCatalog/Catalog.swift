@@ -16,6 +16,16 @@ public final class Catalog: Sendable {
     /// How the database connection is set up.
     public struct Options: Sendable {
         /// SQLite's `synchronous` setting in WAL mode.
+        ///
+        /// Both levels keep the file consistent after a crash or power cut (WAL never corrupts on
+        /// either). They differ in durability: with NORMAL, commits since the last checkpoint can
+        /// vanish on power loss. The daemon deletes or moves originals right after its index
+        /// transaction commits; if that commit could vanish, the catalog would then disagree with
+        /// the world (an ingest row `verified` whose original is gone) and recovery would have to
+        /// reconstruct it from archives. FULL makes every returned commit durable, for one WAL fsync
+        /// per commit: measured here (debug build, ext4 on virtio disk) 0.5–1.4 ms per commit against
+        /// 0.3 ms with NORMAL, i.e. a few ms per ingested image over ~7 commits, negligible beside
+        /// encoding. So FULL is the default; NORMAL suits a rebuildable scratch catalog.
         public enum Synchronous: String, Sendable {
             /// The WAL is fsynced only at checkpoints: a power cut can lose the last commits
             /// (never corrupt the file). Fine for a throw-away catalog, e.g. a bulk reindex.
@@ -110,9 +120,30 @@ public final class Catalog: Sendable {
         }
     }
 
+    /// Copies the WAL into the database file and truncates the WAL (for a graceful stop, or before
+    /// copying the file as a backup). Waits for readers up to the busy timeout.
+    public func checkpoint() async throws {
+        try await withoutTransaction("Checkpointing the catalog") { db in _ = try db.checkpoint(.truncate) }
+    }
+
+    /// SQLite's `PRAGMA quick_check`: an empty array means the file is sound; otherwise the
+    /// problems SQLite found (then move the file aside and run `nacre reindex`).
+    public func integrityProblems() async throws -> [String] {
+        try await read("Checking the catalog's integrity") { db in
+            try String.fetchAll(db, sql: "PRAGMA quick_check").filter { $0 != "ok" }
+        }
+    }
+
     /// Runs `body` in a read-only snapshot; errors come out as ``CatalogError``.
     func read<T: Sendable>(_ action: String, _ body: @Sendable (Database) throws -> T) async throws -> T {
         do { return try await pool.read(body) } catch {
+            throw CatalogError.wrapping(error, while: action, path: path)
+        }
+    }
+
+    /// Runs `body` on the writer connection outside any transaction.
+    func withoutTransaction<T: Sendable>(_ action: String, _ body: @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.writeWithoutTransaction(body) } catch {
             throw CatalogError.wrapping(error, while: action, path: path)
         }
     }
