@@ -30,6 +30,8 @@ let package = Package(
         // The SQLite catalog: models, archives, images, ingest state, training runs, events.
         .target(name: "NacreCatalog", dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
 
+        .testTarget(name: "NacreImageTests", dependencies: ["NacreImage"], resources: [.copy("Fixtures")]),
+
         .executableTarget(
             name: "nacre",
             dependencies: [
