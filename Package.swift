@@ -36,6 +36,7 @@ let package = Package(
             ]
         ),
 
+        .testTarget(name: "NacreCodecTests", dependencies: ["NacreCodec"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )
