@@ -18,6 +18,10 @@ public struct EntropyTables: Sendable, Equatable {
     let cdf: [UInt32]
     /// Where table t's CDF starts in `cdf`.
     let cdfStarts: [Int32]
+    /// Decoder search hints, `bucketsPerTable + 1` per table: entry b is the first symbol whose
+    /// interval ends above slot `b << 8`, so a slot's symbol lies between entries b and b+1.
+    let slotBuckets: [UInt16]
+    static let bucketsPerTable = 256
 
     /// The number of tables.
     public var count: Int { minValues.count }
@@ -66,6 +70,44 @@ public struct EntropyTables: Sendable, Equatable {
         self.regularCounts = counts
         self.cdf = cdf
         self.cdfStarts = starts
+        var buckets: [UInt16] = []
+        buckets.reserveCapacity(counts.count * (Self.bucketsPerTable + 1))
+        for t in counts.indices {
+            let base = Int(starts[t])
+            var symbol = 0
+            for b in 0..<Self.bucketsPerTable {
+                while cdf[base + symbol + 1] <= UInt32(b << 8) { symbol += 1 }
+                buckets.append(UInt16(symbol))
+            }
+            buckets.append(UInt16(counts[t]))  // the escape, always the last symbol
+        }
+        self.slotBuckets = buckets
+    }
+
+    /// Raw views of the tables for the coder's inner loops.
+    struct Lookup {
+        let cdf: UnsafePointer<UInt32>
+        let cdfStarts: UnsafePointer<Int32>
+        let minValues: UnsafePointer<Int32>
+        let regularCounts: UnsafePointer<Int32>
+        let slotBuckets: UnsafePointer<UInt16>
+        let count: Int
+    }
+
+    /// Runs `body` with raw pointers to the tables (valid only inside `body`).
+    func withLookup<R>(_ body: (Lookup) throws -> R) rethrows -> R {
+        try cdf.withUnsafeBufferPointer { c in
+            try cdfStarts.withUnsafeBufferPointer { s in
+                try minValues.withUnsafeBufferPointer { m in
+                    try regularCounts.withUnsafeBufferPointer { n in
+                        try slotBuckets.withUnsafeBufferPointer { b in
+                            try body(Lookup(cdf: c.baseAddress!, cdfStarts: s.baseAddress!, minValues: m.baseAddress!,
+                                            regularCounts: n.baseAddress!, slotBuckets: b.baseAddress!, count: count))
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// The frequencies of table `t` (regular symbols, then the escape).

@@ -27,8 +27,16 @@ public enum LatentCoder {
         try checkGaussianArguments(count: scaleIndices.count, scaleIndices: scaleIndices, means: means, tables: tables)
         var decoder = try RANSDecoder(bytes)
         var y = [Int32](repeating: 0, count: scaleIndices.count)
-        for i in y.indices {
-            y[i] = try decoder.decode(mean: means?[i] ?? 0, table: Int(scaleIndices[i]), in: tables)
+        try tables.withLookup { lookup in
+            try y.withUnsafeMutableBufferPointer { out in
+                try scaleIndices.withUnsafeBufferPointer { index in
+                    if let means {
+                        for i in 0..<out.count { out[i] = try decoder.decode(mean: means[i], table: Int(index[i]), lookup: lookup) }
+                    } else {
+                        for i in 0..<out.count { out[i] = try decoder.decode(mean: 0, table: Int(index[i]), lookup: lookup) }
+                    }
+                }
+            }
         }
         try decoder.finish()
         return y
@@ -54,8 +62,8 @@ public enum LatentCoder {
         let plane = try planeSize(count: elementCount, channelCount: channelCount, tables: tables)
         var decoder = try RANSDecoder(bytes)
         var z = [Int32](repeating: 0, count: elementCount)
-        for i in z.indices {
-            z[i] = try decoder.decode(table: i / plane, in: tables)
+        try tables.withLookup { lookup in
+            for i in z.indices { z[i] = try decoder.decode(mean: 0, table: i / plane, lookup: lookup) }
         }
         try decoder.finish()
         return z

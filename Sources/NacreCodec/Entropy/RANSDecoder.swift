@@ -48,21 +48,26 @@ public struct RANSDecoder: Sendable {
         guard table >= 0, table < tables.count else {
             throw EntropyCodingError(.invalidArgument, "table index \(table) is outside 0..<\(tables.count)")
         }
-        let base = Int(tables.cdfStarts[table])
-        let regular = Int(tables.regularCounts[table])
+        return try tables.withLookup { try decode(mean: mean, table: table, lookup: $0) }
+    }
+
+    /// `decode(mean:table:in:)` on raw tables; `table` must be below `lookup.count`.
+    @inline(__always)
+    mutating func decode(mean: Int32, table: Int, lookup: EntropyTables.Lookup) throws -> Int32 {
+        let cdf = lookup.cdf + Int(lookup.cdfStarts[table])
+        let regular = Int(lookup.regularCounts[table])
         let slot = UInt32(truncatingIfNeeded: state) & 0xFFFF
-        // Binary search for the symbol s with cdf[s] ≤ slot < cdf[s+1], s in 0...regular.
-        let symbol: Int = tables.cdf.withUnsafeBufferPointer { cdf in
-            var lo = 0, hi = regular + 1  // invariant: cdf[lo] ≤ slot < cdf[hi]
-            while hi - lo > 1 {
-                let mid = (lo + hi) >> 1
-                if cdf[base + mid] <= slot { lo = mid } else { hi = mid }
-            }
-            return lo
+        // The slot's symbol s (cdf[s] ≤ slot < cdf[s+1]) lies between two bucket hints.
+        let hints = lookup.slotBuckets + table * (EntropyTables.bucketsPerTable + 1) + Int(slot >> 8)
+        var lo = Int(hints[0]), hi = Int(hints[1])  // invariant: cdf[lo] ≤ slot, answer ≤ hi
+        while lo < hi {
+            let mid = (lo + hi + 1) >> 1
+            if cdf[mid] <= slot { lo = mid } else { hi = mid - 1 }
         }
-        let start = tables.cdf[base + symbol]
-        try consume(start: start, frequency: tables.cdf[base + symbol + 1] - start, slot: slot)
-        let minValue = Int64(tables.minValues[table])
+        let symbol = lo
+        let start = cdf[symbol]
+        try consume(start: start, frequency: cdf[symbol + 1] - start, slot: slot)
+        let minValue = Int64(lookup.minValues[table])
         let residual: Int64
         if symbol < regular {
             residual = minValue + Int64(symbol)

@@ -1,3 +1,6 @@
+import Dispatch
+import Foundation
+
 /// One layer of an integer network (Ballé, Johnston & Minnen 2019): a 2-D convolution or transposed
 /// convolution with int8 weights, int32 accumulation, an int32 bias, a per-output-channel
 /// fixed-point rescale, and a clip (a clipped ReLU when `outputRange` starts at 0).
@@ -22,9 +25,16 @@ public struct IntegerConvLayer: Sendable, Equatable {
     /// Outputs are clamped to this range; within −255...255.
     public let outputRange: ClosedRange<Int32>
 
-    /// Weights re-laid out `[ky][kx][in][out]` as Int16 so the inner loop runs over contiguous output
-    /// channels. Products of an int8 weight and a ±255 input fit Int16 exactly.
+    /// Weights re-laid out `[ky][kx][in][out]` as Int16, output channels padded with zeros to a
+    /// multiple of `outputBlock`, so the inner loop is a vector over output channels. Products of
+    /// an int8 weight and a ±255 input fit Int16 exactly.
     let tapWeights: [Int16]
+    /// Biases padded like `tapWeights`.
+    let paddedBiases: [Int32]
+    var paddedOutputChannels: Int { (outputChannels + Self.outputBlock - 1) / Self.outputBlock * Self.outputBlock }
+    /// Output channels per vector block.
+    static let outputBlock = 16
+    static let threadCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     /// The largest value an activation may take in magnitude (products then fit Int16).
     public static let activationLimit: Int32 = 255
@@ -68,15 +78,17 @@ public struct IntegerConvLayer: Sendable, Equatable {
         self.rescales = rescales
         self.inputRange = inputRange
         self.outputRange = outputRange
-        var relaid = [Int16](repeating: 0, count: weights.count)
+        let padded = (outputChannels + Self.outputBlock - 1) / Self.outputBlock * Self.outputBlock
+        var relaid = [Int16](repeating: 0, count: taps * inputChannels * padded)
         for o in 0..<outputChannels {
             for i in 0..<inputChannels {
                 for t in 0..<taps {
-                    relaid[(t * inputChannels + i) * outputChannels + o] = Int16(weights[(o * inputChannels + i) * taps + t])
+                    relaid[(t * inputChannels + i) * padded + o] = Int16(weights[(o * inputChannels + i) * taps + t])
                 }
             }
         }
         self.tapWeights = relaid
+        self.paddedBiases = biases + [Int32](repeating: 0, count: padded - outputChannels)
     }
 
     public static func == (a: IntegerConvLayer, b: IntegerConvLayer) -> Bool {
@@ -97,47 +109,30 @@ public struct IntegerConvLayer: Sendable, Equatable {
     }
 
     /// The layer on a channels-last (HWC) map whose values are already within `inputRange`.
+    ///
+    /// Output rows are independent, so they are shared among threads; each output is the same
+    /// exact integer sum whatever the split, so the result does not depend on the thread count.
     func applyChannelsLast(_ input: [Int16], height: Int, width: Int) throws -> (values: [Int16], height: Int, width: Int) {
         guard let (outHeight, outWidth) = geometry.outputSize(height: height, width: width) else {
             throw EntropyCodingError(.invalidArgument, "a \(height)×\(width) input is too small for a \(geometry.kernelHeight)×\(geometry.kernelWidth) \(geometry.kind)")
         }
-        let kernelWidth = geometry.kernelWidth
-        let cin = inputChannels, cout = outputChannels
-        var output = [Int16](repeating: 0, count: outHeight * outWidth * cout)
-        var accumulator = [Int32](repeating: 0, count: cout)
-        let low = outputRange.lowerBound, high = outputRange.upperBound
-        // For each output coordinate along one axis: the (tap, input coordinate) pairs that reach it.
-        let rowTaps = geometry.contributions(outputs: outHeight, inputs: height, kernel: geometry.kernelHeight)
-        let columnTaps = geometry.contributions(outputs: outWidth, inputs: width, kernel: kernelWidth)
+        var output = [Int16](repeating: 0, count: outHeight * outWidth * outputChannels)
+        let work = output.count * inputChannels * geometry.kernelHeight * geometry.kernelWidth
+        let chunks = work > 4_000_000 ? min(outHeight, Self.threadCount * 4) : 1
         input.withUnsafeBufferPointer { inPtr in
             tapWeights.withUnsafeBufferPointer { wPtr in
-                biases.withUnsafeBufferPointer { bPtr in
-                    accumulator.withUnsafeMutableBufferPointer { acc in
-                        output.withUnsafeMutableBufferPointer { outPtr in
-                            for oy in 0..<outHeight {
-                                for ox in 0..<outWidth {
-                                    for o in 0..<cout { acc[o] = bPtr[o] }
-                                    for (ky, iy) in rowTaps[oy] {
-                                        for (kx, ix) in columnTaps[ox] {
-                                            let pixel = (iy * width + ix) * cin
-                                            let tap = (ky * kernelWidth + kx) * cin
-                                            for i in 0..<cin {
-                                                let a = inPtr[pixel + i]
-                                                if a == 0 { continue }  // clipped ReLUs leave many zeros
-                                                let row = (tap + i) * cout
-                                                for o in 0..<cout {
-                                                    // |w·a| ≤ 127·255 fits Int16; the sum is bounded at init.
-                                                    acc[o] &+= Int32(truncatingIfNeeded: wPtr[row + o] &* a)
-                                                }
-                                            }
-                                        }
-                                    }
-                                    let base = (oy * outWidth + ox) * cout
-                                    for o in 0..<cout {
-                                        let v = rescales[o].rescale(acc[o])
-                                        outPtr[base + o] = Int16(truncatingIfNeeded: min(max(v, Int64(low)), Int64(high)))
-                                    }
-                                }
+                paddedBiases.withUnsafeBufferPointer { bPtr in
+                    output.withUnsafeMutableBufferPointer { outPtr in
+                        let kernel = IntegerConvRowKernel(
+                            layer: self, input: inPtr.baseAddress!, weights: wPtr.baseAddress!, biases: bPtr.baseAddress!,
+                            output: outPtr.baseAddress!, inputWidth: width, outputWidth: outWidth,
+                            rowTaps: geometry.contributions(outputs: outHeight, inputs: height, kernel: geometry.kernelHeight),
+                            columnTaps: geometry.contributions(outputs: outWidth, inputs: width, kernel: geometry.kernelWidth))
+                        if chunks == 1 {
+                            kernel.run(rows: 0..<outHeight)
+                        } else {
+                            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                                kernel.run(rows: (c * outHeight / chunks)..<((c + 1) * outHeight / chunks))
                             }
                         }
                     }
