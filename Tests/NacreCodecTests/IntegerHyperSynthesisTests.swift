@@ -182,3 +182,24 @@ import Testing
         }
     }
 }
+
+extension IntegerHyperSynthesisTests {
+    @Test func threadCountDoesNotChangeTheOutput() throws {
+        // Large enough (a 64→64 3×3 layer on 32×48) to take the multi-threaded path.
+        let floatLayers = try Self.randomFloatHyperSynthesis(zChannels: 64, hidden: 64, yChannels: 16, seed: 51)
+        let z = try Self.randomZ(channels: 64, height: 8, width: 12, seed: 52)
+        let network = try IntegerHyperSynthesis.quantizing(floatLayers, calibration: [z])
+        var values = IntegerConvLayer.channelsLast(z, clampedTo: network.layers[0].inputRange)
+        var height = z.height, width = z.width
+        for layer in network.layers.dropLast() {
+            (values, height, width) = try layer.applyChannelsLast(values, height: height, width: width)
+        }
+        let last = network.layers[network.layers.count - 1]
+        let single = try last.applyChannelsLast(values, height: height, width: width, maximumThreads: 1)
+        for threads in [2, 3, 8] {
+            let many = try last.applyChannelsLast(values, height: height, width: width, maximumThreads: threads)
+            #expect(many.values == single.values)
+        }
+        #expect(Set(single.values).count > 5)
+    }
+}

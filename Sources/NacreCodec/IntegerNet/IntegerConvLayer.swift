@@ -112,13 +112,13 @@ public struct IntegerConvLayer: Sendable, Equatable {
     ///
     /// Output rows are independent, so they are shared among threads; each output is the same
     /// exact integer sum whatever the split, so the result does not depend on the thread count.
-    func applyChannelsLast(_ input: [Int16], height: Int, width: Int) throws -> (values: [Int16], height: Int, width: Int) {
+    func applyChannelsLast(_ input: [Int16], height: Int, width: Int, maximumThreads: Int = threadCount) throws -> (values: [Int16], height: Int, width: Int) {
         guard let (outHeight, outWidth) = geometry.outputSize(height: height, width: width) else {
             throw EntropyCodingError(.invalidArgument, "a \(height)×\(width) input is too small for a \(geometry.kernelHeight)×\(geometry.kernelWidth) \(geometry.kind)")
         }
         var output = [Int16](repeating: 0, count: outHeight * outWidth * outputChannels)
         let work = output.count * inputChannels * geometry.kernelHeight * geometry.kernelWidth
-        let chunks = work > 4_000_000 ? min(outHeight, Self.threadCount * 4) : 1
+        let chunks = work > 4_000_000 && maximumThreads > 1 ? min(outHeight, maximumThreads * 4) : 1
         input.withUnsafeBufferPointer { inPtr in
             tapWeights.withUnsafeBufferPointer { wPtr in
                 paddedBiases.withUnsafeBufferPointer { bPtr in
