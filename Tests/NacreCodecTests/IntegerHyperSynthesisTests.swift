@@ -85,6 +85,10 @@ import Testing
             let b = try reference.forward(FloatFeatureMap(input))
             #expect(a.values.map(Float.init) == b.values)
             #expect(a.height == b.height && a.width == b.width)
+            // Odd input channels through the portable loop too.
+            let hwc = IntegerConvLayer.channelsLast(input, clampedTo: integer.inputRange)
+            let portable = try integer.applyChannelsLast(hwc, height: 5, width: 6, maximumThreads: 1, portable: true)
+            #expect(IntegerConvLayer.channelsFirst(portable.values, channels: cout, height: portable.height, width: portable.width) == a)
         }
     }
 
@@ -200,6 +204,9 @@ extension IntegerHyperSynthesisTests {
             let many = try last.applyChannelsLast(values, height: height, width: width, maximumThreads: threads)
             #expect(many.values == single.values)
         }
+        // The portable loop (used off x86) gives the same integers as the SSE2 one.
+        let portable = try last.applyChannelsLast(values, height: height, width: width, maximumThreads: 1, portable: true)
+        #expect(portable.values == single.values)
         #expect(Set(single.values).count > 5)
     }
 }

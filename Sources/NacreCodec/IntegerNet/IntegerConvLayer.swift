@@ -25,13 +25,16 @@ public struct IntegerConvLayer: Sendable, Equatable {
     /// Outputs are clamped to this range; within −255...255.
     public let outputRange: ClosedRange<Int32>
 
-    /// Weights re-laid out `[ky][kx][in][out]` as Int16, output channels padded with zeros to a
-    /// multiple of `outputBlock`, so the inner loop is a vector over output channels. Products of
-    /// an int8 weight and a ±255 input fit Int16 exactly.
+    /// Weights re-laid out for the inner loop: `[ky][kx][in/2][out][in%2]` as Int16, i.e. for each
+    /// tap and pair of input channels, the (even, odd) weight pairs of every output channel, with
+    /// output channels padded with zeros to a multiple of `outputBlock` and inputs to an even count.
+    /// This is the operand order of a 16-bit multiply-add (SSE2 `pmaddwd`); products of an int8
+    /// weight and a ±255 input and the sum of two of them fit Int32 exactly.
     let tapWeights: [Int16]
     /// Biases padded like `tapWeights`.
     let paddedBiases: [Int32]
     var paddedOutputChannels: Int { (outputChannels + Self.outputBlock - 1) / Self.outputBlock * Self.outputBlock }
+    var inputPairs: Int { (inputChannels + 1) / 2 }
     /// Output channels per vector block.
     static let outputBlock = 16
     static let threadCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
@@ -79,11 +82,12 @@ public struct IntegerConvLayer: Sendable, Equatable {
         self.inputRange = inputRange
         self.outputRange = outputRange
         let padded = (outputChannels + Self.outputBlock - 1) / Self.outputBlock * Self.outputBlock
-        var relaid = [Int16](repeating: 0, count: taps * inputChannels * padded)
+        let pairs = (inputChannels + 1) / 2
+        var relaid = [Int16](repeating: 0, count: taps * pairs * padded * 2)
         for o in 0..<outputChannels {
             for i in 0..<inputChannels {
                 for t in 0..<taps {
-                    relaid[(t * inputChannels + i) * padded + o] = Int16(weights[(o * inputChannels + i) * taps + t])
+                    relaid[((t * pairs + i / 2) * padded + o) * 2 + i % 2] = Int16(weights[(o * inputChannels + i) * taps + t])
                 }
             }
         }
@@ -112,7 +116,8 @@ public struct IntegerConvLayer: Sendable, Equatable {
     ///
     /// Output rows are independent, so they are shared among threads; each output is the same
     /// exact integer sum whatever the split, so the result does not depend on the thread count.
-    func applyChannelsLast(_ input: [Int16], height: Int, width: Int, maximumThreads: Int = threadCount) throws -> (values: [Int16], height: Int, width: Int) {
+    func applyChannelsLast(_ input: [Int16], height: Int, width: Int, maximumThreads: Int = threadCount,
+                           portable: Bool = false) throws -> (values: [Int16], height: Int, width: Int) {
         guard let (outHeight, outWidth) = geometry.outputSize(height: height, width: width) else {
             throw EntropyCodingError(.invalidArgument, "a \(height)×\(width) input is too small for a \(geometry.kernelHeight)×\(geometry.kernelWidth) \(geometry.kind)")
         }
@@ -127,7 +132,8 @@ public struct IntegerConvLayer: Sendable, Equatable {
                             layer: self, input: inPtr.baseAddress!, weights: wPtr.baseAddress!, biases: bPtr.baseAddress!,
                             output: outPtr.baseAddress!, inputWidth: width, outputWidth: outWidth,
                             rowTaps: geometry.contributions(outputs: outHeight, inputs: height, kernel: geometry.kernelHeight),
-                            columnTaps: geometry.contributions(outputs: outWidth, inputs: width, kernel: geometry.kernelWidth))
+                            columnTaps: geometry.contributions(outputs: outWidth, inputs: width, kernel: geometry.kernelWidth),
+                            portable: portable)
                         if chunks == 1 {
                             kernel.run(rows: 0..<outHeight)
                         } else {
