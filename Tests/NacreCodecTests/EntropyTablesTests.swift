@@ -13,6 +13,17 @@ import Testing
         for i in 1..<64 { #expect(abs(scales[i] / scales[i - 1] - ratio) < 1e-9) }
     }
 
+    @Test func continuousScaleIndexMatchesTheTable() {
+        let scales = EntropyTables.defaultGaussianScales
+        for j in [0, 1, 31, 63] {
+            #expect(abs(EntropyTables.continuousScaleIndex(ofScale: scales[j]) - Double(j)) < 1e-9)
+            #expect(abs(EntropyTables.scale(atContinuousIndex: Double(j)) / scales[j] - 1) < 1e-12)
+        }
+        // Halfway in log between two table scales is index j + 0.5.
+        let mid = (scales[10] * scales[11]).squareRoot()
+        #expect(abs(EntropyTables.continuousScaleIndex(ofScale: mid) - 10.5) < 1e-9)
+    }
+
     @Test func everyGaussianTableSumsTo65536WithPositiveFrequencies() throws {
         let tables = try EntropyTables.gaussian()
         #expect(tables.count == 64)

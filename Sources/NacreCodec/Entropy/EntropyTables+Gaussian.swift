@@ -62,3 +62,21 @@ extension EntropyTables {
         return (lo + hi) / 2
     }
 }
+
+extension EntropyTables {
+    /// The training relaxation of the scale index (what the float h_s's last layer should output):
+    /// `t = (ln σ − ln σ₀) / Δ` for a log-spaced table `σ_j = σ₀ · exp(Δ · j)`. The integer
+    /// hyper-synthesis turns it into `clamp(round(t), 0, count − 1)`.
+    public static func continuousScaleIndex(ofScale sigma: Double, scales: [Double] = defaultGaussianScales) -> Double {
+        guard scales.count > 1 else { return 0 }
+        let step = log(scales[scales.count - 1] / scales[0]) / Double(scales.count - 1)
+        return log(sigma / scales[0]) / step
+    }
+
+    /// The inverse of `continuousScaleIndex`: σ = σ₀ · exp(Δ · t).
+    public static func scale(atContinuousIndex t: Double, scales: [Double] = defaultGaussianScales) -> Double {
+        guard scales.count > 1 else { return scales.first ?? 1 }
+        let step = log(scales[scales.count - 1] / scales[0]) / Double(scales.count - 1)
+        return scales[0] * exp(step * t)
+    }
+}
