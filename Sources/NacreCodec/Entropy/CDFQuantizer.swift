@@ -52,6 +52,7 @@ public enum CDFQuantizer {
             while excess > 0 {
                 let i = freqs.indices.max { freqs[$0] < freqs[$1] || (freqs[$0] == freqs[$1] && $0 > $1) }!
                 let take = min(excess, Int(freqs[i]) - 1)
+                if take == 0 { break }  // unreachable (the total would be ≤ count), but never spin
                 freqs[i] -= UInt32(take)
                 excess -= take
             }

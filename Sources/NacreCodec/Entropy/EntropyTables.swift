@@ -110,8 +110,9 @@ public struct EntropyTables: Sendable, Equatable {
         }
     }
 
-    /// The frequencies of table `t` (regular symbols, then the escape).
+    /// The frequencies of table `t` (regular symbols, then the escape); empty if there is no table t.
     public func frequencies(ofTable t: Int) -> [UInt32] {
+        guard t >= 0, t < count else { return [] }
         let start = Int(cdfStarts[t])
         let n = Int(regularCounts[t]) + 1
         return (0..<n).map { cdf[start + $0 + 1] - cdf[start + $0] }

@@ -12,7 +12,7 @@ public enum LatentCoder {
         try checkGaussianArguments(count: y.count, scaleIndices: scaleIndices, means: means, tables: tables)
         var encoder = RANSEncoder(reservingCapacity: y.count)
         for i in y.indices {
-            encoder.encode(y[i], mean: means?[i] ?? 0, table: Int(scaleIndices[i]), in: tables)
+            encoder.encodeUnchecked(y[i], mean: means?[i] ?? 0, table: Int(scaleIndices[i]), in: tables)
         }
         return encoder.finish()
     }
@@ -51,7 +51,7 @@ public enum LatentCoder {
         let plane = try planeSize(count: z.count, channelCount: channelCount, tables: tables)
         var encoder = RANSEncoder(reservingCapacity: z.count)
         for i in z.indices {
-            encoder.encode(z[i], table: i / plane, in: tables)
+            encoder.encodeUnchecked(z[i], mean: 0, table: i / plane, in: tables)
         }
         return encoder.finish()
     }
@@ -83,8 +83,8 @@ public enum LatentCoder {
     }
 
     private static func planeSize(count: Int, channelCount: Int, tables: EntropyTables) throws -> Int {
-        guard channelCount >= 1, count >= 0, count % channelCount == 0 else {
-            throw EntropyCodingError(.invalidArgument, "\(count) values do not split into \(channelCount) channels")
+        guard channelCount >= 1, count >= 0, count <= LatentBitstream.maximumElements, count % channelCount == 0 else {
+            throw EntropyCodingError(.invalidArgument, "\(count) values do not split into \(channelCount) channels (or exceed \(LatentBitstream.maximumElements))")
         }
         guard channelCount <= tables.count else {
             throw EntropyCodingError(.invalidArgument, "\(channelCount) channels but only \(tables.count) factorized tables")

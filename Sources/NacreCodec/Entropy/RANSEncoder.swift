@@ -31,10 +31,19 @@ public struct RANSEncoder: Sendable {
         symbols.append(start | ((frequency &- 1) << 16))
     }
 
-    /// Encodes `value − mean` with table `table` (an index below `tables.count`): a regular symbol
-    /// if the table covers it, otherwise the escape symbol followed by the residual in bypass.
-    /// Every Int32 value and mean round-trips.
-    public mutating func encode(_ value: Int32, mean: Int32 = 0, table: Int, in tables: EntropyTables) {
+    /// Encodes `value − mean` with table `table`: a regular symbol if the table covers it, otherwise
+    /// the escape symbol followed by the residual in bypass. Every Int32 value and mean round-trips.
+    ///
+    /// - Throws: `.invalidArgument` if `table` is not below `tables.count`.
+    public mutating func encode(_ value: Int32, mean: Int32 = 0, table: Int, in tables: EntropyTables) throws {
+        guard table >= 0, table < tables.count else {
+            throw EntropyCodingError(.invalidArgument, "table index \(table) is outside 0..<\(tables.count)")
+        }
+        encodeUnchecked(value, mean: mean, table: table, in: tables)
+    }
+
+    /// `encode` for a table index already checked by the caller.
+    mutating func encodeUnchecked(_ value: Int32, mean: Int32, table: Int, in tables: EntropyTables) {
         let base = Int(tables.cdfStarts[table])
         let minValue = Int64(tables.minValues[table])
         let regular = Int64(tables.regularCounts[table])
@@ -57,21 +66,29 @@ public struct RANSEncoder: Sendable {
     /// Escape payload: 1 side bit, 6 bits of (bit length of m+1) − 1, then the bits of m+1 under its
     /// leading one, high chunk first (an Elias-gamma code with a fixed-width length field).
     private mutating func encodeEscapeMagnitude(_ magnitude: UInt64, below: Bool) {
-        encodeBypass(below ? 1 : 0, bitCount: 1)
+        pushBypass(below ? 1 : 0, bitCount: 1)
         let m1 = magnitude + 1  // magnitude < 2^34 for Int32 latents and offsets, no overflow
         let length = UInt64.bitWidth - m1.leadingZeroBitCount
-        encodeBypass(UInt32(length - 1), bitCount: Self.escapeLengthBits)
+        pushBypass(UInt32(length - 1), bitCount: Self.escapeLengthBits)
         var remaining = length - 1
         while remaining > 0 {
             let chunk = min(remaining, Self.bypassChunkBits)
             remaining -= chunk
-            encodeBypass(UInt32(truncatingIfNeeded: (m1 >> UInt64(remaining)) & ((1 << UInt64(chunk)) - 1)), bitCount: chunk)
+            pushBypass(UInt32(truncatingIfNeeded: (m1 >> UInt64(remaining)) & ((1 << UInt64(chunk)) - 1)), bitCount: chunk)
         }
     }
 
-    /// Encodes the low `bitCount` (1...16) bits of `bits` with uniform probability.
-    public mutating func encodeBypass(_ bits: UInt32, bitCount: Int) {
-        precondition(bitCount >= 1 && bitCount <= Self.bypassChunkBits, "bypass chunks are 1...16 bits")
+    /// Encodes the low `bitCount` bits of `bits` with uniform probability.
+    ///
+    /// - Throws: `.invalidArgument` unless `bitCount` is 1...16.
+    public mutating func encodeBypass(_ bits: UInt32, bitCount: Int) throws {
+        guard bitCount >= 1, bitCount <= Self.bypassChunkBits else {
+            throw EntropyCodingError(.invalidArgument, "bypass chunks are 1...16 bits, not \(bitCount)")
+        }
+        pushBypass(bits, bitCount: bitCount)
+    }
+
+    private mutating func pushBypass(_ bits: UInt32, bitCount: Int) {
         let shift = UInt32(CDFQuantizer.precisionBits - bitCount)
         let value = bits & ((1 << UInt32(bitCount)) - 1)
         push(start: value << shift, frequency: 1 << shift)
