@@ -16,6 +16,14 @@ import Testing
         var zChannels: Int
     }
 
+    struct HyperSynthesisCase: Codable, Equatable {
+        var zChannels: Int
+        var zHeight: Int
+        var zWidth: Int
+        var z: [Int32]
+        var expectedIndices: [UInt8]
+    }
+
     static let sourceFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
     /// The deterministic inputs the fixture was generated from.
@@ -67,6 +75,17 @@ import Testing
         #expect(try LatentCoder.encodeFactorized(latents.z, channelCount: latents.zChannels, tables: factorized) == zStream)
     }
 
+    /// The integer hyper-synthesis must keep mapping the committed z to the committed indices
+    /// (guards its rounding, clamping, padding and tap conventions against "optimisations").
+    @Test func goldenHyperSynthesisIndices() throws {
+        if ProcessInfo.processInfo.environment["NACRE_WRITE_GOLDEN"] == "1" { try writeFixtures() }
+        let network = try IntegerHyperSynthesis(serialized: try fixture("golden-hyper-synthesis.nxhs"))
+        let golden = try JSONDecoder().decode(HyperSynthesisCase.self, from: Data(try fixture("golden-hyper-synthesis.json")))
+        let z = try IntegerFeatureMap(channels: golden.zChannels, height: golden.zHeight, width: golden.zWidth, values: golden.z)
+        #expect(try network.scaleIndices(for: z) == golden.expectedIndices)
+        #expect(Set(golden.expectedIndices).count > 10)
+    }
+
     /// Tables are stored with the model, so decoding never depends on this; a failure here means
     /// this machine's libm erfc/exp differs and freshly built tables would differ from stored ones.
     @Test func freshlyBuiltTablesMatchTheCommittedOnes() throws {
@@ -81,13 +100,20 @@ import Testing
         let factorized = try Self.makeFactorizedTables()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let files: [(String, [UInt8])] = [
+        var files: [(String, [UInt8])] = [
             ("golden-gaussian-tables.nxet", gaussian.serialized()),
             ("golden-factorized-tables.nxet", factorized.serialized()),
             ("golden-latents.json", Array(try encoder.encode(latents))),
             ("golden-y.rans", try LatentCoder.encodeGaussian(latents.y, scaleIndices: latents.yScaleIndices, means: latents.yMeans, tables: gaussian)),
             ("golden-z.rans", try LatentCoder.encodeFactorized(latents.z, channelCount: latents.zChannels, tables: factorized)),
         ]
+        let hyperLayers = try IntegerHyperSynthesisTests.randomFloatHyperSynthesis(zChannels: 4, hidden: 8, yChannels: 6, seed: 71)
+        var z = try IntegerHyperSynthesisTests.randomZ(channels: 4, height: 3, width: 5, seed: 72)
+        z.values[0] = 10_000; z.values[7] = -10_000  // exercises the input clamp
+        let hyper = try IntegerHyperSynthesis.quantizing(hyperLayers, calibration: [z])
+        let hyperCase = HyperSynthesisCase(zChannels: 4, zHeight: 3, zWidth: 5, z: z.values, expectedIndices: try hyper.scaleIndices(for: z))
+        files.append(("golden-hyper-synthesis.nxhs", hyper.serialized()))
+        files.append(("golden-hyper-synthesis.json", Array(try encoder.encode(hyperCase))))
         for (name, bytes) in files {
             try Data(bytes).write(to: Self.sourceFixtures.appendingPathComponent(name), options: .atomic)
         }
