@@ -41,8 +41,8 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "NacreCodecTests", dependencies: ["NacreCodec"]),
         .testTarget(name: "NacreCatalogTests", dependencies: ["NacreCatalog", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "NacreCodecTests", dependencies: ["NacreCodec"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )
