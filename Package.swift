@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // System libraries from Debian (see Makefile `deps`).
@@ -26,6 +27,8 @@ let package = Package(
         .target(name: "NacreCodec", dependencies: ["NacreEngine", "NacreImage", .product(name: "Logging", package: "swift-log")]),
         // The .nacre container format (zstd frames).
         .target(name: "NacreArchive", dependencies: ["CZstd"]),
+        // The SQLite catalog: models, archives, images, ingest state, training runs, events.
+        .target(name: "NacreCatalog", dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
 
         .testTarget(name: "NacreImageTests", dependencies: ["NacreImage"], resources: [.copy("Fixtures")]),
 
@@ -39,7 +42,8 @@ let package = Package(
         ),
 
         .testTarget(name: "NacreEngineTests", dependencies: ["NacreEngine"], exclude: ["Fixtures"]),
-        .testTarget(name: "NacreCodecTests", dependencies: ["NacreCodec"]),
+        .testTarget(name: "NacreCatalogTests", dependencies: ["NacreCatalog", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "NacreCodecTests", dependencies: ["NacreCodec"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,7 +2,8 @@
 ///
 /// The reader walks the chunks before handing the bytes to libpng, so that it can classify
 /// damage precisely (empty, not a PNG, truncated) and check the declared size against
-/// `ImageLimits` before libpng allocates anything. CRCs and compressed data are left to libpng.
+/// `ImageLimits` before libpng allocates anything. It checks the CRC of every chunk but IDAT;
+/// IDAT CRCs and the compressed data are left to libpng, which reads them anyway.
 struct PNGStructure {
     static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
