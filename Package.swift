@@ -43,7 +43,7 @@ let package = Package(
 
         .testTarget(name: "NacreEngineTests", dependencies: ["NacreEngine"], exclude: ["Fixtures"]),
         .testTarget(name: "NacreCatalogTests", dependencies: ["NacreCatalog", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "NacreCodecTests", dependencies: ["NacreCodec"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NacreCodecTests", dependencies: ["NacreCodec", "NacreEngine", "NacreImage"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

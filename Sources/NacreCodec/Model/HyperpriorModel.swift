@@ -6,7 +6,8 @@ import NacreEngine
 ///
 /// - g_a: 4 × (5×5 stride-2 convolution), GDN between: image → y (M channels, 1/16 side).
 /// - h_a: 3×3 conv, ReLU, 5×5/2 conv, ReLU, 5×5/2 conv on |y| → z (N channels, 1/64 side).
-/// - h_s: 5×5/2 transposed conv, ReLU, 5×5/2 transposed conv, ReLU, 3×3 conv, ReLU → σ of y.
+/// - h_s: 5×5/2 transposed conv, ReLU, 5×5/2 transposed conv, ReLU, 3×3 conv → t, the
+///   continuous index of y's scale in the coding table: σ = σ₀·exp(Δ·t) (see `scale(fromIndex:)`).
 /// - g_s: 4 × (5×5 stride-2 transposed convolution), IGDN between: ŷ → image.
 ///
 /// Quality level l multiplies y by the encoder gain exp(a_l) (per channel) before quantisation
@@ -14,6 +15,10 @@ import NacreEngine
 /// scale of the gained latent is σ·exp(a_l); so the decoder's integer scale index can add an
 /// integer log-gain to an integer log-scale. Gains are stored as logs, which keeps them
 /// positive and makes the interpolation between levels exponential, as Cui et al. propose.
+///
+/// h_s predicts the scale in the coding table's own log units, so the decoder's integer h_s
+/// computes a table index in fixed point, adds the level's integer log-gain offset
+/// ln(g)/Δ and rounds: no floating point decides which table codes an element.
 public final class HyperpriorModel {
     public let configuration: HyperpriorConfiguration
     public let engine: Engine
@@ -57,7 +62,7 @@ public final class HyperpriorModel {
         hyperSynthesis = Sequential([
             try deconv("h_s.0", n, n), ReLU(engine: engine),
             try deconv("h_s.2", n, n), ReLU(engine: engine),
-            try conv("h_s.4", n, m, 3, 1), ReLU(engine: engine),
+            try conv("h_s.4", n, m, 3, 1),
         ])
         synthesis = Sequential([
             try deconv("g_s.0", m, n), try GDN(engine: engine, name: "g_s.1", channels: n, inverse: true),
@@ -93,6 +98,29 @@ public final class HyperpriorModel {
         var d = densityTemplate
         d.parameters = densityParameters.values()
         return d
+    }
+
+    /// Smallest scale of the coding table (σ₀) and its log step Δ: the table's scales are
+    /// σ₀·exp(Δ·k), k = 0…63, from 0.11 to 256.
+    public static let scaleTableStart = EntropyTables.defaultGaussianScales[0]
+    public static let scaleTableLogStep = Foundation.log(
+        EntropyTables.defaultGaussianScales.last! / EntropyTables.defaultGaussianScales[0])
+        / Double(EntropyTables.defaultGaussianScales.count - 1)
+    /// Largest index h_s may ask for in training; exp() beyond it only risks overflow, and the
+    /// table ends at 63 anyway.
+    static let maximumScaleIndex: Float = 80
+
+    /// σ = σ₀·exp(Δ·t) elementwise, t clamped to `maximumScaleIndex`.
+    func scale(fromIndex t: Tensor) -> Tensor {
+        let start = Float(Self.scaleTableStart), step = Float(Self.scaleTableLogStep), top = Self.maximumScaleIndex
+        return engine.map(t) { start * Foundation.exp(step * min($0, top)) }
+    }
+
+    /// Gradient through `scale(fromIndex:)`: dt = dσ · Δ · σ (zero where t was clamped).
+    func scaleFromIndexBackward(_ dSigma: Tensor, index t: Tensor, sigma: Tensor) throws -> Tensor {
+        let step = Float(Self.scaleTableLogStep), top = Self.maximumScaleIndex
+        let product = try engine.zip(dSigma, sigma) { $0 * $1 * step }
+        return try engine.zip(product, t) { $1 > top ? 0 : $0 }
     }
 
     /// Encoder gains of a level, exp(a_l).

@@ -41,7 +41,8 @@ extension HyperpriorModel {
         let absY = engine.abs(y)
         let z = try hyperAnalysis.forward(absY, training: training)
         let zTilde = training ? try (hyperNoise ?? UniformNoise(engine: engine, seed: 2)).forward(z, training: true) : engine.round(z)
-        let sigma = try hyperSynthesis.forward(zTilde, training: training)
+        let scaleIndex = try hyperSynthesis.forward(zTilde, training: training)
+        let sigma = scale(fromIndex: scaleIndex)
         let encoderGains = encoderGains(level: level), decoderGains = decoderGains(level: level)
         let yGained = try engine.multiplyChannels(y, gains: encoderGains)
         let yRate = training ? try (latentNoise ?? UniformNoise(engine: engine, seed: 3)).forward(yGained, training: true) : engine.round(yGained)
@@ -82,7 +83,8 @@ extension HyperpriorModel {
         let (dY, dEncoderGainsFromY) = try engine.multiplyChannelsBackward(dYGained, y, gains: encoderGains)
         let (dSigma, dEncoderGainsFromSigma) = try engine.multiplyChannelsBackward(
             engine.scale(dSigmaGained, by: perPixel), sigma, gains: encoderGains)
-        guard let dZTildeFromSigma = try hyperSynthesis.backward(dSigma) else {
+        guard let dZTildeFromSigma = try hyperSynthesis.backward(
+            scaleFromIndexBackward(dSigma, index: scaleIndex, sigma: sigma)) else {
             throw CodecError(code: .internalInconsistency, message: "h_s returned no input gradient")
         }
         // Rate of z: d(−log₂ p)/dp = −1/(p ln 2).
