@@ -10,6 +10,10 @@ public struct CodecError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let noTrainingData = Code(name: "no_training_data")
         /// A model or checkpoint file does not match what this build expects.
         public static let incompatibleModel = Code(name: "incompatible_model")
+        /// An encoded image is malformed or does not fit its model.
+        public static let corruptBitstream = Code(name: "corrupt_bitstream")
+        /// An image is larger than the codec accepts.
+        public static let imageTooLarge = Code(name: "image_too_large")
         /// A state the code should never reach; a bug to report.
         public static let internalInconsistency = Code(name: "internal_inconsistency")
     }

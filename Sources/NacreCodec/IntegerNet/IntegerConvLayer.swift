@@ -22,7 +22,7 @@ public struct IntegerConvLayer: Sendable, Equatable {
     public let rescales: [FixedPointMultiplier]
     /// Inputs are clamped to this range first (it bounds the accumulator); within −255...255.
     public let inputRange: ClosedRange<Int32>
-    /// Outputs are clamped to this range; within −255...255.
+    /// Outputs are clamped to this range; within −32767...32767 (±255 if another layer reads them).
     public let outputRange: ClosedRange<Int32>
 
     /// Weights re-laid out for the inner loop: `[ky][kx][in/2][out][in%2]` as Int16, i.e. for each
@@ -41,6 +41,9 @@ public struct IntegerConvLayer: Sendable, Equatable {
 
     /// The largest value an activation may take in magnitude (products then fit Int16).
     public static let activationLimit: Int32 = 255
+    /// The largest output magnitude (outputs are stored as Int16). Only a network's last layer
+    /// may use more than `activationLimit`, since every layer's input must stay within it.
+    public static let outputLimit: Int32 = 32_767
 
     /// - Throws: `.invalidNetwork` for inconsistent sizes, weights outside ±127, ranges outside
     ///   ±255, or a bias large enough that the accumulator could leave Int32.
@@ -59,8 +62,8 @@ public struct IntegerConvLayer: Sendable, Equatable {
         guard weights.allSatisfy({ $0 != Int8.min }) else { throw fail("weights must lie in −127...127") }
         let limit = Self.activationLimit
         guard inputRange.lowerBound >= -limit, inputRange.upperBound <= limit,
-              outputRange.lowerBound >= -limit, outputRange.upperBound <= limit else {
-            throw fail("activation ranges must lie within ±\(limit); got input \(inputRange), output \(outputRange)")
+              outputRange.lowerBound >= -Self.outputLimit, outputRange.upperBound <= Self.outputLimit else {
+            throw fail("input range must lie within ±\(limit) and output range within ±\(Self.outputLimit); got input \(inputRange), output \(outputRange)")
         }
         // Worst-case accumulator per output channel: |bias| + Σ|w|·max|input| must stay in Int32.
         let maxInput = Int64(max(-inputRange.lowerBound, inputRange.upperBound))

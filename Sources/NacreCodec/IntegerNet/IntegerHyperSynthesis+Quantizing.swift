@@ -14,17 +14,25 @@ extension IntegerHyperSynthesis {
     ///   - indexCount: number of scale tables (the output is clamped to 0..<indexCount).
     ///   - quantile: the fraction of calibration activations that must fit under each hidden
     ///     layer's clip; 1 means the maximum.
+    ///   - indexFractionBits: 0 to output the rounded index, or the fixed-point fraction bits of a
+    ///     continuous index (see the type's documentation).
     public static func quantizing(_ layers: [FloatConvLayer], calibration: [IntegerFeatureMap], indexCount: Int = 64,
+                                  indexFractionBits: Int = 0,
                                   zRange: ClosedRange<Int32> = defaultZRange, quantile: Double = 0.9999) throws -> IntegerHyperSynthesis {
         let maxima = try hiddenActivationMaxima(layers, calibration: calibration, zRange: zRange, quantile: quantile)
-        return try quantizing(layers, hiddenActivationMaxima: maxima, indexCount: indexCount, zRange: zRange)
+        return try quantizing(layers, hiddenActivationMaxima: maxima, indexCount: indexCount,
+                              indexFractionBits: indexFractionBits, zRange: zRange)
     }
 
     /// Quantizes a float-trained h_s given each hidden layer's activation ceiling (real units;
     /// values above are clipped). Weights get per-output-channel scales (max |w| → 127), biases go
     /// to accumulator units, and each channel's rescale becomes a `FixedPointMultiplier`.
     public static func quantizing(_ layers: [FloatConvLayer], hiddenActivationMaxima: [Double], indexCount: Int = 64,
+                                  indexFractionBits: Int = 0,
                                   zRange: ClosedRange<Int32> = defaultZRange) throws -> IntegerHyperSynthesis {
+        guard (0...maximumIndexFractionBits).contains(indexFractionBits) else {
+            throw EntropyCodingError(.invalidArgument, "index fraction bits \(indexFractionBits) must lie in 0...\(maximumIndexFractionBits)")
+        }
         guard !layers.isEmpty, hiddenActivationMaxima.count == layers.count - 1 else {
             throw EntropyCodingError(.invalidArgument, "\(layers.count) layers need \(max(layers.count - 1, 0)) hidden activation maxima, got \(hiddenActivationMaxima.count)")
         }
@@ -41,7 +49,7 @@ extension IntegerHyperSynthesis {
             }
             let outputScale: Double
             if isLast {
-                outputScale = 1
+                outputScale = 1 / Double(1 << indexFractionBits)
             } else {
                 let ceiling = hiddenActivationMaxima[l]
                 guard ceiling.isFinite, ceiling > 0 else {
@@ -49,12 +57,14 @@ extension IntegerHyperSynthesis {
                 }
                 outputScale = ceiling / Double(hiddenActivationMaximum)
             }
-            let outputRange: ClosedRange<Int32> = isLast ? 0...Int32(indexCount - 1) : 0...hiddenActivationMaximum
+            let lastRange: ClosedRange<Int32> = indexFractionBits == 0
+                ? 0...Int32(indexCount - 1) : -IntegerConvLayer.outputLimit...IntegerConvLayer.outputLimit
+            let outputRange: ClosedRange<Int32> = isLast ? lastRange : 0...hiddenActivationMaximum
             result.append(try quantize(layer, inputScale: inputScale, outputScale: outputScale, inputRange: inputRange, outputRange: outputRange))
             inputScale = outputScale
             inputRange = outputRange
         }
-        return try IntegerHyperSynthesis(layers: result)
+        return try IntegerHyperSynthesis(layers: result, indexFractionBits: indexFractionBits, indexCount: indexCount)
     }
 
     /// Each hidden layer's activation at `quantile` over the calibration maps (float reference path).

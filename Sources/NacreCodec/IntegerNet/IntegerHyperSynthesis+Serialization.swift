@@ -1,14 +1,21 @@
 extension IntegerHyperSynthesis {
     static let magic: [UInt8] = Array("NXHS".utf8)
-    static let formatVersion: UInt16 = 1
+    /// Version 1: the last layer outputs the index. Version 2 adds the index fraction bits and count.
+    static let formatVersion: UInt16 = 2
 
     /// The deterministic little-endian encoding stored in the model (see `docs/BITSTREAM.md`
     /// § Integer hyper-synthesis).
     public func serialized() -> [UInt8] {
         var w = ByteWriter()
         w.append(contentsOf: Self.magic)
-        w.append(Self.formatVersion)
+        // A plain-index network keeps the version 1 bytes (committed golden files use it).
+        let legacy = indexFractionBits == 0 && indexCount == Int(layers[layers.count - 1].outputRange.upperBound) + 1
+        w.append(legacy ? UInt16(1) : Self.formatVersion)
         w.append(UInt16(layers.count))
+        if !legacy {
+            w.append(UInt8(indexFractionBits))
+            w.append(UInt16(indexCount))
+        }
         for layer in layers {
             let g = layer.geometry
             w.append(g.kind.rawValue)
@@ -41,10 +48,15 @@ extension IntegerHyperSynthesis {
             throw EntropyCodingError(.invalidNetwork, "the hyper-synthesis block does not start with \"NXHS\"")
         }
         let version = try r.read(UInt16.self)
-        guard version == Self.formatVersion else {
-            throw EntropyCodingError(.invalidNetwork, "hyper-synthesis version \(version) is not supported (expected \(Self.formatVersion)); upgrade Nacre")
+        guard version == 1 || version == Self.formatVersion else {
+            throw EntropyCodingError(.invalidNetwork, "hyper-synthesis version \(version) is not supported (expected 1...\(Self.formatVersion)); upgrade Nacre")
         }
         let count = Int(try r.read(UInt16.self))
+        var fractionBits = 0, indexCount: Int? = nil
+        if version >= 2 {
+            fractionBits = Int(try r.read(UInt8.self))
+            indexCount = Int(try r.read(UInt16.self))
+        }
         var layers: [IntegerConvLayer] = []
         for _ in 0..<count {
             guard let kind = ConvolutionGeometry.Kind(rawValue: try r.read(UInt8.self)) else {
@@ -76,6 +88,6 @@ extension IntegerHyperSynthesis {
         guard r.isAtEnd else {
             throw EntropyCodingError(.invalidNetwork, "\(r.remaining) unexpected bytes after the hyper-synthesis layers")
         }
-        try self.init(layers: layers)
+        try self.init(layers: layers, indexFractionBits: fractionBits, indexCount: indexCount)
     }
 }

@@ -1,0 +1,131 @@
+import Foundation
+import NacreEngine
+
+extension CodecModel {
+    static let magic: [UInt8] = Array("NXCM".utf8)
+    static let formatVersion: UInt16 = 1
+    static let encoderFlag: UInt16 = 1
+
+    /// The whole model (encoder and decoder), deterministic little-endian bytes (docs/MODEL.md).
+    public func serialized() -> [UInt8] { encode(includingEncoder: canEncode) }
+
+    /// The decoder's part only (no g_a, h_a or encoder gains): what an archive carries.
+    public func decoderBytes() -> [UInt8] { encode(includingEncoder: false) }
+
+    private func encode(includingEncoder: Bool) -> [UInt8] {
+        var w = ByteWriter()
+        w.append(contentsOf: Self.magic)
+        w.append(Self.formatVersion)
+        w.append(includingEncoder ? Self.encoderFlag : 0)
+        w.append(UInt16(configuration.hiddenChannels))
+        w.append(UInt16(configuration.latentChannels))
+        w.append(UInt16(configuration.levelCount))
+        for lambda in configuration.lambdas { w.append(lambda.bitPattern) }
+        let infoText = info.keys.sorted().map { "\($0)=\(info[$0]!)" }.joined(separator: "\n")
+        appendBlock(Array(infoText.utf8), to: &w)
+        let tensors = includingEncoder ? decoderParameters + encoderParameters : decoderParameters
+        w.append(UInt32(tensors.count))
+        for p in tensors {
+            let name = Array(p.name.utf8)
+            w.append(UInt16(name.count))
+            w.append(contentsOf: name)
+            w.append(UInt8(p.shape.count))
+            for d in p.shape { w.append(UInt32(d)) }
+            for i in 0..<p.count { w.append(p.value[i].bitPattern) }
+        }
+        appendBlock(hyperSynthesis.serialized(), to: &w)
+        appendBlock(gaussianTables.serialized(), to: &w)
+        appendBlock(factorizedTables.serialized(), to: &w)
+        for o in indexOffsets { w.append(o) }
+        w.append(FNV1a.hash(w.bytes))
+        return w.bytes
+    }
+
+    private func appendBlock(_ bytes: [UInt8], to w: inout ByteWriter) {
+        w.append(UInt32(bytes.count))
+        w.append(contentsOf: bytes)
+    }
+
+    /// Loads a model written by `serialized()` or `decoderBytes()`, validating everything.
+    ///
+    /// - Throws: `CodecError.incompatibleModel` for a wrong magic, version, checksum, shape,
+    ///   non-finite value or inconsistent part (never traps on a corrupt file).
+    public static func load(_ bytes: [UInt8], engine: Engine) throws -> CodecModel {
+        func corrupt(_ what: String) -> CodecError {
+            CodecError(code: .incompatibleModel, message: "the model file is corrupt or unsupported: \(what); re-export it with `nacre export-model`")
+        }
+        guard bytes.count >= 8 + 4 + 6 else { throw corrupt("only \(bytes.count) bytes") }
+        let body = Array(bytes[0..<(bytes.count - 8)])
+        var trailer = ByteReader(Array(bytes[(bytes.count - 8)...]), what: "model checksum", shortReadCode: .corruptStream)
+        guard try trailer.read(UInt64.self) == FNV1a.hash(body) else { throw corrupt("checksum mismatch") }
+        do {
+            var r = ByteReader(body, what: "model", shortReadCode: .corruptStream)
+            guard try r.readBytes(4) == magic else { throw corrupt("it does not start with \"NXCM\"") }
+            let version = try r.read(UInt16.self)
+            guard version == formatVersion else { throw corrupt("format version \(version) (this build reads \(formatVersion))") }
+            let flags = try r.read(UInt16.self)
+            guard flags & ~encoderFlag == 0 else { throw corrupt("unknown flags \(flags)") }
+            let n = Int(try r.read(UInt16.self)), m = Int(try r.read(UInt16.self)), levels = Int(try r.read(UInt16.self))
+            guard (1...1024).contains(n), (1...1024).contains(m), (1...64).contains(levels) else {
+                throw corrupt("N=\(n), M=\(m), \(levels) levels")
+            }
+            var lambdas: [Double] = []
+            for _ in 0..<levels { lambdas.append(Double(bitPattern: try r.read(UInt64.self))) }
+            guard lambdas.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw corrupt("a λ is not a positive number") }
+            let configuration = HyperpriorConfiguration(hiddenChannels: n, latentChannels: m, lambdas: lambdas)
+            let infoText = String(decoding: try readBlock(&r), as: UTF8.self)
+            var info: [String: String] = [:]
+            for line in infoText.split(separator: "\n") {
+                let parts = line.split(separator: "=", maxSplits: 1)
+                info[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+            }
+            let network = try HyperpriorModel(configuration: configuration, engine: engine)
+            let includesEncoder = flags & encoderFlag != 0
+            let expected = decoderParameters(of: network) + (includesEncoder ? encoderParameters(of: network) : [])
+            let count = Int(try r.read(UInt32.self))
+            guard count == expected.count else { throw corrupt("\(count) tensors where \(expected.count) are expected") }
+            for p in expected {
+                let nameLength = Int(try r.read(UInt16.self))
+                let name = String(decoding: try r.readBytes(nameLength), as: UTF8.self)
+                let rank = Int(try r.read(UInt8.self))
+                var shape: [Int] = []
+                for _ in 0..<min(rank, 8) { shape.append(Int(try r.read(UInt32.self))) }
+                guard name == p.name, shape == p.shape else {
+                    throw corrupt("tensor \(name) \(shape) where \(p.name) \(p.shape) is expected")
+                }
+                guard p.count * 4 <= r.remaining else { throw corrupt("truncated inside tensor \(name)") }
+                var values = [Float](repeating: 0, count: p.count)
+                for i in 0..<p.count { values[i] = Float(bitPattern: try r.read(UInt32.self)) }
+                guard values.allSatisfy(\.isFinite) else { throw corrupt("tensor \(name) holds NaN or infinity") }
+                try p.setValues(values)
+            }
+            let hyperSynthesis = try IntegerHyperSynthesis(serialized: try readBlock(&r))
+            let gaussian = try EntropyTables(serialized: try readBlock(&r))
+            let factorized = try EntropyTables(serialized: try readBlock(&r))
+            var offsets: [Int32] = []
+            guard levels * m * 4 == r.remaining else { throw corrupt("\(r.remaining) bytes where \(levels * m) offsets are expected") }
+            for _ in 0..<(levels * m) { offsets.append(try r.read(Int32.self)) }
+            return try CodecModel(configuration: configuration, network: network, hyperSynthesis: hyperSynthesis,
+                                  gaussianTables: gaussian, factorizedTables: factorized, indexOffsets: offsets,
+                                  canEncode: includesEncoder, info: info)
+        } catch let error as CodecError {
+            throw error
+        } catch {
+            throw corrupt("\(error)")
+        }
+    }
+
+    /// Reads a model file.
+    public static func load(contentsOfFile path: String, engine: Engine) throws -> CodecModel {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw CodecError(code: .invalidArgument, message: "cannot read model \(path): \(error.localizedDescription)")
+        }
+        return try load(Array(data), engine: engine)
+    }
+
+    private static func readBlock(_ r: inout ByteReader) throws -> [UInt8] {
+        let length = Int(try r.read(UInt32.self))
+        return try r.readBytes(length)
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import NacreEngine
+
+/// A coded model: everything the encoder and decoder need, made once from a trained float model
+/// by `exporting(…)` and stored with `serialized()` (format: docs/MODEL.md).
+///
+/// - float g_s and the decoder log-gains (the decoder's part; float drift only moves pixels);
+/// - float g_a, h_a and the encoder log-gains (encoding only; absent from `decoderBytes()`);
+/// - the integer h_s (fixed-point continuous scale index), the Gaussian tables of y, the
+///   per-channel factorized tables of z and the per-level integer log-gain offsets: everything
+///   that decides a probability is an integer, so decoding is bit-exact on every machine.
+public final class CodecModel {
+    public let configuration: HyperpriorConfiguration
+    /// The float networks. g_a and h_a hold meaningful weights only when `canEncode`.
+    public let network: HyperpriorModel
+    /// The integer h_s: ẑ → fixed-point scale index of every element of y.
+    public let hyperSynthesis: IntegerHyperSynthesis
+    /// Gaussian-conditional tables of y, indexed by scale index.
+    public let gaussianTables: EntropyTables
+    /// Factorized tables of z, one per channel.
+    public let factorizedTables: EntropyTables
+    /// Per level and y channel, `round(a_{l,c} / Δ · 2^f)`: the encoder log-gain in the integer
+    /// h_s's fixed-point index units, laid out `[level · M + c]`.
+    public let indexOffsets: [Int32]
+    /// Whether g_a and h_a are present (a decoder-only model cannot encode).
+    public let canEncode: Bool
+    /// Provenance (source file, training step…), sorted keys; part of the decoder bytes.
+    public let info: [String: String]
+    /// 64-bit FNV-1a of `decoderBytes()`: what an encoded image names to find its decoder.
+    public private(set) var identifier: UInt64 = 0
+
+    /// Largest image the codec accepts (pixels); larger images are refused, not tiled.
+    public static let maximumPixels = 24_000_000
+
+    init(configuration: HyperpriorConfiguration, network: HyperpriorModel, hyperSynthesis: IntegerHyperSynthesis,
+         gaussianTables: EntropyTables, factorizedTables: EntropyTables, indexOffsets: [Int32], canEncode: Bool,
+         info: [String: String]) throws {
+        let m = configuration.latentChannels, n = configuration.hiddenChannels
+        guard hyperSynthesis.inputChannels == n, hyperSynthesis.outputChannels == m,
+              hyperSynthesis.indexCount == gaussianTables.count, factorizedTables.count == n,
+              hyperSynthesis.indexFractionBits > 0,
+              indexOffsets.count == configuration.levelCount * m, indexOffsets.allSatisfy({ abs($0) <= 1 << 24 }) else {
+            throw CodecError(code: .incompatibleModel,
+                message: "the model's parts disagree (h_s \(hyperSynthesis.inputChannels)→\(hyperSynthesis.outputChannels) with \(hyperSynthesis.indexFractionBits) fraction bits, \(gaussianTables.count) Gaussian and \(factorizedTables.count) factorized tables, \(indexOffsets.count) offsets, for N=\(n), M=\(m)); re-export it")
+        }
+        self.configuration = configuration
+        self.network = network
+        self.hyperSynthesis = hyperSynthesis
+        self.gaussianTables = gaussianTables
+        self.factorizedTables = factorizedTables
+        self.indexOffsets = indexOffsets
+        self.canEncode = canEncode
+        self.info = info
+        identifier = FNV1a.hash(decoderBytes())
+    }
+
+    /// The identifier as 16 hex digits.
+    public var identifierString: String { String(format: "%016llx", identifier) }
+
+    /// Fixed-point fraction bits of the scale index (the offsets' unit is 2^−bits index steps).
+    public var indexFractionBits: Int { hyperSynthesis.indexFractionBits }
+
+    /// Parameters stored for the decoder (g_s and the decoder log-gains), in a stable order.
+    var decoderParameters: [Parameter] { Self.decoderParameters(of: network) }
+    /// Parameters stored only for encoding (g_a, h_a and the encoder log-gains).
+    var encoderParameters: [Parameter] { Self.encoderParameters(of: network) }
+
+    static func decoderParameters(of network: HyperpriorModel) -> [Parameter] {
+        network.synthesis.parameters + [network.decoderLogGains]
+    }
+
+    static func encoderParameters(of network: HyperpriorModel) -> [Parameter] {
+        network.analysis.parameters + network.hyperAnalysis.parameters + [network.encoderLogGains]
+    }
+
+    /// Parameter count of the decoder: g_s, decoder gains, integer h_s weights and biases (tables excluded).
+    public var decoderParameterCount: Int {
+        decoderParameters.reduce(0) { $0 + $1.count }
+            + hyperSynthesis.layers.reduce(0) { $0 + $1.weights.count + $1.biases.count }
+    }
+
+    /// The encoder and decoder gains (not logs) at a quality position.
+    func gains(at position: QualityPosition) -> (encoder: [Float], decoder: [Float]) {
+        let m = configuration.latentChannels
+        let a = position.interpolate(network.encoderLogGains.values(), channels: m)
+        let b = position.interpolate(network.decoderLogGains.values(), channels: m)
+        return (a.map { Foundation.exp($0) }, b.map { Foundation.exp($0) })
+    }
+}
+
+/// 64-bit FNV-1a: a fast, dependency-free hash for model identifiers and file checksums.
+enum FNV1a {
+    static func hash(_ bytes: [UInt8]) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        return h
+    }
+}

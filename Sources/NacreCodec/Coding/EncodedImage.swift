@@ -1,0 +1,73 @@
+/// One coded image: which model decodes it, at what quality, its size and its latent record.
+/// Byte layout (docs/MODEL.md § Encoded image): magic `NXIM`, version u8, model identifier u64,
+/// quality code u16, width and height as varints, then the `LatentBitstream` record to the end.
+public struct EncodedImage: Sendable, Equatable {
+    /// `CodecModel.identifier` of the model that wrote it.
+    public var modelIdentifier: UInt64
+    /// round(quality × 100), 100…10000 (see `QualityPosition`).
+    public var qualityCode: UInt16
+    public var width: Int
+    public var height: Int
+    /// The coded latents z and y.
+    public var latents: LatentBitstream
+
+    static let magic: [UInt8] = Array("NXIM".utf8)
+    static let formatVersion: UInt8 = 1
+
+    public init(modelIdentifier: UInt64, qualityCode: UInt16, width: Int, height: Int, latents: LatentBitstream) {
+        self.modelIdentifier = modelIdentifier
+        self.qualityCode = qualityCode
+        self.width = width
+        self.height = height
+        self.latents = latents
+    }
+
+    /// The quality it was coded at, 1…100.
+    public var quality: Double { Double(qualityCode) / 100 }
+
+    /// The bytes of the z stream and of the y stream.
+    public var streamByteCounts: (z: Int, y: Int) { (latents.zStream.count, latents.yStream.count) }
+
+    /// The whole record's size in bytes (what rates are computed from).
+    public var byteCount: Int { serialized().count }
+
+    /// Bits per pixel of the whole record.
+    public var bitsPerPixel: Double { Double(byteCount * 8) / Double(width * height) }
+
+    public func serialized() -> [UInt8] {
+        var w = ByteWriter()
+        w.append(contentsOf: Self.magic)
+        w.append(Self.formatVersion)
+        w.append(modelIdentifier)
+        w.append(qualityCode)
+        w.appendVarint(UInt64(width))
+        w.appendVarint(UInt64(height))
+        w.append(contentsOf: latents.serialized())
+        return w.bytes
+    }
+
+    /// Parses a record. Sizes are checked against the codec's limits; whether the latents fit
+    /// the size is checked by the decoder.
+    ///
+    /// - Throws: `CodecError.corruptBitstream` or the latent record's `EntropyCodingError`.
+    public init(serialized bytes: [UInt8]) throws {
+        var r = ByteReader(bytes, what: "encoded image", shortReadCode: .truncatedStream)
+        guard try r.readBytes(4) == Self.magic else {
+            throw CodecError(code: .corruptBitstream, message: "the encoded image does not start with \"NXIM\"; it is not a Nacre image record")
+        }
+        let version = try r.read(UInt8.self)
+        guard version == Self.formatVersion else {
+            throw CodecError(code: .corruptBitstream, message: "encoded image version \(version) is not supported (expected \(Self.formatVersion)); upgrade Nacre")
+        }
+        modelIdentifier = try r.read(UInt64.self)
+        qualityCode = try r.read(UInt16.self)
+        let w = try r.readVarint(maxBytes: 4), h = try r.readVarint(maxBytes: 4)
+        guard w >= 1, h >= 1, w <= 1 << 20, h <= 1 << 20, w * h <= UInt64(CodecModel.maximumPixels),
+              (100...10_000).contains(qualityCode) else {
+            throw CodecError(code: .corruptBitstream, message: "encoded image claims \(w)×\(h) at quality code \(qualityCode); the record is corrupt")
+        }
+        width = Int(w)
+        height = Int(h)
+        latents = try LatentBitstream(serialized: try r.readBytes(r.remaining))
+    }
+}
