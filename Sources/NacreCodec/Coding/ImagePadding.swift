@@ -50,17 +50,4 @@ enum ImagePadding {
         }
         return try PixelBuffer(width: width, height: height, rgb: rgb)
     }
-
-    /// A `width × height` window of `image` starting at (x, y), clipped to the image.
-    static func crop(_ image: PixelBuffer, x: Int, y: Int, width: Int, height: Int) throws -> PixelBuffer {
-        let x0 = max(0, min(x, image.width - 1)), y0 = max(0, min(y, image.height - 1))
-        let w = max(1, min(width, image.width - x0)), h = max(1, min(height, image.height - y0))
-        var rgb = [UInt8]()
-        rgb.reserveCapacity(w * h * 3)
-        for row in y0..<(y0 + h) {
-            let start = (row * image.width + x0) * 3
-            rgb.append(contentsOf: image.rgb[start..<(start + w * 3)])
-        }
-        return try PixelBuffer(width: w, height: h, rgb: rgb)
-    }
 }

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import NacreCodec
+import NacreEngine
+import NacreImage
+
+/// `nacre bench rd`: the codec's rate-distortion curve on a folder of PNGs, BD-rates against the
+/// anchors, speed and decoder size.
+struct RDBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rd",
+        abstract: "Rate-distortion benchmark: real bitstreams at several qualities, BD-rate vs the anchors, speed, decoder size.")
+
+    @Option(help: "Folder of test PNGs (e.g. ../shared/data/kodak).") var data: String
+    @Option(help: "Coded model (from `nacre export-model`).") var model: String
+    @Option(help: "Comma-separated qualities (1…100).") var qualities = "10,25,40,55,70,85,100"
+    @Option(help: "Write the curve here (anchors' JSON format).") var json: String?
+    @Option(help: "Draw the R-D plot here (needs python3 + matplotlib).") var plot: String?
+    @Option(help: "Anchor folder.") var anchors = "/work/shared/anchors/kodak"
+    @Option(help: "Plot script.") var plotScript = "bench/plot_rd.py"
+    @Option(help: "Use only the first N images.") var limit: Int?
+    @Option(help: "Compute threads.") var threads: Int?
+    @Option(help: "Name of the curve.") var method: String?
+
+    func run() throws {
+        let engine = try Engine(threads: threads)
+        let codec = try CodecModel.load(contentsOfFile: model, engine: engine)
+        let qualityList = try qualities.split(separator: ",").map { text -> Double in
+            guard let q = Double(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("bad quality \(text)") }
+            return q
+        }
+        let images = try CodecFiles.pngPaths(in: data, limit: limit).map {
+            (name: ($0 as NSString).lastPathComponent, pixels: try CodecFiles.readPNG($0))
+        }
+        let config = codec.configuration
+        print("nacre bench rd: \(images.count) images from \(data), model \(codec.identifierString) (N=\(config.hiddenChannels), M=\(config.latentChannels), \(config.levelCount) levels, step \(codec.info["source.step"] ?? "?")), threads \(engine.threads)")
+        let bench = try RateDistortionBench(model: codec, qualities: qualityList)
+        let report = try bench.run(images: images) { m in
+            FileHandle.standardError.write(Data(String(format: "  %@ q%5.1f  %.4f bpp  %.2f dB  enc %.0f ms  dec %.0f ms\n",
+                m.image, m.quality, m.bitsPerPixel, m.psnr, m.encodeSeconds * 1000, m.decodeSeconds * 1000).utf8))
+        }
+        let name = method ?? "nacre (model \(codec.identifierString), step \(codec.info["source.step"] ?? "?"))"
+        let curve = report.curve(method: name)
+        print("quality      bpp  (z bpp)   PSNR dB   MS-SSIM")
+        for p in report.points {
+            print(String(format: "%7.1f  %7.4f  (%.4f)  %8.3f   %@", p.quality, p.bitsPerPixel, p.hyperBitsPerPixel, p.psnr,
+                         p.msssim.map { String(format: "%.4f", $0) } ?? "n/a"))
+        }
+        print(String(format: "encode %.1f ms/MP, decode %.1f ms/MP (wall time, %d threads, entropy coding included)",
+                     report.encodeMillisecondsPerMegapixel, report.decodeMillisecondsPerMegapixel, engine.threads))
+        let decoderBytes = codec.decoderBytes().count
+        print(String(format: "decoder: %.2f kMAC/px (g_s + h_s), %d parameters, %d bytes as stored (float32 g_s + int8 h_s + tables)",
+                     config.decoderMACsPerPixel / 1000, codec.decoderParameterCount, decoderBytes))
+        let totalPixels = report.measurements.filter { $0.quality == qualityList[0] }.reduce(0) { $0 + $1.pixels }
+        print(String(format: "decoder bytes amortised over this set: +%.4f bpp per image set", Double(decoderBytes * 8) / Double(totalPixels)))
+
+        var anchorCurves: [String: RateDistortionCurve] = [:]
+        let anchorFiles = ["this-machine-pillow.json", "bpg444.json", "bmshj2018-hyperprior-mse.json"]
+        for file in anchorFiles {
+            let url = URL(fileURLWithPath: anchors).appendingPathComponent(file)
+            guard FileManager.default.fileExists(atPath: url.path) else { continue }
+            for (key, c) in try RateDistortionCurve.loadAnchors(from: url) where key != "png" { anchorCurves[key] = c }
+        }
+        print("BD-rate (PSNR) of this curve against the anchors (negative = fewer bits):")
+        for row in RateDistortionBench.bdRates(of: curve, against: anchorCurves) {
+            let psnrs = anchorCurves[row.name]!.psnr
+            if let rate = row.bdRate {
+                print(String(format: "  %-32@ %+8.1f %%", row.name, rate))
+            } else {
+                print(String(format: "  %-32@ no overlap / not computable (anchor %.1f…%.1f dB, ours %.1f…%.1f dB)", row.name,
+                             psnrs.min() ?? 0, psnrs.max() ?? 0, curve.psnr.min() ?? 0, curve.psnr.max() ?? 0))
+            }
+        }
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try CodecFiles.writeAtomically(Array(try encoder.encode(curve)), to: json)
+            print("curve written to \(json)")
+        }
+        if let plot {
+            let curvePath = json ?? (NSTemporaryDirectory() + "nacre-rd-\(getpid()).json")
+            if json == nil { try CodecFiles.writeAtomically(Array(try JSONEncoder().encode(curve)), to: curvePath) }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", plotScript, "--curve", curvePath, "--out", plot]
+                + anchorFiles.map { URL(fileURLWithPath: anchors).appendingPathComponent($0).path }
+            try process.run()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else {
+                throw CodecCommandError("\(plotScript) failed (status \(process.terminationStatus)); is matplotlib installed (`pip install matplotlib`)?")
+            }
+            print("plot written to \(plot)")
+        }
+    }
+}
