@@ -5,7 +5,8 @@ import NacreEngine
 /// by `exporting(…)` and stored with `serialized()` (format: docs/MODEL.md).
 ///
 /// - float g_s and the decoder log-gains (the decoder's part; float drift only moves pixels);
-/// - float g_a, h_a and the encoder log-gains (encoding only; absent from `decoderBytes()`);
+/// - float g_a, h_a and the encoder log-gains (encoding only), plus the float h_s and z density
+///   (re-export and diagnostics only); all absent from `decoderBytes()`;
 /// - the integer h_s (fixed-point continuous scale index), the Gaussian tables of y, the
 ///   per-channel factorized tables of z and the per-level integer log-gain offsets: everything
 ///   that decides a probability is an integer, so decoding is bit-exact on every machine.
@@ -62,15 +63,19 @@ public final class CodecModel {
 
     /// Parameters stored for the decoder (g_s and the decoder log-gains), in a stable order.
     var decoderParameters: [Parameter] { Self.decoderParameters(of: network) }
-    /// Parameters stored only for encoding (g_a, h_a and the encoder log-gains).
+    /// Parameters stored only in the full model (see `encoderParameters(of:)`).
     var encoderParameters: [Parameter] { Self.encoderParameters(of: network) }
 
     static func decoderParameters(of network: HyperpriorModel) -> [Parameter] {
         network.synthesis.parameters + [network.decoderLogGains]
     }
 
+    /// g_a, h_a and the encoder gains, plus the float h_s and z density: those two are not needed
+    /// to code (the integer h_s and the tables replace them) but let a model be re-exported and
+    /// checked against its float reference.
     static func encoderParameters(of network: HyperpriorModel) -> [Parameter] {
         network.analysis.parameters + network.hyperAnalysis.parameters + [network.encoderLogGains]
+            + network.hyperSynthesis.parameters + [network.densityParameters]
     }
 
     /// Parameter count of the decoder: g_s, decoder gains, integer h_s weights and biases (tables excluded).
