@@ -52,7 +52,8 @@ struct RDBenchCommand: ParsableCommand {
         print(String(format: "decoder: %.2f kMAC/px (g_s + h_s), %d parameters, %d bytes as stored (float32 g_s + int8 h_s + tables)",
                      config.decoderMACsPerPixel / 1000, codec.decoderParameterCount, decoderBytes))
         let totalPixels = report.measurements.filter { $0.quality == qualityList[0] }.reduce(0) { $0 + $1.pixels }
-        print(String(format: "decoder bytes amortised over this set: +%.4f bpp per image set", Double(decoderBytes * 8) / Double(totalPixels)))
+        print(String(format: "decoder bytes spread over these %d images: +%.4f bpp (whole-archive rate = latent bpp + this)",
+                     images.count, Double(decoderBytes * 8) / Double(totalPixels)))
 
         var anchorCurves: [String: RateDistortionCurve] = [:]
         let anchorFiles = ["this-machine-pillow.json", "bpg444.json", "bmshj2018-hyperprior-mse.json"]
@@ -65,10 +66,11 @@ struct RDBenchCommand: ParsableCommand {
         for row in RateDistortionBench.bdRates(of: curve, against: anchorCurves) {
             let psnrs = anchorCurves[row.name]!.psnr
             if let rate = row.bdRate {
-                print(String(format: "  %-32@ %+8.1f %%", row.name, rate))
+                print("  " + row.name.padding(toLength: 28, withPad: " ", startingAt: 0) + String(format: "%+8.1f %%", rate))
             } else {
-                print(String(format: "  %-32@ no overlap / not computable (anchor %.1f…%.1f dB, ours %.1f…%.1f dB)", row.name,
-                             psnrs.min() ?? 0, psnrs.max() ?? 0, curve.psnr.min() ?? 0, curve.psnr.max() ?? 0))
+                print("  " + row.name.padding(toLength: 28, withPad: " ", startingAt: 0)
+                      + String(format: "no overlap (anchor %.1f…%.1f dB, ours %.1f…%.1f dB)",
+                               psnrs.min() ?? 0, psnrs.max() ?? 0, curve.psnr.min() ?? 0, curve.psnr.max() ?? 0))
             }
         }
         if let json {
