@@ -17,6 +17,8 @@ public struct RateDistortionBench {
         public var msssim: Double?
         public var encodeSeconds: Double
         public var decodeSeconds: Double
+        /// The part of decoding that is entropy decoding and the integer h_s (timed separately).
+        public var latentDecodeSeconds: Double
         public var pixels: Int
     }
 
@@ -37,6 +39,8 @@ public struct RateDistortionBench {
         /// Total encode time / total megapixels, in ms.
         public var encodeMillisecondsPerMegapixel: Double
         public var decodeMillisecondsPerMegapixel: Double
+        /// Entropy decoding + integer h_s only.
+        public var latentDecodeMillisecondsPerMegapixel: Double
 
         /// The curve in the anchors' JSON format.
         public func curve(method: String) -> RateDistortionCurve {
@@ -65,6 +69,8 @@ public struct RateDistortionBench {
                 let middle = DispatchTime.now().uptimeNanoseconds
                 let decoded = try model.decode(encoded)
                 let end = DispatchTime.now().uptimeNanoseconds
+                _ = try model.decodeLatents(encoded)
+                let latentEnd = DispatchTime.now().uptimeNanoseconds
                 let pixels = Double(image.pixelCount)
                 let large = min(image.width, image.height) >= MSSSIM.minimumSide
                 let m = Measurement(
@@ -73,7 +79,7 @@ public struct RateDistortionBench {
                     psnr: try PSNR(reference: image, distorted: decoded).decibels,
                     msssim: large ? try MSSSIM.compute(reference: image, distorted: decoded) : nil,
                     encodeSeconds: Double(middle - start) / 1e9, decodeSeconds: Double(end - middle) / 1e9,
-                    pixels: image.pixelCount)
+                    latentDecodeSeconds: Double(latentEnd - end) / 1e9, pixels: image.pixelCount)
                 measurements.append(m)
                 progress(m)
             }
@@ -92,7 +98,8 @@ public struct RateDistortionBench {
         let megapixels = Double(measurements.reduce(0) { $0 + $1.pixels }) / 1e6
         return Report(points: points, measurements: measurements,
                       encodeMillisecondsPerMegapixel: measurements.reduce(0) { $0 + $1.encodeSeconds } * 1000 / megapixels,
-                      decodeMillisecondsPerMegapixel: measurements.reduce(0) { $0 + $1.decodeSeconds } * 1000 / megapixels)
+                      decodeMillisecondsPerMegapixel: measurements.reduce(0) { $0 + $1.decodeSeconds } * 1000 / megapixels,
+                      latentDecodeMillisecondsPerMegapixel: measurements.reduce(0) { $0 + $1.latentDecodeSeconds } * 1000 / megapixels)
     }
 
     /// BD-rate (percent) of `curve` against each anchor curve, or nil where the PSNR ranges do not

@@ -20,6 +20,19 @@ extension CodecModel {
     /// - Throws: `.invalidArgument` for a decoder-only model or a bad quality,
     ///   `.imageTooLarge` above `maximumPixels`.
     public func encode(_ image: PixelBuffer, quality: Double) throws -> EncodedImage {
+        _ = try QualityPosition(quality: quality, levelCount: configuration.levelCount)  // fail before g_a runs
+        return try encode(try analyze(image), quality: quality)
+    }
+
+    /// What the encoder computes once per image whatever the quality: y = g_a(x) and ẑ.
+    struct Analysis {
+        let width: Int
+        let height: Int
+        let y: Tensor
+        let z: IntegerFeatureMap
+    }
+
+    func analyze(_ image: PixelBuffer) throws -> Analysis {
         guard canEncode else {
             throw CodecError(code: .invalidArgument, message: "this model holds only the decoder; load the full exported model to encode")
         }
@@ -27,13 +40,16 @@ extension CodecModel {
             throw CodecError(code: .imageTooLarge,
                 message: "\(image.width)×\(image.height) is above the codec's \(Self.maximumPixels / 1_000_000) megapixel limit (tiling is not implemented); downscale or split the image")
         }
-        let position = try QualityPosition(quality: quality, levelCount: configuration.levelCount)
-        let x = try ImagePadding.tensor(from: image)
-        let y = try network.analysis.forward(x, training: false)
+        let y = try network.analysis.forward(try ImagePadding.tensor(from: image), training: false)
         let z = try Self.quantizedHyperLatent(ofLatent: y, network: network, range: hyperSynthesis.layers[0].inputRange)
+        return Analysis(width: image.width, height: image.height, y: y, z: z)
+    }
+
+    func encode(_ analysis: Analysis, quality: Double) throws -> EncodedImage {
+        let position = try QualityPosition(quality: quality, levelCount: configuration.levelCount)
+        let (y, z) = (analysis.y, analysis.z)
         let indices = try hyperSynthesis.scaleIndices(for: z, channelOffsets: offsets(at: position))
-        let gains = gains(at: position)
-        let gained = try network.engine.multiplyChannels(y, gains: gains.encoder)
+        let gained = try network.engine.multiplyChannels(y, gains: gains(at: position).encoder)
         let limit = Float(1 << 24)
         let yHat = gained.values().map { v -> Int32 in v.isNaN ? 0 : Int32(min(max(v.rounded(), -limit), limit)) }
         let zStream = try LatentCoder.encodeFactorized(z.values, channelCount: z.channels, tables: factorizedTables)
@@ -42,8 +58,8 @@ extension CodecModel {
             zShape: .init(channels: z.channels, height: z.height, width: z.width),
             yShape: .init(channels: y.shape.c, height: y.shape.h, width: y.shape.w),
             zStream: zStream, yStream: yStream)
-        return EncodedImage(modelIdentifier: identifier, qualityCode: position.code, width: image.width,
-                            height: image.height, latents: latents)
+        return EncodedImage(modelIdentifier: identifier, qualityCode: position.code, width: analysis.width,
+                            height: analysis.height, latents: latents)
     }
 
     /// Decodes an image written by `encode` with this model (or one with the same decoder).
@@ -105,14 +121,15 @@ extension CodecModel {
     }
 
     /// Encodes at the lowest quality whose decoded PSNR reaches `targetPSNR` (bisection over
-    /// quality, every trial a real encode and decode; quality resolution 0.5). Falls back to
-    /// quality 100 when even that misses the target.
+    /// quality, every trial a real encode and decode; quality resolution 0.5; g_a runs once).
+    /// Falls back to quality 100 when even that misses the target.
     public func encode(_ image: PixelBuffer, targetPSNR: Double) throws -> TargetedEncoding {
         guard targetPSNR.isFinite else { throw CodecError(code: .invalidArgument, message: "target PSNR must be a finite number of dB") }
+        let analysis = try analyze(image)
         var trials = 0
         func trial(_ quality: Double) throws -> (EncodedImage, Double) {
             trials += 1
-            let encoded = try encode(image, quality: quality)
+            let encoded = try encode(analysis, quality: quality)
             let psnr = try PSNR(reference: image, distorted: try decode(encoded)).decibels
             return (encoded, psnr)
         }
