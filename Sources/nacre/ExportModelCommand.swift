@@ -32,6 +32,11 @@ struct ExportModelCommand: ParsableCommand {
         try CodecFiles.writeAtomically(bytes, to: out)
         let decoder = model.decoderBytes()
         if let decoderOut { try CodecFiles.writeAtomically(decoder, to: decoderOut) }
+        for quality in [1.0, 50, 100] {
+            let agreement = try model.scaleIndexAgreement(on: crops, quality: quality)
+            print(String(format: "integer vs float scale index at quality %.0f on the calibration crops: %.2f%% equal, %.2f%% within one step, max %d",
+                         quality, agreement.equal * 100, agreement.withinOne * 100, agreement.maximumDifference))
+        }
         print("exported model \(model.identifierString) (step \(model.info["source.step"] ?? "?")): \(bytes.count) bytes, decoder \(decoder.count) bytes, \(crops.count) calibration crops")
     }
 

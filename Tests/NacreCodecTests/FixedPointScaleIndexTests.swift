@@ -23,31 +23,12 @@ import Testing
 
     @Test func integerIndicesTrackTheFloatIndexWithGains() throws {
         let model = try CodecFixtures.tinyModel()
-        let layers = try CodecModel.floatHyperSynthesisLayers(of: model.network)
-        let m = CodecFixtures.configuration.latentChannels
-        var equal = 0, total = 0, worst = 0
-        for photo in 0..<3 {
-            let z = try CodecModel.quantizedHyperLatent(of: ImagePadding.tensor(from: CodecFixtures.photo(photo)),
-                                                        network: model.network, range: -127...127)
-            var t = FloatFeatureMap(z)
-            for layer in layers { t = try layer.forward(t) }
-            for quality in [1.0, 37.5, 100] {
-                let position = try QualityPosition(quality: quality, levelCount: CodecFixtures.configuration.levelCount)
-                let logGains = position.interpolate(model.network.encoderLogGains.values(), channels: m)
-                let indices = try model.hyperSynthesis.scaleIndices(for: z, channelOffsets: model.offsets(at: position))
-                let plane = t.height * t.width
-                for i in indices.indices {
-                    let exact = Double(t.values[i]) + Double(logGains[i / plane]) / HyperpriorModel.scaleTableLogStep
-                    let expected = Int(min(max(exact.rounded(), 0), 63))
-                    let difference = abs(expected - Int(indices[i]))
-                    worst = max(worst, difference)
-                    equal += difference == 0 ? 1 : 0
-                    total += 1
-                }
-            }
+        let photos = try (0..<3).map(CodecFixtures.photo)
+        for quality in [1.0, 37.5, 100] {
+            let agreement = try model.scaleIndexAgreement(on: photos, quality: quality)
+            #expect(agreement.maximumDifference <= 1, "quality \(quality): \(agreement)")
+            #expect(agreement.equal > 0.9, "quality \(quality): \(agreement)")
         }
-        #expect(worst <= 1)
-        #expect(Double(equal) / Double(total) > 0.9, "\(equal) of \(total) indices equal the float ones")
     }
 
     @Test func fixedPointNetworkSerialisesAsVersionTwo() throws {

@@ -133,3 +133,42 @@ extension CodecModel {
         return (low + high) / 2
     }
 }
+
+/// How closely the integer h_s follows the float one (an export diagnostic).
+public struct ScaleIndexAgreement: Sendable {
+    /// Fraction of y elements whose integer index equals the float index clamp(round(t + a/Δ), 0, 63).
+    public var equal: Double
+    /// Fraction within one table step.
+    public var withinOne: Double
+    /// Largest difference in table steps.
+    public var maximumDifference: Int
+}
+
+extension CodecModel {
+    /// Compares the integer scale indices with the float h_s's on `images` at `quality`
+    /// (needs the full model: the float h_s is stored only there).
+    public func scaleIndexAgreement(on images: [PixelBuffer], quality: Double) throws -> ScaleIndexAgreement {
+        let layers = try Self.floatHyperSynthesisLayers(of: network)
+        let position = try QualityPosition(quality: quality, levelCount: configuration.levelCount)
+        let logGains = position.interpolate(network.encoderLogGains.values(), channels: configuration.latentChannels)
+        var equal = 0, close = 0, total = 0, worst = 0
+        for image in images {
+            let z = try analyze(image).z
+            var t = FloatFeatureMap(z)
+            for layer in layers { t = try layer.forward(t) }
+            let indices = try hyperSynthesis.scaleIndices(for: z, channelOffsets: offsets(at: position))
+            let plane = t.height * t.width
+            let top = Double(hyperSynthesis.indexCount - 1)
+            for i in indices.indices {
+                let exact = Double(t.values[i]) + Double(logGains[i / plane]) / HyperpriorModel.scaleTableLogStep
+                let difference = abs(Int(min(max(exact.rounded(), 0), top)) - Int(indices[i]))
+                worst = max(worst, difference)
+                equal += difference == 0 ? 1 : 0
+                close += difference <= 1 ? 1 : 0
+                total += 1
+            }
+        }
+        let n = Double(max(total, 1))
+        return ScaleIndexAgreement(equal: Double(equal) / n, withinOne: Double(close) / n, maximumDifference: worst)
+    }
+}
