@@ -41,11 +41,28 @@ import Testing
         let model = try CodecFixtures.tinyModel()
         let image = try CodecFixtures.synthetic(width: width, height: height)
         let encoded = try model.encode(image, quality: 60)
-        #expect(encoded.latents.yShape.height == ImagePadding.padded(height) / 16)
-        #expect(encoded.latents.yShape.width == ImagePadding.padded(width) / 16)
+        #expect(encoded.tiles.count == 1)
+        #expect(encoded.tiles[0].yShape.height == ImagePadding.padded(height) / 16)
+        #expect(encoded.tiles[0].yShape.width == ImagePadding.padded(width) / 16)
         let decoded = try model.decode(try EncodedImage(serialized: encoded.serialized()))
         #expect(decoded.width == width && decoded.height == height)
         #expect(decoded.rgb.count == width * height * 3)
+    }
+
+    /// Above the tiling threshold the image is coded as independent 1024-pixel tiles and pasted
+    /// back; each tile decodes exactly as the same window coded on its own.
+    @Test func largeImagesAreCodedInTiles() throws {
+        let model = try CodecFixtures.tinyModel(threads: 2)
+        let image = try CodecFixtures.synthetic(width: 2100, height: 1000)  // 2.1 MP: 3 × 1 tiles
+        let encoded = try model.encode(image, quality: 50)
+        #expect(encoded.tileSide == 1024 && encoded.tiles.count == 3)
+        let parsed = try EncodedImage(serialized: encoded.serialized())
+        #expect(parsed == encoded)
+        let decoded = try model.decode(parsed)
+        #expect(decoded.width == 2100 && decoded.height == 1000)
+        let lastTile = try image.window(x: 2048, y: 0, width: 52, height: 1000)
+        let alone = try model.decode(try model.encode(lastTile, quality: 50))
+        #expect(try decoded.window(x: 2048, y: 0, width: 52, height: 1000) == alone)
     }
 
     @Test func decoderOnlyModelDecodesIdenticallyAndCannotEncode() throws {

@@ -15,7 +15,8 @@ public struct DecodedLatents: Sendable, Equatable {
 extension CodecModel {
     /// Encodes the RGB part of an image at a quality in 1…100 (alpha is the archive's business).
     ///
-    /// The image is padded to a multiple of 64 by edge replication; the decoder crops it back.
+    /// The image (or each tile of a large one, see `TileLayout`) is padded to a multiple of 64 by
+    /// edge replication; the decoder crops it back.
     ///
     /// - Throws: `.invalidArgument` for a decoder-only model or a bad quality,
     ///   `.imageTooLarge` above `maximumPixels`.
@@ -24,12 +25,16 @@ extension CodecModel {
         return try encode(try analyze(image), quality: quality)
     }
 
-    /// What the encoder computes once per image whatever the quality: y = g_a(x) and ẑ.
-    struct Analysis {
-        let width: Int
-        let height: Int
+    /// What the encoder computes once per tile whatever the quality: y = g_a(x) and ẑ.
+    struct TileAnalysis {
         let y: Tensor
         let z: IntegerFeatureMap
+    }
+
+    /// The analyses of every tile of an image.
+    struct Analysis {
+        let layout: TileLayout
+        let tiles: [TileAnalysis]
     }
 
     func analyze(_ image: PixelBuffer) throws -> Analysis {
@@ -38,28 +43,35 @@ extension CodecModel {
         }
         guard image.pixelCount <= Self.maximumPixels else {
             throw CodecError(code: .imageTooLarge,
-                message: "\(image.width)×\(image.height) is above the codec's \(Self.maximumPixels / 1_000_000) megapixel limit (tiling is not implemented); downscale or split the image")
+                message: "\(image.width)×\(image.height) is above the codec's \(Self.maximumPixels / 1_000_000) megapixel limit; downscale or split the image")
         }
-        let y = try network.analysis.forward(try ImagePadding.tensor(from: image), training: false)
-        let z = try Self.quantizedHyperLatent(ofLatent: y, network: network, range: hyperSynthesis.layers[0].inputRange)
-        return Analysis(width: image.width, height: image.height, y: y, z: z)
+        let layout = TileLayout(encoderLayoutFor: image.width, height: image.height)
+        let tiles = try layout.tiles.map { rect -> TileAnalysis in
+            let tile = layout.side == 0 ? image : try image.window(x: rect.x, y: rect.y, width: rect.width, height: rect.height)
+            let y = try network.analysis.forward(try ImagePadding.tensor(from: tile), training: false)
+            let z = try Self.quantizedHyperLatent(ofLatent: y, network: network, range: hyperSynthesis.layers[0].inputRange)
+            return TileAnalysis(y: y, z: z)
+        }
+        return Analysis(layout: layout, tiles: tiles)
     }
 
     func encode(_ analysis: Analysis, quality: Double) throws -> EncodedImage {
         let position = try QualityPosition(quality: quality, levelCount: configuration.levelCount)
-        let (y, z) = (analysis.y, analysis.z)
-        let indices = try hyperSynthesis.scaleIndices(for: z, channelOffsets: offsets(at: position))
-        let gained = try network.engine.multiplyChannels(y, gains: gains(at: position).encoder)
+        let offsets = offsets(at: position), encoderGains = gains(at: position).encoder
         let limit = Float(1 << 24)
-        let yHat = gained.values().map { v -> Int32 in v.isNaN ? 0 : Int32(min(max(v.rounded(), -limit), limit)) }
-        let zStream = try LatentCoder.encodeFactorized(z.values, channelCount: z.channels, tables: factorizedTables)
-        let yStream = try LatentCoder.encodeGaussian(yHat, scaleIndices: indices, tables: gaussianTables)
-        let latents = LatentBitstream(
-            zShape: .init(channels: z.channels, height: z.height, width: z.width),
-            yShape: .init(channels: y.shape.c, height: y.shape.h, width: y.shape.w),
-            zStream: zStream, yStream: yStream)
-        return EncodedImage(modelIdentifier: identifier, qualityCode: position.code, width: analysis.width,
-                            height: analysis.height, latents: latents)
+        let records = try analysis.tiles.map { tile -> LatentBitstream in
+            let (y, z) = (tile.y, tile.z)
+            let indices = try hyperSynthesis.scaleIndices(for: z, channelOffsets: offsets)
+            let gained = try network.engine.multiplyChannels(y, gains: encoderGains)
+            let yHat = gained.values().map { v -> Int32 in v.isNaN ? 0 : Int32(min(max(v.rounded(), -limit), limit)) }
+            return LatentBitstream(
+                zShape: .init(channels: z.channels, height: z.height, width: z.width),
+                yShape: .init(channels: y.shape.c, height: y.shape.h, width: y.shape.w),
+                zStream: try LatentCoder.encodeFactorized(z.values, channelCount: z.channels, tables: factorizedTables),
+                yStream: try LatentCoder.encodeGaussian(yHat, scaleIndices: indices, tables: gaussianTables))
+        }
+        return EncodedImage(modelIdentifier: identifier, qualityCode: position.code, width: analysis.layout.width,
+                            height: analysis.layout.height, tileSide: analysis.layout.side, tiles: records)
     }
 
     /// Decodes an image written by `encode` with this model (or one with the same decoder).
@@ -70,38 +82,62 @@ extension CodecModel {
         try decodeWithLatents(encoded).image
     }
 
-    /// `decode`, also returning the integer latents.
+    /// `decode`, also returning the integer latents (all tiles', concatenated in raster order).
     public func decodeWithLatents(_ encoded: EncodedImage) throws -> (image: PixelBuffer, latents: DecodedLatents) {
-        let latents = try decodeLatents(encoded)
+        let (layout, tileLatents) = try decodeTileLatents(encoded)
         let position = try QualityPosition(code: encoded.qualityCode, levelCount: configuration.levelCount)
-        let shape = encoded.latents.yShape
-        let gained = try Tensor(shape: TensorShape(n: 1, c: shape.channels, h: shape.height, w: shape.width),
-                                values: latents.y.map(Float.init))
-        let yDecoder = try network.engine.multiplyChannels(gained, gains: gains(at: position).decoder)
-        let xHat = try network.synthesis.forward(yDecoder, training: false)
-        return (try ImagePadding.pixels(from: xHat, width: encoded.width, height: encoded.height), latents)
+        let decoderGains = gains(at: position).decoder
+        var rgb = [UInt8](repeating: 0, count: encoded.width * encoded.height * 3)
+        for ((rect, latents), record) in zip(zip(layout.tiles, tileLatents), encoded.tiles) {
+            let shape = record.yShape
+            let gained = try Tensor(shape: TensorShape(n: 1, c: shape.channels, h: shape.height, w: shape.width),
+                                    values: latents.y.map(Float.init))
+            let xHat = try network.synthesis.forward(try network.engine.multiplyChannels(gained, gains: decoderGains), training: false)
+            let tile = try ImagePadding.pixels(from: xHat, width: rect.width, height: rect.height)
+            for row in 0..<rect.height {
+                let destination = ((rect.y + row) * encoded.width + rect.x) * 3
+                rgb.replaceSubrange(destination..<(destination + rect.width * 3),
+                                    with: tile.rgb[(row * rect.width * 3)..<((row + 1) * rect.width * 3)])
+            }
+        }
+        let latents = DecodedLatents(z: tileLatents.flatMap(\.z), y: tileLatents.flatMap(\.y),
+                                     scaleIndices: tileLatents.flatMap(\.scaleIndices))
+        return (try PixelBuffer(width: encoded.width, height: encoded.height, rgb: rgb), latents)
     }
 
-    /// Entropy-decodes ẑ and ŷ (integers only: the same on every machine).
+    /// Entropy-decodes ẑ and ŷ of every tile, concatenated (integers only: the same on every machine).
     public func decodeLatents(_ encoded: EncodedImage) throws -> DecodedLatents {
+        let tiles = try decodeTileLatents(encoded).latents
+        return DecodedLatents(z: tiles.flatMap(\.z), y: tiles.flatMap(\.y), scaleIndices: tiles.flatMap(\.scaleIndices))
+    }
+
+    private func decodeTileLatents(_ encoded: EncodedImage) throws -> (layout: TileLayout, latents: [DecodedLatents]) {
         guard encoded.modelIdentifier == identifier else {
             throw CodecError(code: .incompatibleModel,
                 message: "the image was coded by model \(String(format: "%016llx", encoded.modelIdentifier)), not \(identifierString); decode it with its own model")
         }
         let position = try QualityPosition(code: encoded.qualityCode, levelCount: configuration.levelCount)
-        let zHeight = ImagePadding.padded(encoded.height) / 64, zWidth = ImagePadding.padded(encoded.width) / 64
-        let zShape = LatentBitstream.Shape(channels: configuration.hiddenChannels, height: zHeight, width: zWidth)
-        let yShape = LatentBitstream.Shape(channels: configuration.latentChannels, height: 4 * zHeight, width: 4 * zWidth)
-        guard encoded.latents.zShape == zShape, encoded.latents.yShape == yShape else {
-            throw CodecError(code: .corruptBitstream,
-                message: "latent shapes \(encoded.latents.zShape), \(encoded.latents.yShape) do not fit a \(encoded.width)×\(encoded.height) image; the record is corrupt")
+        let layout = try TileLayout(width: encoded.width, height: encoded.height, side: encoded.tileSide)
+        guard layout.tileCount == encoded.tiles.count else {
+            throw CodecError(code: .corruptBitstream, message: "\(encoded.tiles.count) tiles where the layout has \(layout.tileCount); the record is corrupt")
         }
-        let z = try LatentCoder.decodeFactorized(encoded.latents.zStream, channelCount: zShape.channels,
-                                                 elementCount: zShape.elementCount, tables: factorizedTables)
-        let zMap = try IntegerFeatureMap(channels: zShape.channels, height: zHeight, width: zWidth, values: z)
-        let indices = try hyperSynthesis.scaleIndices(for: zMap, channelOffsets: offsets(at: position))
-        let y = try LatentCoder.decodeGaussian(encoded.latents.yStream, scaleIndices: indices, tables: gaussianTables)
-        return DecodedLatents(z: z, y: y, scaleIndices: indices)
+        let offsets = offsets(at: position)
+        let latents = try zip(layout.tiles, encoded.tiles).map { rect, record -> DecodedLatents in
+            let zHeight = ImagePadding.padded(rect.height) / 64, zWidth = ImagePadding.padded(rect.width) / 64
+            let zShape = LatentBitstream.Shape(channels: configuration.hiddenChannels, height: zHeight, width: zWidth)
+            let yShape = LatentBitstream.Shape(channels: configuration.latentChannels, height: 4 * zHeight, width: 4 * zWidth)
+            guard record.zShape == zShape, record.yShape == yShape else {
+                throw CodecError(code: .corruptBitstream,
+                    message: "latent shapes \(record.zShape), \(record.yShape) do not fit a \(rect.width)×\(rect.height) tile; the record is corrupt")
+            }
+            let z = try LatentCoder.decodeFactorized(record.zStream, channelCount: zShape.channels,
+                                                     elementCount: zShape.elementCount, tables: factorizedTables)
+            let zMap = try IntegerFeatureMap(channels: zShape.channels, height: zHeight, width: zWidth, values: z)
+            let indices = try hyperSynthesis.scaleIndices(for: zMap, channelOffsets: offsets)
+            let y = try LatentCoder.decodeGaussian(record.yStream, scaleIndices: indices, tables: gaussianTables)
+            return DecodedLatents(z: z, y: y, scaleIndices: indices)
+        }
+        return (layout, latents)
     }
 
     /// The integer scale-index offsets of a quality position (exact interpolation).

@@ -152,8 +152,7 @@ extension CodecModel {
         let position = try QualityPosition(quality: quality, levelCount: configuration.levelCount)
         let logGains = position.interpolate(network.encoderLogGains.values(), channels: configuration.latentChannels)
         var equal = 0, close = 0, total = 0, worst = 0
-        for image in images {
-            let z = try analyze(image).z
+        for z in try images.flatMap({ try analyze($0).tiles.map(\.z) }) {
             var t = FloatFeatureMap(z)
             for layer in layers { t = try layer.forward(t) }
             let indices = try hyperSynthesis.scaleIndices(for: z, channelOffsets: offsets(at: position))

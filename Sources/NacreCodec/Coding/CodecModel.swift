@@ -30,8 +30,9 @@ public final class CodecModel {
     /// 64-bit FNV-1a of `decoderBytes()`: what an encoded image names to find its decoder.
     public private(set) var identifier: UInt64 = 0
 
-    /// Largest image the codec accepts (pixels); larger images are refused, not tiled.
-    public static let maximumPixels = 24_000_000
+    /// Largest image the codec accepts (pixels); larger ones are refused. Images above
+    /// `TileLayout.tilingThreshold` are coded in independent 1024-pixel tiles.
+    public static let maximumPixels = 100_000_000
 
     init(configuration: HyperpriorConfiguration, network: HyperpriorModel, hyperSynthesis: IntegerHyperSynthesis,
          gaussianTables: EntropyTables, factorizedTables: EntropyTables, indexOffsets: [Int32], canEncode: Bool,

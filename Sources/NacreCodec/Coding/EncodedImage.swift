@@ -1,6 +1,7 @@
-/// One coded image: which model decodes it, at what quality, its size and its latent record.
-/// Byte layout (docs/MODEL.md § Encoded image): magic `NXIM`, version u8, model identifier u64,
-/// quality code u16, width and height as varints, then the `LatentBitstream` record to the end.
+/// One coded image: which model decodes it, at what quality, its size, its tiling and one latent
+/// record per tile. Byte layout (docs/MODEL.md § Encoded image): magic `NXIM`, version u8, model
+/// identifier u64, quality code u16, width, height and tile side as varints, then each tile's
+/// `LatentBitstream` record prefixed by its varint length, in raster order, to the end.
 public struct EncodedImage: Sendable, Equatable {
     /// `CodecModel.identifier` of the model that wrote it.
     public var modelIdentifier: UInt64
@@ -8,25 +9,31 @@ public struct EncodedImage: Sendable, Equatable {
     public var qualityCode: UInt16
     public var width: Int
     public var height: Int
-    /// The coded latents z and y.
-    public var latents: LatentBitstream
+    /// Tile side (0: one tile).
+    public var tileSide: Int
+    /// The coded latents z and y of each tile, raster order.
+    public var tiles: [LatentBitstream]
 
     static let magic: [UInt8] = Array("NXIM".utf8)
     static let formatVersion: UInt8 = 1
 
-    public init(modelIdentifier: UInt64, qualityCode: UInt16, width: Int, height: Int, latents: LatentBitstream) {
+    public init(modelIdentifier: UInt64, qualityCode: UInt16, width: Int, height: Int, tileSide: Int = 0,
+                tiles: [LatentBitstream]) {
         self.modelIdentifier = modelIdentifier
         self.qualityCode = qualityCode
         self.width = width
         self.height = height
-        self.latents = latents
+        self.tileSide = tileSide
+        self.tiles = tiles
     }
 
     /// The quality it was coded at, 1…100.
     public var quality: Double { Double(qualityCode) / 100 }
 
-    /// The bytes of the z stream and of the y stream.
-    public var streamByteCounts: (z: Int, y: Int) { (latents.zStream.count, latents.yStream.count) }
+    /// The bytes of all z streams and of all y streams.
+    public var streamByteCounts: (z: Int, y: Int) {
+        (tiles.reduce(0) { $0 + $1.zStream.count }, tiles.reduce(0) { $0 + $1.yStream.count })
+    }
 
     /// The whole record's size in bytes (what rates are computed from).
     public var byteCount: Int { serialized().count }
@@ -42,14 +49,19 @@ public struct EncodedImage: Sendable, Equatable {
         w.append(qualityCode)
         w.appendVarint(UInt64(width))
         w.appendVarint(UInt64(height))
-        w.append(contentsOf: latents.serialized())
+        w.appendVarint(UInt64(tileSide))
+        for tile in tiles {
+            let bytes = tile.serialized()
+            w.appendVarint(UInt64(bytes.count))
+            w.append(contentsOf: bytes)
+        }
         return w.bytes
     }
 
     /// Parses a record. Sizes are checked against the codec's limits; whether the latents fit
-    /// the size is checked by the decoder.
+    /// the tiles is checked by the decoder.
     ///
-    /// - Throws: `CodecError.corruptBitstream` or the latent record's `EntropyCodingError`.
+    /// - Throws: `CodecError.corruptBitstream` or a latent record's `EntropyCodingError`.
     public init(serialized bytes: [UInt8]) throws {
         var r = ByteReader(bytes, what: "encoded image", shortReadCode: .truncatedStream)
         guard try r.readBytes(4) == Self.magic else {
@@ -61,13 +73,26 @@ public struct EncodedImage: Sendable, Equatable {
         }
         modelIdentifier = try r.read(UInt64.self)
         qualityCode = try r.read(UInt16.self)
-        let w = try r.readVarint(maxBytes: 4), h = try r.readVarint(maxBytes: 4)
+        let w = try r.readVarint(maxBytes: 4), h = try r.readVarint(maxBytes: 4), side = try r.readVarint(maxBytes: 4)
         guard w >= 1, h >= 1, w <= 1 << 20, h <= 1 << 20, w * h <= UInt64(CodecModel.maximumPixels),
               (100...10_000).contains(qualityCode) else {
             throw CodecError(code: .corruptBitstream, message: "encoded image claims \(w)×\(h) at quality code \(qualityCode); the record is corrupt")
         }
         width = Int(w)
         height = Int(h)
-        latents = try LatentBitstream(serialized: try r.readBytes(r.remaining))
+        let layout = try TileLayout(width: width, height: height, side: Int(side))
+        tileSide = layout.side
+        var tiles: [LatentBitstream] = []
+        for _ in 0..<layout.tileCount {
+            let length = try r.readVarint(maxBytes: 5)
+            guard length <= UInt64(r.remaining) else {
+                throw EntropyCodingError(.truncatedStream, "a tile claims \(length) bytes but \(r.remaining) remain")
+            }
+            tiles.append(try LatentBitstream(serialized: try r.readBytes(Int(length))))
+        }
+        guard r.isAtEnd else {
+            throw CodecError(code: .corruptBitstream, message: "\(r.remaining) bytes after the last tile; the record is corrupt")
+        }
+        self.tiles = tiles
     }
 }
