@@ -21,9 +21,12 @@ struct RDBenchCommand: ParsableCommand {
     @Option(help: "Use only the first N images.") var limit: Int?
     @Option(help: "Compute threads.") var threads: Int?
     @Option(help: "Name of the curve.") var method: String?
+    @Option(help: "Convolution arithmetic of g_a, h_a and g_s: f32 or bf16 (the entropy path is integer either way).")
+    var precision = "f32"
 
     func run() throws {
-        let engine = try Engine(threads: threads)
+        guard let arithmetic = Precision(rawValue: precision) else { throw ValidationError("unknown precision \(precision); use f32 or bf16") }
+        let engine = try Engine(threads: threads, precision: arithmetic)
         let codec = try CodecModel.load(contentsOfFile: model, engine: engine)
         let qualityList = try qualities.split(separator: ",").map { text -> Double in
             guard let q = Double(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("bad quality \(text)") }
@@ -33,7 +36,7 @@ struct RDBenchCommand: ParsableCommand {
             (name: ($0 as NSString).lastPathComponent, pixels: try CodecFiles.readPNG($0))
         }
         let config = codec.configuration
-        print("nacre bench rd: \(images.count) images from \(data), model \(codec.identifierString) (N=\(config.hiddenChannels), M=\(config.latentChannels), \(config.levelCount) levels, step \(codec.info["source.step"] ?? "?")), threads \(engine.threads)")
+        print("nacre bench rd: \(images.count) images from \(data), model \(codec.identifierString) (N=\(config.hiddenChannels), M=\(config.latentChannels), \(config.levelCount) levels, step \(codec.info["source.step"] ?? "?")), threads \(engine.threads), \(arithmetic.rawValue)")
         let bench = try RateDistortionBench(model: codec, qualities: qualityList)
         let report = try bench.run(images: images) { m in
             FileHandle.standardError.write(Data(String(format: "  %@ q%5.1f  %.4f bpp  %.2f dB  enc %.0f ms  dec %.0f ms\n",
