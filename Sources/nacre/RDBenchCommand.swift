@@ -21,6 +21,8 @@ struct RDBenchCommand: ParsableCommand {
     @Option(help: "Use only the first N images.") var limit: Int?
     @Option(help: "Compute threads.") var threads: Int?
     @Option(help: "Name of the curve.") var method: String?
+    @Option(help: "Force tiles of this side (multiple of 64) to measure seams; default: the encoder's own layout.")
+    var tileSide: Int?
     @Option(help: "Convolution arithmetic of g_a, h_a and g_s: f32 or bf16 (the entropy path is integer either way).")
     var precision = "f32"
 
@@ -36,8 +38,8 @@ struct RDBenchCommand: ParsableCommand {
             (name: ($0 as NSString).lastPathComponent, pixels: try CodecFiles.readPNG($0))
         }
         let config = codec.configuration
-        print("nacre bench rd: \(images.count) images from \(data), model \(codec.identifierString) (N=\(config.hiddenChannels), M=\(config.latentChannels), \(config.levelCount) levels, step \(codec.info["source.step"] ?? "?")), threads \(engine.threads), \(arithmetic.rawValue)")
-        let bench = try RateDistortionBench(model: codec, qualities: qualityList)
+        print("nacre bench rd: \(images.count) images from \(data), model \(codec.identifierString) (N=\(config.hiddenChannels), M=\(config.latentChannels), \(config.levelCount) levels, step \(codec.info["source.step"] ?? "?")), threads \(engine.threads), \(arithmetic.rawValue)\(tileSide.map { ", forced \($0)-px tiles" } ?? "")")
+        let bench = try RateDistortionBench(model: codec, qualities: qualityList, tileSide: tileSide)
         let report = try bench.run(images: images) { m in
             FileHandle.standardError.write(Data(String(format: "  %@ q%5.1f  %.4f bpp  %.2f dB  enc %.0f ms  dec %.0f ms\n",
                 m.image, m.quality, m.bitsPerPixel, m.psnr, m.encodeSeconds * 1000, m.decodeSeconds * 1000).utf8))

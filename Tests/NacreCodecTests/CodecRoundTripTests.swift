@@ -65,6 +65,16 @@ import Testing
         #expect(try decoded.window(x: 2048, y: 0, width: 52, height: 1000) == alone)
     }
 
+    @Test func forcedTilesRoundTripAndBadSidesAreRefused() throws {
+        let model = try CodecFixtures.tinyModel()
+        let image = try CodecFixtures.synthetic(width: 130, height: 70)
+        let encoded = try model.encode(image, quality: 50, tileSide: 64)
+        #expect(encoded.tiles.count == 6)
+        let decoded = try model.decode(try EncodedImage(serialized: encoded.serialized()))
+        #expect(decoded.width == 130 && decoded.height == 70)
+        #expect(throws: CodecError.self) { try model.encode(image, quality: 50, tileSide: 100) }
+    }
+
     @Test func decoderOnlyModelDecodesIdenticallyAndCannotEncode() throws {
         let model = try CodecFixtures.tinyModel()
         let decoderOnly = try CodecModel.load(model.decoderBytes(), engine: model.network.engine)

@@ -51,12 +51,15 @@ public struct RateDistortionBench {
 
     public let model: CodecModel
     public let qualities: [Double]
+    /// Forced tile side (nil: the encoder's automatic layout).
+    public let tileSide: Int?
 
-    public init(model: CodecModel, qualities: [Double]) throws {
+    public init(model: CodecModel, qualities: [Double], tileSide: Int? = nil) throws {
         guard !qualities.isEmpty else { throw CodecError(code: .invalidArgument, message: "give at least one quality") }
         for q in qualities { _ = try QualityPosition(quality: q, levelCount: model.configuration.levelCount) }
         self.model = model
         self.qualities = qualities
+        self.tileSide = tileSide
     }
 
     /// Runs every image at every quality; `progress` gets one line per coded image.
@@ -65,7 +68,7 @@ public struct RateDistortionBench {
         for (name, image) in images {
             for quality in qualities {
                 let start = DispatchTime.now().uptimeNanoseconds
-                let encoded = try model.encode(image, quality: quality)
+                let encoded = try model.encode(image, quality: quality, tileSide: tileSide)
                 let middle = DispatchTime.now().uptimeNanoseconds
                 let decoded = try model.decode(encoded)
                 let end = DispatchTime.now().uptimeNanoseconds

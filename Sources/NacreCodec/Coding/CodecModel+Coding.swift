@@ -8,11 +8,13 @@ extension CodecModel {
     /// The image (or each tile of a large one, see `TileLayout`) is padded to a multiple of 64 by
     /// edge replication; the decoder crops it back.
     ///
-    /// - Throws: `.invalidArgument` for a decoder-only model or a bad quality,
+    /// - Parameter tileSide: nil for the automatic layout; otherwise a multiple of 64 forces tiles
+    ///   of that side (0: one tile), e.g. to measure what tile seams cost.
+    /// - Throws: `.invalidArgument` for a decoder-only model, a bad quality or tile side,
     ///   `.imageTooLarge` above `maximumPixels`.
-    public func encode(_ image: PixelBuffer, quality: Double) throws -> EncodedImage {
+    public func encode(_ image: PixelBuffer, quality: Double, tileSide: Int? = nil) throws -> EncodedImage {
         _ = try QualityPosition(quality: quality, levelCount: configuration.levelCount)  // fail before g_a runs
-        return try encode(try analyze(image), quality: quality)
+        return try encode(try analyze(image, tileSide: tileSide), quality: quality)
     }
 
     /// What the encoder computes once per tile whatever the quality: y = g_a(x) and ẑ.
@@ -27,7 +29,7 @@ extension CodecModel {
         let tiles: [TileAnalysis]
     }
 
-    func analyze(_ image: PixelBuffer) throws -> Analysis {
+    func analyze(_ image: PixelBuffer, tileSide: Int? = nil) throws -> Analysis {
         guard canEncode else {
             throw CodecError(code: .invalidArgument, message: "this model holds only the decoder; load the full exported model to encode")
         }
@@ -35,7 +37,16 @@ extension CodecModel {
             throw CodecError(code: .imageTooLarge,
                 message: "\(image.width)×\(image.height) is above the codec's \(Self.maximumPixels / 1_000_000) megapixel limit; downscale or split the image")
         }
-        let layout = TileLayout(encoderLayoutFor: image.width, height: image.height)
+        let layout: TileLayout
+        if let tileSide {
+            do {
+                layout = try TileLayout(width: image.width, height: image.height, side: tileSide)
+            } catch {
+                throw CodecError(code: .invalidArgument, message: "tile side \(tileSide) must be 0 or a multiple of 64 in 64…65536")
+            }
+        } else {
+            layout = TileLayout(encoderLayoutFor: image.width, height: image.height)
+        }
         let tiles = try layout.tiles.map { rect -> TileAnalysis in
             let tile = layout.side == 0 ? image : try image.window(x: rect.x, y: rect.y, width: rect.width, height: rect.height)
             let y = try network.analysis.forward(try ImagePadding.tensor(from: tile), training: false)
