@@ -153,7 +153,7 @@ public struct DaemonConfig: Sendable, Equatable {
     }
 
     /// Names of changed settings that only take effect after a restart (the socket, the state,
-    /// catalog and archive locations). A reload keeps their old values.
+    /// catalog and archive locations, the log level). A reload keeps their old values.
     public func restartRequiredChanges(to new: DaemonConfig) -> [String] {
         var changed: [String] = []
         if socket.path != new.socket.path { changed.append("socket.path") }
@@ -161,6 +161,7 @@ public struct DaemonConfig: Sendable, Equatable {
         if stateDir != new.stateDir { changed.append("state_dir") }
         if catalogPath != new.catalogPath { changed.append("catalog") }
         if archiveDir != new.archiveDir { changed.append("archive_dir") }
+        if logLevel != new.logLevel { changed.append("log_level") }
         return changed
     }
 
@@ -172,6 +173,7 @@ public struct DaemonConfig: Sendable, Equatable {
         merged.stateDir = stateDir
         merged.catalogPath = catalogPath
         merged.archiveDir = archiveDir
+        merged.logLevel = logLevel
         return merged
     }
 
