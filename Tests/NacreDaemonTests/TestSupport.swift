@@ -119,3 +119,41 @@ final class EventCollector: Sendable {
         var all: [SpoolEvent] { list.withLock { $0 } }
     }
 }
+
+/// A bound datagram socket standing in for systemd's notification socket.
+final class NotifyReceiver: @unchecked Sendable {
+    let fd: Int32
+    /// The address to put in `$NOTIFY_SOCKET` (`@name` for abstract sockets).
+    let address: String
+
+    init(address: String) throws {
+        self.address = address
+        fd = try SocketIO.makeSocket(type: Int32(SOCK_DGRAM.rawValue))
+        var (socketAddress, length) = try SocketIO.address(address)
+        let bound = withUnsafePointer(to: &socketAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard bound == 0 else { throw DaemonError.system("bind", address) }
+    }
+
+    deinit { close(fd) }
+
+    /// The next datagram as text, or `nil` after `timeout` seconds.
+    func receive(timeout: Double) -> String? {
+        guard SocketIO.waitReadable(fd, deadline: SocketIO.now() + timeout) == .ready else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        return count >= 0 ? String(decoding: buffer[..<count], as: UTF8.self) : nil
+    }
+
+    /// Datagrams until one contains `field` (or the timeout passes); returns all received.
+    func receive(until field: String, timeout: Double) -> [String] {
+        var received: [String] = []
+        let deadline = SocketIO.now() + timeout
+        while let message = receive(timeout: max(0, deadline - SocketIO.now())) {
+            received.append(message)
+            if message.split(separator: "\n").contains(Substring(field)) { break }
+        }
+        return received
+    }
+}
