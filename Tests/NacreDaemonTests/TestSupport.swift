@@ -77,13 +77,13 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
 }
 
 /// Waits until `condition` holds, polling; returns whether it did within `timeout` seconds.
-func eventually(timeout: Double = 5, _ condition: @Sendable () -> Bool) async -> Bool {
+func eventually(timeout: Double = 5, _ condition: @Sendable () async -> Bool) async -> Bool {
     let deadline = SocketIO.now() + timeout
     while SocketIO.now() < deadline {
-        if condition() { return true }
+        if await condition() { return true }
         try? await Task.sleep(for: .milliseconds(20))
     }
-    return condition()
+    return await condition()
 }
 
 /// Collects what a `SpoolWatcher` reports.
