@@ -58,6 +58,15 @@ struct DaemonConfigTests {
         #expect(config.retrain.budgetSeconds == 3600)
     }
 
+    @Test func shippedSystemConfigLoads() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("systemd/nacre.yaml").path
+        let config = try DaemonConfig.load(path: path)
+        #expect(config.socket.path == "/run/nacre/nacre.sock")
+        #expect(config.spools[0].inbox == "/var/spool/nacre/inbox")
+        #expect(config.restoreRoots == ["/srv/nacre/restore"])
+    }
+
     @Test func everyKeyParses() throws {
         let config = try parse("""
             spools:
