@@ -38,9 +38,8 @@ public final class ControlClient {
     public func sendLine(_ bytes: [UInt8]) throws(DaemonError) {
         do {
             try SocketIO.writeAll(fd, bytes + [10], deadline: SocketIO.now() + timeout)
-        } catch {
-            if errno == EPIPE || errno == ECONNRESET { return }
-            throw error
+        } catch where error.code == .peerClosed {
+            return  // the reply (or end of stream) is read next
         }
     }
 

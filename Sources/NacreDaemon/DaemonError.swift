@@ -32,6 +32,8 @@ public struct DaemonError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let connectFailed = Code("connectFailed")
         /// The peer broke the protocol (closed early, sent an invalid reply).
         public static let protocolViolation = Code("protocolViolation")
+        /// The peer closed its end while we were writing (`EPIPE`, `ECONNRESET`).
+        public static let peerClosed = Code("peerClosed")
         /// A spool folder cannot be watched or read.
         public static let spoolUnavailable = Code("spoolUnavailable")
         /// A system call failed for a reason not covered above.

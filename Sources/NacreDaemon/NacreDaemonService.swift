@@ -57,11 +57,11 @@ public final class NacreDaemonService: Service, Sendable {
                 auxiliary.cancelAll()
             }
         } catch {
-            watcher.stop()
-            server.stop()
+            await Self.offPool { self.watcher.stop() }
+            await Self.offPool { self.server.stop() }
             throw error
         }
-        server.stop()
+        await Self.offPool { self.server.stop() }
         logger.info("nacre daemon stopped")
     }
 
@@ -76,7 +76,7 @@ public final class NacreDaemonService: Service, Sendable {
                 try await gracefulShutdown()
                 self.logger.info("graceful shutdown: no new spool files; letting the pipeline park its work")
                 self.notify.stopping()
-                self.watcher.stop()
+                await Self.offPool { self.watcher.stop() }
             }
             do {
                 try await group.waitForAll()
@@ -138,6 +138,17 @@ public final class NacreDaemonService: Service, Sendable {
 
     private func readyStatus(_ config: DaemonConfig) -> String {
         "watching \(config.spools.count) inbox\(config.spools.count == 1 ? "" : "es")"
+    }
+
+    /// Runs a blocking stop (which joins threads) on its own thread, keeping the cooperative pool
+    /// free for control handlers still in flight.
+    private static func offPool(_ work: @escaping @Sendable () -> Void) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread {
+                work()
+                continuation.resume()
+            }.start()
+        }
     }
 
     /// Creates every folder the daemon reads or writes (mode 0750) if missing.

@@ -95,6 +95,8 @@ enum SocketIO {
                 if remaining <= 0 || poll(&fds, 1, Int32(remaining * 1000 + 1)) == 0 {
                     throw DaemonError(code: .protocolViolation, message: "the peer did not read its reply in time")
                 }
+            case EPIPE, ECONNRESET:
+                throw DaemonError.system("send", "a control connection", code: .peerClosed)
             default:
                 throw DaemonError.system("send", "a control connection")
             }
