@@ -82,6 +82,7 @@ public final class ControlServer: Sendable {
 
     /// Creates the socket file and starts accepting connections on a background thread.
     public func start() throws(DaemonError) {
+        drainWake()  // a server may be started again after stop()
         let lockFD = try acquireLock()
         do throws(DaemonError) {
             try refuseLiveDaemon()
@@ -125,6 +126,11 @@ public final class ControlServer: Sendable {
         close(listenFD)
         close(lockFD)
         logger.info("control socket closed", metadata: ["path": "\(path)"])
+    }
+
+    private func drainWake() {
+        var sink = [UInt8](repeating: 0, count: 64)
+        while sink.withUnsafeMutableBytes({ read(wake.read, $0.baseAddress, $0.count) }) > 0 {}
     }
 
     // MARK: Socket file

@@ -124,16 +124,16 @@ struct DaemonConfigParser {
     private func userID(_ node: ConfigNode) throws(DaemonError) -> UInt32 {
         let text = try node.nonEmptyString()
         if let number = UInt32(text) { return number }
-        guard let entry = getpwnam(text) else { throw node.invalid("no user named '\(text)' on this system") }
-        return entry.pointee.pw_uid
+        guard let uid = UserDatabase.uid(named: text) else { throw node.invalid("no user named '\(text)' on this system") }
+        return uid
     }
 
     /// A gid number or a group name looked up in the group database.
     private func groupID(_ node: ConfigNode) throws(DaemonError) -> UInt32 {
         let text = try node.nonEmptyString()
         if let number = UInt32(text) { return number }
-        guard let entry = getgrnam(text) else { throw node.invalid("no group named '\(text)' on this system") }
-        return entry.pointee.gr_gid
+        guard let gid = UserDatabase.gid(named: text) else { throw node.invalid("no group named '\(text)' on this system") }
+        return gid
     }
 
     private func batching(_ node: ConfigNode?) throws(DaemonError) -> DaemonConfig.Batching {

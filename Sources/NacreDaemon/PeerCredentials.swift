@@ -37,22 +37,6 @@ public struct PeerCredentials: Sendable, Equatable, CustomStringConvertible {
         if uid == 0 || uid == ownUID || uids.contains(uid) { return true }
         if gids.isEmpty { return false }
         if gids.contains(gid) { return true }
-        return Self.supplementaryGroups(ofUID: uid).contains { gids.contains($0) }
-    }
-
-    /// Groups of the user with this uid, from the user and group databases.
-    static func supplementaryGroups(ofUID uid: UInt32) -> [UInt32] {
-        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return [] }
-        let primary = entry.pointee.pw_gid
-        var count: Int32 = 64
-        for _ in 0..<4 {
-            var groups = [gid_t](repeating: 0, count: Int(count))
-            let capacity = count
-            if getgrouplist(name, primary, &groups, &count) >= 0 {
-                return Array(groups.prefix(Int(count)))
-            }
-            count = max(count, capacity * 4)
-        }
-        return [primary]
+        return UserDatabase.groups(ofUID: uid).contains { gids.contains($0) }
     }
 }

@@ -266,6 +266,26 @@ struct ControlServerTests {
         #expect(!peer.isAllowed(uids: [1], gids: [2], ownUID: 1000))
     }
 
+    @Test func groupMembershipComesFromTheGroupDatabase() throws {
+        // Debian's nobody (65534) has primary group nogroup (65534).
+        let nobody = try #require(UserDatabase.user(uid: 65534), "no user 65534 on this system")
+        #expect(UserDatabase.groups(ofUID: 65534).contains(nobody.gid))
+        let peer = PeerCredentials(pid: 1, uid: 65534, gid: 999_999)  // primary gid from the peer does not match...
+        #expect(peer.isAllowed(uids: [], gids: [nobody.gid], ownUID: 1000))  // ...but the user's group does
+        #expect(UserDatabase.uid(named: "root") == 0)
+        #expect(UserDatabase.gid(named: "root") == 0)
+        #expect(UserDatabase.uid(named: "no-such-user-nacre") == nil)
+    }
+
+    @Test func serverCanBeStartedAgainAfterStop() async throws {
+        let harness = try Harness()
+        defer { harness.close() }
+        harness.server.stop()
+        try harness.server.start()
+        let replies = try await exchange(harness.path, [Array(#"{"command": "status"}"#.utf8)], replies: 1).get()
+        #expect(replies.first?["ok"] == true)
+    }
+
     @Test func peerCredentialsAreReadFromTheSocket() async throws {
         let harness = try Harness()
         defer { harness.close() }
