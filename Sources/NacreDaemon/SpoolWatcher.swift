@@ -48,7 +48,8 @@ public final class SpoolWatcher: Sendable {
         close(wake.write)
     }
 
-    /// Starts the watcher thread. The first full scan happens at once.
+    /// Starts the watcher thread and returns once every inbox is watched and scanned once, so
+    /// that nothing written after this call can be missed by inotify.
     public func start() throws(DaemonError) {
         let inotify = try InotifyReader()
         let started = shared.withLock { state in
@@ -57,12 +58,14 @@ public final class SpoolWatcher: Sendable {
         }
         guard started else { return }
         finished.enter()
+        let firstScanDone = DispatchSemaphore(value: 0)
         let thread = Thread { [self] in
-            run(inotify)
+            run(inotify, firstScanDone: firstScanDone)
             finished.leave()
         }
         thread.name = "nacre-spool-watch"
         thread.start()
+        firstScanDone.wait()
     }
 
     /// Stops the thread, waits for it and finishes ``events``.
@@ -116,8 +119,10 @@ public final class SpoolWatcher: Sendable {
         var failing: Set<String> = []
     }
 
-    private func run(_ inotify: InotifyReader) {
+    private func run(_ inotify: InotifyReader, firstScanDone: DispatchSemaphore) {
         var loop = Loop()
+        var firstScanSignalled = false
+        defer { if !firstScanSignalled { firstScanDone.signal() } }
         while true {
             let snapshot = shared.withLock { state in
                 defer {
@@ -140,6 +145,10 @@ public final class SpoolWatcher: Sendable {
             if now >= loop.nextRescan {
                 rescan(&loop, inotify: inotify, now: now, stability: stability)
                 loop.nextRescan = now + snapshot.watch.rescanIntervalSeconds
+                if !firstScanSignalled {
+                    firstScanSignalled = true
+                    firstScanDone.signal()
+                }
             }
             for name in loop.trackers.keys.sorted() {
                 emit(loop.trackers[name]!.checkPending(now: now, stability: stability))

@@ -24,7 +24,6 @@ struct SpoolWatcherTests {
         defer { folder.remove() }
         let (watcher, events) = try makeWatcher(folder)
         defer { watcher.stop() }
-        try await Task.sleep(for: .milliseconds(100))  // initial scan done, watch in place
         folder.write("inbox/photo.png", "png bytes")
         #expect(await eventually(timeout: 3) { events.names(ready: true) == ["photo.png"] })
         guard case .ready(let file)? = events.events.first else { return }
@@ -36,20 +35,20 @@ struct SpoolWatcherTests {
     @Test func fileStillBeingWrittenIsNotReady() async throws {
         let folder = TemporaryFolder()
         defer { folder.remove() }
-        let (watcher, events) = try makeWatcher(folder, stability: 0.4, rescan: 0.1)
+        let (watcher, events) = try makeWatcher(folder, stability: 1, rescan: 0.1)
         defer { watcher.stop() }
         let fd = open(folder.sub("inbox/growing.png"), O_WRONLY | O_CREAT, 0o644)
         #expect(fd >= 0)
-        // Keep it open and growing for longer than the stability time.
-        for _ in 0..<10 {
+        // Keep it open and growing for longer than the stability time (writes 0.1 s apart, so
+        // even a loaded machine does not leave a 1 s gap).
+        for _ in 0..<15 {
             _ = write(fd, "chunk", 5)
-            try await Task.sleep(for: .milliseconds(100))
-        }
+            }
         #expect(events.events.isEmpty, "reported while still being written: \(events.events)")
         close(fd)
         #expect(await eventually(timeout: 3) { events.names(ready: true) == ["growing.png"] })
         guard case .ready(let file)? = events.events.first else { return }
-        #expect(file.size == 50)
+        #expect(file.size == 75)
     }
 
     @Test func stableFileWithoutCloseEventIsReadyAfterStabilityTime() async throws {
@@ -58,7 +57,6 @@ struct SpoolWatcherTests {
         folder.write("outside.png", "linked")
         let (watcher, events) = try makeWatcher(folder, stability: 0.5, rescan: 30)
         defer { watcher.stop() }
-        try await Task.sleep(for: .milliseconds(100))
         // A hard link creates the entry without IN_CLOSE_WRITE or IN_MOVED_TO.
         let start = SocketIO.now()
         #expect(link(folder.sub("outside.png"), folder.sub("inbox/linked.png")) == 0)
@@ -85,7 +83,6 @@ struct SpoolWatcherTests {
         defer { folder.remove() }
         let (watcher, events) = try makeWatcher(folder)
         defer { watcher.stop() }
-        try await Task.sleep(for: .milliseconds(100))
         folder.write("staging.png", "complete")
         #expect(rename(folder.sub("staging.png"), folder.sub("inbox/final.png")) == 0)
         #expect(await eventually(timeout: 3) { events.names(ready: true) == ["final.png"] })
