@@ -93,9 +93,17 @@ public final class NacreDaemonService: Service, Sendable {
         }
     }
 
+    /// Pings from the task pool (so a starved or deadlocked pool stops the pings), and only while
+    /// the spool watcher thread is turning: a stuck daemon gets restarted by systemd.
     private func pingWatchdog(every interval: Duration) async {
+        let stuckAfter = max(30, 2 * SpoolWatcher.maxWaitSeconds)
         while !Task.isCancelled {
-            notify.watchdog()
+            let idle = watcher.secondsSinceLastLoop
+            if idle < stuckAfter {
+                notify.watchdog()
+            } else {
+                logger.critical("spool watcher stuck for \(Int(idle)) s; withholding the watchdog ping")
+            }
             try? await Task.sleep(for: interval)
         }
     }

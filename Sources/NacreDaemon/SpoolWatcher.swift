@@ -26,7 +26,13 @@ public final class SpoolWatcher: Sendable {
         var rescanRequested = false
         var running = false
         var stopping = false
+        /// Monotonic time of the thread's last loop turn (the watchdog's liveness signal).
+        var lastLoop = SocketIO.now()
     }
+
+    /// The watcher thread wakes at least this often, so ``secondsSinceLastLoop`` stays small
+    /// while it is healthy.
+    static let maxWaitSeconds = 5.0
 
     /// The reported events; finishes after ``stop()``.
     public let events: AsyncStream<SpoolEvent>
@@ -97,6 +103,13 @@ public final class SpoolWatcher: Sendable {
         poke()
     }
 
+    /// Seconds since the watcher thread last went round its loop; grows without bound if it is
+    /// stuck (e.g. in `lstat` on a hung network file system). 0 when not running (before start,
+    /// after stop), so a graceful drain is not mistaken for a hang.
+    public var secondsSinceLastLoop: Double {
+        shared.withLock { $0.running && !$0.stopping ? SocketIO.now() - $0.lastLoop : 0 }
+    }
+
     /// Asks for a full rescan now.
     public func rescanNow() {
         shared.withLock { $0.rescanRequested = true }
@@ -128,6 +141,7 @@ public final class SpoolWatcher: Sendable {
                 defer {
                     state.forgotten = []
                     state.rescanRequested = false
+                    state.lastLoop = SocketIO.now()
                 }
                 return state
             }
@@ -155,7 +169,7 @@ public final class SpoolWatcher: Sendable {
             }
 
             let deadline = loop.trackers.values.compactMap { $0.nextDeadline(stability: stability) }
-                .reduce(loop.nextRescan, min)
+                .reduce(min(loop.nextRescan, now + Self.maxWaitSeconds), min)
             let woke = SocketIO.waitReadable(inotify.fd, deadline: deadline, wake: wake.read)
             if woke == .woken { drainWake() }
             now = SocketIO.now()

@@ -198,6 +198,15 @@ struct SpoolWatcherTests {
         #expect(await eventually(timeout: 3) { events.names(ready: true) == ["x.png"] })
     }
 
+    @Test func heartbeatStaysFreshWhileIdle() async throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let (watcher, _) = try makeWatcher(folder, stability: 30, rescan: 3600)
+        #expect(watcher.secondsSinceLastLoop < SpoolWatcher.maxWaitSeconds + 1)
+        watcher.stop()
+        #expect(watcher.secondsSinceLastLoop == 0)
+    }
+
     @Test func ignoredNameRules() {
         #expect(SpoolTracker.isIgnored(Array(".x.png".utf8)))
         #expect(SpoolTracker.isIgnored(Array("x.png.part".utf8)))
