@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // System libraries from Debian (see Makefile `deps`).
@@ -35,6 +36,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
         ]),
+        // The SQLite catalog: models, archives, images, ingest state, training runs, events.
+        .target(name: "NacreCatalog", dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
+
+        .testTarget(name: "NacreImageTests", dependencies: ["NacreImage"], resources: [.copy("Fixtures")]),
 
         .executableTarget(
             name: "nacre",
@@ -45,6 +50,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "NacreDaemonTests", dependencies: ["NacreDaemon"]),
+
+        .testTarget(name: "NacreCatalogTests", dependencies: ["NacreCatalog", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "NacreCodecTests", dependencies: ["NacreCodec"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

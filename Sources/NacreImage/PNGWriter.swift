@@ -1,0 +1,121 @@
+import CPNG
+
+/// Writes a `PixelBuffer` as a PNG with libpng's simplified API.
+///
+/// Output is never interlaced nor palette-based and carries an sRGB chunk. 8-bit layouts store
+/// the samples as they are. 16-bit layouts store each 8-bit value v as v·257, so reading the
+/// file back gives v again: only 8-bit precision survives a 16-bit round trip.
+public enum PNGWriter {
+    /// Encodes `pixels` in `layout`.
+    ///
+    /// - Gray layouts store the rounded mean (R+G+B)/3 of each pixel. A gray source decodes to
+    ///   R = G = B, where the mean is that value exactly; after lossy coding the three channels
+    ///   are three noisy estimates of the one gray level, and their mean is the least-squares one.
+    /// - Alpha layouts store `pixels.alpha`, or 255 everywhere when it is nil; layouts without
+    ///   alpha drop `pixels.alpha`.
+    /// - 16-bit layouts with alpha: libpng's simplified writer takes 16-bit colour premultiplied
+    ///   and divides it back, so the stored colour is v·257 only where alpha is 255; elsewhere it
+    ///   is within 0.12 of an 8-bit level of it (reading back gives v exactly for alpha ≥ 1, all
+    ///   65,536 combinations tested), and a fully transparent pixel (alpha 0) is stored with
+    ///   colour 65535 (white), its own colour being lost.
+    ///
+    /// `fast` asks libpng to favour speed over size (`PNG_IMAGE_FLAG_FAST`): bigger files,
+    /// written faster; for temporary files, not for restores a user keeps.
+    public static func encode(_ pixels: PixelBuffer, layout: PNGLayout, fast: Bool = false) throws(ImageError) -> [UInt8] {
+        guard let rowSamples = Int32(exactly: pixels.width * layout.channels.count), pixels.height <= 0x7FFF_FFFF else {
+            throw ImageError(code: .tooLarge, message: "A \(pixels.width)×\(pixels.height) image is too large for a PNG row or column.")
+        }
+        let samples = interleave(pixels, channels: layout.channels)
+        var image = LibPNG.makeImage()
+        image.width = UInt32(pixels.width)
+        image.height = UInt32(pixels.height)
+        image.flags = fast ? LibPNG.imageFlagFast : 0
+        image.format = (layout.channels.hasColor ? LibPNG.formatColor : 0) | (layout.channels.hasAlpha ? LibPNG.formatAlpha : 0)
+        if layout.is16Bit {
+            image.format |= LibPNG.formatLinear
+            let wide = expandTo16Bit(samples, channels: layout.channels)
+            let png = try wide.withUnsafeBytes { raw in
+                Result { () throws(ImageError) in try write(&image, samples: raw, rowStride: rowSamples) }
+            }.get()
+            return try PNGStructure.relabelingAsSRGB(png)
+        }
+        return try samples.withUnsafeBytes { raw in
+            Result { () throws(ImageError) in try write(&image, samples: raw, rowStride: rowSamples) }
+        }.get()
+    }
+
+    /// Encodes `pixels` in the mode of the file they came from; see `PNGLayout.init(restoring:)`.
+    public static func encode(_ pixels: PixelBuffer, restoring source: SourceFormat) throws(ImageError) -> [UInt8] {
+        try encode(pixels, layout: PNGLayout(restoring: source))
+    }
+
+    /// Runs libpng's memory writer, first into a buffer big enough for any realistic output,
+    /// again with the exact size libpng asks for in the rare case it was not.
+    private static func write(_ image: inout png_image, samples: UnsafeRawBufferPointer, rowStride: Int32) throws(ImageError) -> [UInt8] {
+        defer { png_image_free(&image) }
+        var capacity = samples.count + samples.count / 64 + Int(image.height) + 4096
+        for _ in 0..<2 {
+            var output = [UInt8](repeating: 0, count: capacity)
+            var size = capacity
+            let succeeded = output.withUnsafeMutableBytes { buffer in
+                png_image_write_to_memory(&image, buffer.baseAddress, &size, 0, samples.baseAddress, rowStride, nil)
+            }
+            if succeeded != 0 {
+                output.removeLast(capacity - size)
+                return output
+            }
+            guard size > capacity else { break }
+            capacity = size
+            image.warning_or_error = 0
+        }
+        let detail = LibPNG.message(of: image)
+        throw ImageError(code: .unsupported, message: "libpng could not write the PNG: \(detail.isEmpty ? "no reason given" : detail).")
+    }
+
+    /// Lays out `pixels` as interleaved 8-bit samples of `channels`.
+    private static func interleave(_ pixels: PixelBuffer, channels: PNGLayout.Channels) -> [UInt8] {
+        let count = pixels.pixelCount
+        if channels == .rgb { return pixels.rgb }
+        var output = [UInt8](repeating: 0, count: count * channels.count)
+        pixels.rgb.withUnsafeBufferPointer { rgb in
+            output.withUnsafeMutableBufferPointer { output in
+                let step = channels.count
+                for pixel in 0..<count {
+                    let r = rgb[3 * pixel], g = rgb[3 * pixel + 1], b = rgb[3 * pixel + 2]
+                    if channels.hasColor {
+                        output[step * pixel] = r
+                        output[step * pixel + 1] = g
+                        output[step * pixel + 2] = b
+                    } else {
+                        output[step * pixel] = UInt8((UInt16(r) + UInt16(g) + UInt16(b) + 1) / 3)
+                    }
+                    if channels.hasAlpha { output[step * pixel + step - 1] = 255 }
+                }
+            }
+        }
+        if channels.hasAlpha, let alpha = pixels.alpha {
+            let step = channels.count
+            for pixel in 0..<count { output[step * pixel + step - 1] = alpha[pixel] }
+        }
+        return output
+    }
+
+    /// Expands 8-bit samples to 16 bits (v·257), premultiplying colour by alpha as libpng's
+    /// linear writer expects (it divides by alpha again before storing).
+    private static func expandTo16Bit(_ samples: [UInt8], channels: PNGLayout.Channels) -> [UInt16] {
+        var wide = samples.map { UInt16($0) &* 257 }
+        guard channels.hasAlpha else { return wide }
+        let step = channels.count
+        wide.withUnsafeMutableBufferPointer { wide in
+            var pixel = 0
+            while pixel < wide.count {
+                let alpha = UInt32(wide[pixel + step - 1])
+                for channel in 0..<(step - 1) {
+                    wide[pixel + channel] = UInt16((UInt32(wide[pixel + channel]) * alpha + 32767) / 65535)
+                }
+                pixel += step
+            }
+        }
+        return wide
+    }
+}
