@@ -174,13 +174,13 @@ public final class SpoolWatcher: Sendable {
             if woke == .woken { drainWake() }
             now = SocketIO.now()
             for event in inotify.readEvents() {
-                handle(event, loop: &loop, now: now, stability: stability)
+                handle(event, loop: &loop, inotify: inotify, now: now, stability: stability)
             }
         }
         for watch in loop.watches.keys { inotify.removeWatch(watch) }
     }
 
-    private func handle(_ event: InotifyReader.Event, loop: inout Loop, now: Double, stability: Double) {
+    private func handle(_ event: InotifyReader.Event, loop: inout Loop, inotify: InotifyReader, now: Double, stability: Double) {
         if event.mask & UInt32(IN_Q_OVERFLOW) != 0 {
             logger.warning("inotify queue overflowed; rescanning every inbox")
             loop.nextRescan = 0
@@ -188,8 +188,13 @@ public final class SpoolWatcher: Sendable {
         }
         guard let spool = loop.watches[event.watch] else { return }
         if event.mask & UInt32(IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF) != 0 {
-            if event.mask & UInt32(IN_IGNORED) != 0 { loop.watches[event.watch] = nil }
-            logger.error("inbox was removed or moved; will re-watch it when it reappears", metadata: ["spool": "\(spool)"])
+            // Deleted: IN_IGNORED follows. Moved: the watch would follow the folder elsewhere, so
+            // drop it; the next rescan watches whatever folder is at the inbox path again.
+            if event.mask & UInt32(IN_MOVE_SELF) != 0 { inotify.removeWatch(event.watch) }
+            if event.mask & UInt32(IN_IGNORED | IN_MOVE_SELF) != 0 {
+                loop.watches[event.watch] = nil
+                logger.error("inbox was removed or moved; will watch it again when it reappears", metadata: ["spool": "\(spool)"])
+            }
             return
         }
         let complete = event.mask & UInt32(IN_CLOSE_WRITE | IN_MOVED_TO) != 0

@@ -198,6 +198,21 @@ struct SpoolWatcherTests {
         #expect(await eventually(timeout: 3) { events.names(ready: true) == ["x.png"] })
     }
 
+    @Test func inboxMovedAwayAndRecreatedIsWatchedAgain() async throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let (watcher, events) = try makeWatcher(folder, stability: 30, rescan: 0.2)
+        defer { watcher.stop() }
+        #expect(rename(folder.sub("inbox"), folder.sub("old-inbox")) == 0)
+        folder.makeFolder("inbox")
+        try await Task.sleep(for: .milliseconds(600))  // a rescan re-adds the watch
+        folder.write("old-inbox/stray.png")  // not the inbox any more
+        folder.write("inbox/new.png")  // only inotify can make this ready (stability is 30 s)
+        #expect(await eventually(timeout: 3) { events.names(ready: true) == ["new.png"] })
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(events.names(ready: true) == ["new.png"])
+    }
+
     @Test func heartbeatStaysFreshWhileIdle() async throws {
         let folder = TemporaryFolder()
         defer { folder.remove() }
