@@ -1,0 +1,55 @@
+/// The index: every frame's location and checksum, and per image the listing `ls` shows.
+/// Stored as one zstd frame inside the index skippable frame.
+struct ArchiveIndex: Sendable {
+    /// Every frame before the index (manifest, model, images, kinds from newer minors), in file order.
+    var frames: [FrameLocation]
+    /// The image listings, in file order (a subset of `frames`).
+    var images: [ImageListing]
+
+    /// The index table: entry count, then per entry a length-prefixed
+    /// `kind, offset, length, crc32c[, image summary]`.
+    func encodedTable() -> [UInt8] {
+        var writer = ByteWriter(capacity: frames.count * 48 + 8)
+        writer.varint(frames.count)
+        var imageIterator = images.makeIterator()
+        var entry = ByteWriter(capacity: 96)
+        for frame in frames {
+            entry = ByteWriter(capacity: 96)
+            entry.u8(frame.kind.rawValue)
+            entry.varint(frame.offset)
+            entry.varint(frame.length)
+            entry.u32(frame.checksum)
+            if frame.kind == .image, let image = imageIterator.next() { image.encodeSummary(into: &entry) }
+            writer.lengthPrefixed(entry.bytes)
+        }
+        return writer.bytes
+    }
+
+    /// Parses an index table and checks that every frame lies inside `0..<limit`, in order, without overlap.
+    static func decode(table: [UInt8], limit: UInt64) throws(ArchiveError) -> ArchiveIndex {
+        var reader = ByteReader(table, context: "index")
+        // Each entry takes at least 8 bytes, which bounds the count before any allocation.
+        let count = try reader.count(limit: reader.remaining / 8)
+        var frames: [FrameLocation] = []
+        var images: [ImageListing] = []
+        frames.reserveCapacity(count)
+        var previousEnd: UInt64 = 0
+        for _ in 0..<count {
+            let entryLength = try reader.count(limit: reader.remaining)
+            var entry = ByteReader(table, from: reader.position, to: reader.position + entryLength, context: "index entry")
+            try reader.skip(entryLength)
+            let kind = FrameKind(rawValue: try entry.u8())
+            let offset = try entry.varint()
+            let length = try entry.varint()
+            let checksum = try entry.u32()
+            guard length > 0, offset >= previousEnd, offset <= limit, length <= limit - offset else {
+                throw ArchiveError(code: .indexOutOfBounds, message: "The index lists a \(kind) frame at bytes \(offset)+\(length), outside the archive's \(limit) bytes or overlapping the previous frame; the index is damaged. The reader falls back to scanning the frames; run `nacre verify`.")
+            }
+            previousEnd = offset + length
+            let frame = FrameLocation(kind: kind, offset: offset, length: length, checksum: checksum)
+            frames.append(frame)
+            if kind == .image { images.append(try ImageListing.decodeSummary(from: &entry, frame: frame)) }
+        }
+        return ArchiveIndex(frames: frames, images: images)
+    }
+}
