@@ -7,16 +7,18 @@ struct ArchiveIndex: Sendable {
     var images: [ImageListing]
 
     /// The index table: entry count, then per entry a length-prefixed
-    /// `kind, offset, length, crc32c[, image summary]`.
+    /// `kind, gap, length, crc32c[, image summary]`, where gap is the offset minus the previous
+    /// frame's end (0 for contiguous frames, so one byte).
     func encodedTable() -> [UInt8] {
         var writer = ByteWriter(capacity: frames.count * 48 + 8)
         writer.varint(frames.count)
         var imageIterator = images.makeIterator()
-        var entry = ByteWriter(capacity: 96)
+        var previousEnd: UInt64 = 0
         for frame in frames {
-            entry = ByteWriter(capacity: 96)
+            var entry = ByteWriter(capacity: 96)
             entry.u8(frame.kind.rawValue)
-            entry.varint(frame.offset)
+            entry.varint(frame.offset - previousEnd)
+            previousEnd = frame.end
             entry.varint(frame.length)
             entry.u32(frame.checksum)
             if frame.kind == .image, let image = imageIterator.next() { image.encodeSummary(into: &entry) }
@@ -39,12 +41,13 @@ struct ArchiveIndex: Sendable {
             var entry = ByteReader(table, from: reader.position, to: reader.position + entryLength, context: "index entry")
             try reader.skip(entryLength)
             let kind = FrameKind(rawValue: try entry.u8())
-            let offset = try entry.varint()
+            let gap = try entry.varint()
             let length = try entry.varint()
             let checksum = try entry.u32()
-            guard length > 0, offset >= previousEnd, offset <= limit, length <= limit - offset else {
-                throw ArchiveError(code: .indexOutOfBounds, message: "The index lists a \(kind) frame at bytes \(offset)+\(length), outside the archive's \(limit) bytes or overlapping the previous frame; the index is damaged. The reader falls back to scanning the frames; run `nacre verify`.")
+            guard length > 0, gap <= limit, previousEnd <= limit - gap, length <= limit - previousEnd - gap else {
+                throw ArchiveError(code: .indexOutOfBounds, message: "The index lists a \(kind) frame of \(length) bytes \(gap) bytes after byte \(previousEnd), beyond the \(limit) bytes before the index; the index is damaged. The reader falls back to scanning the frames; run `nacre verify`.")
             }
+            let offset = previousEnd + gap
             previousEnd = offset + length
             let frame = FrameLocation(kind: kind, offset: offset, length: length, checksum: checksum)
             frames.append(frame)

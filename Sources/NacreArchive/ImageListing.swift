@@ -1,5 +1,5 @@
 /// One image as listed by the index: enough for `ls` without reading the image's frame.
-/// It is the image's record without the original file's SHA-256, plus byte counts and location.
+/// It is the image's record without the original file's SHA-256 and MS-SSIM, plus byte counts and location.
 public struct ImageListing: Hashable, Sendable {
     public var name: [UInt8]
     public var width: UInt32
@@ -9,6 +9,8 @@ public struct ImageListing: Hashable, Sendable {
     public var bitDepth: UInt8
     public var quality: Float
     public var psnr: Float
+    /// MS-SSIM at encode. Not stored in the index (to keep it small): NaN when listed from the index,
+    /// the record's value when the archive was opened by a scan.
     public var msssim: Float
     public var flags: UInt32
     /// Total bytes of the latent bitstreams.
@@ -54,7 +56,6 @@ public struct ImageListing: Hashable, Sendable {
         writer.u8(bitDepth)
         writer.f32(quality)
         writer.f32(psnr)
-        writer.f32(msssim)
         writer.varint(UInt64(flags))
         writer.varint(latentByteCount)
         writer.varint(alphaByteCount)
@@ -72,7 +73,7 @@ public struct ImageListing: Hashable, Sendable {
             image: ArchiveImage(record: ImageRecord(
                 name: name, width: width, height: height, channels: try reader.u8(), colorType: try reader.u8(),
                 bitDepth: try reader.u8(), quality: try reader.f32(), originalSHA256: .zero, psnr: try reader.f32(),
-                msssim: try reader.f32(), flags: 0), bitstreams: []),
+                msssim: .nan, flags: 0), bitstreams: []),
             frame: frame)
         listing.flags = try u32(try reader.varint())
         listing.latentByteCount = try reader.varint()
