@@ -30,10 +30,11 @@ public final class ArchiveReader: Sendable {
 
     private let source: any ByteSource
     private let scannedManifest: ArchiveManifest?
+    private let scannedManifestProblem: ArchiveError?
     private let positionsByName: [[UInt8]: Int]
 
     private init(path: String?, source: any ByteSource, openedVia: OpenMethod, problems: [ArchiveError],
-                 frames: [FrameLocation], images: [ImageListing], manifest: ArchiveManifest?) {
+                 frames: [FrameLocation], images: [ImageListing], manifest: ArchiveManifest?, manifestProblem: ArchiveError? = nil) {
         self.path = path
         self.source = source
         self.fileSize = source.size
@@ -42,6 +43,7 @@ public final class ArchiveReader: Sendable {
         self.frames = frames
         self.images = images
         self.scannedManifest = manifest
+        self.scannedManifestProblem = manifestProblem?.at(path: path)
         var positions: [[UInt8]: Int] = [:]
         for (position, image) in images.enumerated() where positions[image.name] == nil { positions[image.name] = position }
         self.positionsByName = positions
@@ -81,7 +83,7 @@ public final class ArchiveReader: Sendable {
         }
         problems += scan.damage.map(\.problem)
         return ArchiveReader(path: path, source: source, openedVia: .linearScan, problems: problems,
-                             frames: scan.frames, images: scan.images, manifest: scan.manifest)
+                             frames: scan.frames, images: scan.images, manifest: scan.manifest, manifestProblem: scan.manifestProblem)
     }
 
     /// Reads the trailer and the index; throws if either is unusable.
@@ -110,6 +112,7 @@ public final class ArchiveReader: Sendable {
     /// The manifest. Read on demand (it is not needed to list or locate images).
     public func readManifest() throws(ArchiveError) -> ArchiveManifest {
         if let scannedManifest { return scannedManifest }
+        if let scannedManifestProblem { throw scannedManifestProblem }
         guard let location = frames.first(where: { $0.kind == .manifest }) else {
             throw ArchiveError(code: .corruptFrame, message: "The archive has no readable manifest; model id and codec settings are lost. Restore the archive from a backup.", path: path)
         }

@@ -5,6 +5,8 @@ struct FrameScanner {
     /// What the scan found.
     struct Result {
         var manifest: ArchiveManifest?
+        /// Why the first frame is not a readable manifest, when it is not.
+        var manifestProblem: ArchiveError?
         var frames: [FrameLocation] = []
         var images: [ImageListing] = []
         /// Stretches that are not intact frames, each with the reason.
@@ -23,6 +25,7 @@ struct FrameScanner {
                 position += try scanFrame(at: position, cursor: &cursor, into: &result)
             } catch {
                 if error.code == .unsupportedVersion { throw error }
+                if position == 0 { result.manifestProblem = error.at(offset: 0) }
                 // Skip to the next plausible frame start; the skipped stretch is the damage.
                 let next = try cursor.nextMagic(from: position + 1)
                 result.damage.append(DamagedRegion(offset: position, length: next - position, problem: error.at(offset: position)))

@@ -39,7 +39,7 @@ enum ZstdFrame {
     /// block headers through `cursor` (reads only headers). Throws if the frame is malformed or
     /// runs past the end of the source.
     static func length(at offset: UInt64, cursor: inout SourceCursor) throws(ArchiveError) -> UInt64 {
-        let header = try cursor.bytes(at: offset, count: 6)
+        let header = Array(try cursor.bytes(at: offset, count: 6))
         let descriptor = header[4]
         guard descriptor & 0x08 == 0 else { throw .corrupt("A zstd frame header has its reserved bit set") }
         let contentSizeFlag = descriptor >> 6
@@ -50,7 +50,7 @@ enum ZstdFrame {
         var position = offset + 5 + (singleSegment ? 0 : 1) + dictionaryIDSizes[Int(descriptor & 3)]
             + contentSizeSizes[Int(contentSizeFlag)]
         while true {
-            let blockHeader = try cursor.bytes(at: position, count: 3)
+            let blockHeader = Array(try cursor.bytes(at: position, count: 3))
             let value = UInt32(blockHeader[0]) | UInt32(blockHeader[1]) << 8 | UInt32(blockHeader[2]) << 16
             let isLast = value & 1 != 0
             let blockType = (value >> 1) & 3
