@@ -27,3 +27,11 @@ public enum ArchiveFormat {
     /// True for any of the 16 zstd skippable-frame magics 0x184D2A50...0x184D2A5F.
     static func isSkippableMagic(_ magic: UInt32) -> Bool { magic & 0xFFFF_FFF0 == 0x184D_2A50 }
 }
+
+import CZstd
+
+extension ArchiveFormat {
+    /// Version of the libzstd in use, e.g. "1.5.4". Frame bytes are reproducible only with the same
+    /// libzstd version and levels (the format does not depend on it: any zstd decodes any zstd frame).
+    public static var zstdVersion: String { String(cString: ZSTD_versionString()) }
+}
