@@ -102,7 +102,10 @@ struct ArchiveRoundTripTests {
         // Payload: the record's fields (name, 59 bytes of numbers and digest) and the bitstreams.
         let payload = images.reduce(UInt64(0)) { $0 + UInt64($1.record.name.count + 59 + $1.latentByteCount) }
         let overhead = Double(sealed.fileSize - fixed - payload) / Double(images.count)
-        print("container overhead per image: \(overhead) bytes (200 images, latents 2 KB-600 KB, names \(images[0].record.name.count) bytes)")
+        let indexPerImage = Double(sealed.indexAndTrailerBytes - 48) / Double(images.count)
+        let framesPerImage = Double(reader.images.reduce(UInt64(0)) { $0 + $1.frame.length }) / Double(images.count)
+        let payloadPerImage = Double(payload) / Double(images.count)
+        print("container overhead per image: \(overhead) bytes (200 images, latents 2 KB-600 KB, names \(images[0].record.name.count) bytes): frame+framing \(framesPerImage - payloadPerImage), index \(indexPerImage)")
         #expect(overhead <= 64)
         #expect(overhead > 0)
     }
