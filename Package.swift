@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "NacreCodec", dependencies: ["NacreEngine", "NacreImage", .product(name: "Logging", package: "swift-log")]),
         // The .nacre container format (zstd frames).
         .target(name: "NacreArchive", dependencies: ["CZstd"]),
-        .testTarget(name: "NacreArchiveTests", dependencies: ["NacreArchive"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NacreArchiveTests", dependencies: ["NacreArchive"], exclude: ["Fuzz"], resources: [.copy("Fixtures")]),
 
         .executableTarget(
             name: "nacre",

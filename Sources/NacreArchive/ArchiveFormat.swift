@@ -26,6 +26,18 @@ public enum ArchiveFormat {
 
     /// True for any of the 16 zstd skippable-frame magics 0x184D2A50...0x184D2A5F.
     static func isSkippableMagic(_ magic: UInt32) -> Bool { magic & 0xFFFF_FFF0 == 0x184D_2A50 }
+
+    /// A zstd skippable frame: magic, 32-bit payload size, payload.
+    static func skippableFrame(magic: UInt32, payload: [UInt8]) throws(ArchiveError) -> [UInt8] {
+        guard let size = UInt32(exactly: payload.count) else {
+            throw ArchiveError(code: .invalidArgument, message: "A manifest or index of \(payload.count) bytes exceeds the 4 GiB a skippable frame holds. Split the images over several archives or shorten the codec settings.")
+        }
+        var writer = ByteWriter(capacity: payload.count + 8)
+        writer.u32(magic)
+        writer.u32(size)
+        writer.raw(payload)
+        return writer.bytes
+    }
 }
 
 import CZstd

@@ -85,12 +85,8 @@ public final class ArchiveWriter {
         self.options = options
         do throws(ArchiveError) {
             self.compressor = try ZstdCompressor()
-            var manifestFrame = ByteWriter()
-            let payload = manifest.encodedPayload()
-            manifestFrame.u32(ArchiveFormat.manifestFrameMagic)
-            manifestFrame.u32(UInt32(payload.count))
-            manifestFrame.raw(payload)
-            try append(frame: manifestFrame.bytes, kind: .manifest)
+            try append(frame: try ArchiveFormat.skippableFrame(magic: ArchiveFormat.manifestFrameMagic, payload: manifest.encodedPayload()),
+                       kind: .manifest)
             let modelFrame = try compressor.frame([FrameKind.model.rawValue] + model, level: options.modelCompressionLevel)
             modelFrameBytes = UInt64(modelFrame.count)
             try append(frame: modelFrame, kind: .model)
@@ -128,15 +124,12 @@ public final class ArchiveWriter {
     public func seal() throws(ArchiveError) -> SealedArchive {
         try checkOpen()
         let table = ArchiveIndex(frames: frames, images: images).encodedTable()
-        let compressedTable = try compressor.frame(table, level: options.indexCompressionLevel)
-        var indexFrame = ByteWriter(capacity: compressedTable.count + 8)
-        indexFrame.u32(ArchiveFormat.indexFrameMagic)
-        indexFrame.u32(UInt32(compressedTable.count))
-        indexFrame.raw(compressedTable)
+        let indexFrame = try ArchiveFormat.skippableFrame(
+            magic: ArchiveFormat.indexFrameMagic, payload: try compressor.frame(table, level: options.indexCompressionLevel))
         let indexOffset = position
-        let trailer = ArchiveTrailer(indexOffset: indexOffset, indexLength: UInt64(indexFrame.bytes.count),
-                                     indexChecksum: CRC32C.checksum(indexFrame.bytes))
-        try write(indexFrame.bytes + trailer.encodedFrame())
+        let trailer = ArchiveTrailer(indexOffset: indexOffset, indexLength: UInt64(indexFrame.count),
+                                     indexChecksum: CRC32C.checksum(indexFrame))
+        try write(indexFrame + trailer.encodedFrame())
         do throws(ArchiveError) {
             try POSIXFile.sync(descriptor, path: temporaryPath)
             let (directory, _) = ArchiveWriter.split(path)

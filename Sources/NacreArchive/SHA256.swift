@@ -110,3 +110,35 @@ public struct SHA256: Sendable {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension SHA256 {
+    /// The digest of a file's contents, read in 1 MiB pieces (constant memory).
+    public static func hash(fileAtPath path: String) throws(ArchiveError) -> SHA256Digest {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let code = errno
+            throw ArchiveError(code: code == ENOENT ? .notFound : .ioFailure,
+                               message: "Cannot open the file to checksum it: \(String(cString: strerror(code))). Check the path and its permissions.",
+                               path: path, systemErrno: code)
+        }
+        defer { close(descriptor) }
+        var hasher = SHA256()
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let got = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if got == 0 { break }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw POSIXFile.failure("read the file to checksum it", path: path)
+            }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<got])) }
+        }
+        return hasher.finalize()
+    }
+}

@@ -264,16 +264,12 @@ struct ArchiveCorruptionTests {
         var images = intact.images
         edit(&frames, &images)
         let table = ArchiveIndex(frames: frames, images: images).encodedTable()
-        let compressed = try ZstdCompressor().frame(table, level: 3)
-        var index = ByteWriter()
-        index.u32(ArchiveFormat.indexFrameMagic)
-        index.u32(UInt32(compressed.count))
-        index.raw(compressed)
+        let index = try ArchiveFormat.skippableFrame(magic: ArchiveFormat.indexFrameMagic, payload: try ZstdCompressor().frame(table, level: 3))
         let head = Array(bytes[0..<sample.indexOffset])
         var trailer = try ArchiveTrailer.decode(frame: Array(bytes[sample.trailerOffset...]))
-        trailer.indexLength = UInt64(index.bytes.count)
-        trailer.indexChecksum = CRC32C.checksum(index.bytes)
-        return head + index.bytes + trailer.encodedFrame()
+        trailer.indexLength = UInt64(index.count)
+        trailer.indexChecksum = CRC32C.checksum(index)
+        return head + index + trailer.encodedFrame()
     }
 
     @Test("Random byte flips anywhere never crash and never return wrong data")

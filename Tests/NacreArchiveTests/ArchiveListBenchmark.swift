@@ -59,5 +59,10 @@ struct ArchiveListBenchmark {
         print("bench: restore one image (container only): median \(restoreTimes[restoreTimes.count / 2]) ms; \(after.reads - before.reads) reads for \(restoreTimes.count) restores")
         let verifyTime = Self.milliseconds { #expect(reader.verify().isIntact) }
         print("bench: verify all \(archive.fileSize) bytes: \(Int(verifyTime)) ms")
+        let hashTime = try Self.milliseconds { _ = try SHA256.hash(fileAtPath: path) }
+        print("bench: SHA-256 of the archive file: \(Double(archive.fileSize) / hashTime / 1000) MB/s")
+        let crcData = [UInt8](repeating: 0x5A, count: 64 << 20)
+        let crcTime = Self.milliseconds { _ = CRC32C.checksum(crcData) }
+        print("bench: CRC-32C: \(Double(crcData.count) / crcTime / 1000) MB/s")
     }
 }

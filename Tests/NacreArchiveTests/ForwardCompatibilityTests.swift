@@ -17,19 +17,15 @@ struct ForwardCompatibilityTests {
             frames.append(location)
             return location
         }
-        func skippable(_ magic: UInt32, _ payload: [UInt8]) -> [UInt8] {
-            var writer = ByteWriter()
-            writer.u32(magic)
-            writer.u32(UInt32(payload.count))
-            writer.raw(payload)
-            return writer.bytes
+        func skippable(_ magic: UInt32, _ payload: [UInt8]) throws -> [UInt8] {
+            try ArchiveFormat.skippableFrame(magic: magic, payload: payload)
         }
         // Manifest with minor 3 and a field appended to its body (CRC recomputed).
         var manifest = ArchiveTestSupport.manifest(for: model)
         manifest.minorVersion = 3
         var payload = Array(manifest.encodedPayload().dropLast(4)) + [0xAA, 0xBB, 0xCC]
         payload += withUnsafeBytes(of: CRC32C.checksum(payload).littleEndian, Array.init)
-        _ = add(skippable(ArchiveFormat.manifestFrameMagic, payload), .manifest)
+        _ = add(try skippable(ArchiveFormat.manifestFrameMagic, payload), .manifest)
         _ = add(try compressor.frame([FrameKind.model.rawValue] + model, level: 3), .model)
         for (number, image) in images.enumerated() {
             // Record with 6 appended bytes; frame content with 4 appended bytes after the alpha field.
@@ -47,7 +43,7 @@ struct ForwardCompatibilityTests {
             listings.append(ImageListing(image: image, frame: location))
             if number == 0 {
                 _ = add(try compressor.frame([42, 1, 2, 3], level: 3), FrameKind(rawValue: 42))
-                _ = add(skippable(0x184D_2A5D, [7, 7, 7]), FrameKind(rawValue: 43))
+                _ = add(try skippable(0x184D_2A5D, [7, 7, 7]), FrameKind(rawValue: 43))
             }
         }
         // Index whose entries carry 2 extra trailing bytes each.
@@ -66,7 +62,7 @@ struct ForwardCompatibilityTests {
             table.lengthPrefixed(entry.bytes)
             previousEnd = frame.end
         }
-        let index = skippable(ArchiveFormat.indexFrameMagic, try compressor.frame(table.bytes, level: 3))
+        let index = try skippable(ArchiveFormat.indexFrameMagic, try compressor.frame(table.bytes, level: 3))
         var trailer = ArchiveTrailer(indexOffset: UInt64(file.count), indexLength: UInt64(index.count), indexChecksum: CRC32C.checksum(index))
         trailer.minorVersion = 3
         file += index

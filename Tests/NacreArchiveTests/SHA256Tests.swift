@@ -52,6 +52,8 @@ struct SHA256Tests {
         let result = try ArchiveTestSupport.run("/usr/bin/sha256sum", [path])
         #expect(result.status == 0)
         #expect(result.output.split(separator: " ").first.map(String.init) == SHA256.hash(data).hex)
+        #expect(try SHA256.hash(fileAtPath: path) == SHA256.hash(data))
+        #expect(throws: ArchiveError.self) { try SHA256.hash(fileAtPath: folder + "/missing") }
     }
 
     @Test("Digest rejects wrong lengths")
