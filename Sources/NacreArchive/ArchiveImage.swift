@@ -36,10 +36,8 @@ public struct ArchiveImage: Hashable, Sendable {
     /// Parses the content of an image frame (after its kind byte has been checked).
     static func decode(content: [UInt8]) throws(ArchiveError) -> ArchiveImage {
         var reader = ByteReader(content, from: 1, context: "image frame")
-        let recordLength = try reader.count(limit: reader.remaining)
-        var recordReader = ByteReader(content, from: reader.position, to: reader.position + recordLength, context: "image record")
+        var recordReader = try reader.lengthPrefixedReader(context: "image record")
         let record = try ImageRecord.decode(from: &recordReader)
-        try reader.skip(recordLength)
         let streamCount = try reader.count(limit: reader.remaining)
         var streams: [[UInt8]] = []
         streams.reserveCapacity(streamCount)

@@ -37,9 +37,7 @@ struct ArchiveIndex: Sendable {
         frames.reserveCapacity(count)
         var previousEnd: UInt64 = 0
         for _ in 0..<count {
-            let entryLength = try reader.count(limit: reader.remaining)
-            var entry = ByteReader(table, from: reader.position, to: reader.position + entryLength, context: "index entry")
-            try reader.skip(entryLength)
+            var entry = try reader.lengthPrefixedReader(context: "index entry")
             let kind = FrameKind(rawValue: try entry.u8())
             let gap = try entry.varint()
             let length = try entry.varint()

@@ -7,11 +7,26 @@ struct ByteReader {
     /// Names the structure being read in error messages ("image record", "index"...).
     let context: String
 
+    /// Reads `bytes[start..<end]`; the range is clamped to the array, so reads can never leave it.
     init(_ bytes: [UInt8], from start: Int = 0, to end: Int? = nil, context: String) {
         self.bytes = bytes
-        self.position = start
-        self.end = end ?? bytes.count
+        self.end = max(0, min(end ?? bytes.count, bytes.count))
+        self.position = max(0, min(start, self.end))
         self.context = context
+    }
+
+    /// A reader over the next `length` bytes (which this reader then skips); throws if fewer remain.
+    mutating func subReader(length: Int, context: String) throws(ArchiveError) -> ByteReader {
+        try need(length)
+        defer { position += length }
+        return ByteReader(bytes, from: position, to: position + length, context: context)
+    }
+
+    /// A varint length followed by that many bytes, as a reader over them.
+    mutating func lengthPrefixedReader(context: String) throws(ArchiveError) -> ByteReader {
+        let length = try varint()
+        guard length <= UInt64(remaining) else { throw .truncated("The \(context)") }
+        return try subReader(length: Int(length), context: context)
     }
 
     var remaining: Int { end - position }
@@ -61,7 +76,9 @@ struct ByteReader {
 
     /// A varint length followed by that many bytes.
     mutating func lengthPrefixed() throws(ArchiveError) -> [UInt8] {
-        try bytes(try count(limit: remaining))
+        let length = try varint()
+        guard length <= UInt64(remaining) else { throw .truncated("The \(context)") }
+        return try bytes(Int(length))
     }
 
     mutating func skip(_ count: Int) throws(ArchiveError) {

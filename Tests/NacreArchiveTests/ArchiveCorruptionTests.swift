@@ -272,6 +272,29 @@ struct ArchiveCorruptionTests {
         return head + index + trailer.encodedFrame()
     }
 
+    @Test("Lengths running one byte past their structure throw (fuzzer regression)")
+    func lengthJustPastEnd() throws {
+        // Kind byte, then a record length equal to the bytes left *before* the length itself.
+        var content: [UInt8] = [3, 68]
+        content += [UInt8](repeating: 0x41, count: 67)
+        let error = #expect(throws: ArchiveError.self) { try ArchiveImage.decode(content: content) }
+        #expect(error?.code == .truncated)
+        var table = ByteWriter()
+        table.varint(1)
+        table.varint(20)
+        table.raw([UInt8](repeating: 1, count: 19))
+        #expect(throws: ArchiveError.self) { try ArchiveIndex.decode(table: table.bytes, limit: 1000) }
+        // The fuzzer's original input.
+        let fuzzInput: [UInt8] = [
+            0xc3, 0x44, 0x3f, 0x00, 0x00, 0x36, 0x42, 0x01, 0x4c, 0x00, 0x33, 0x03, 0x00, 0xab, 0x03, 0x94,
+            0x77, 0x0e, 0x2d, 0x14, 0x61, 0x6c, 0x70, 0x4d, 0x18, 0x28, 0x00, 0x00, 0x00, 0x4e, 0x41, 0x43,
+            0x52, 0x45, 0x54, 0x52, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x13, 0x01, 0x00, 0x00, 0x00,
+            0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xb1, 0x90, 0x9c,
+            0x67, 0xc8, 0x77, 0x7d, 0x9d,
+        ]
+        #expect(throws: ArchiveError.self) { try ArchiveImage.decode(content: fuzzInput) }
+    }
+
     @Test("Random byte flips anywhere never crash and never return wrong data")
     func randomFlips() throws {
         let sample = try ArchiveTestSupport.sample()
