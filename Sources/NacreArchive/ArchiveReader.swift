@@ -117,8 +117,9 @@ public final class ArchiveReader: Sendable {
             throw ArchiveError(code: .corruptFrame, message: "The archive has no readable manifest; model id and codec settings are lost. Restore the archive from a backup.", path: path)
         }
         let frame = try readChecked(location)
-        guard FrameScanner.littleEndianU32(frame[...], at: 0) == ArchiveFormat.manifestFrameMagic else {
-            throw ArchiveError.corrupt("The manifest frame has the wrong magic").at(offset: location.offset).at(path: path)
+        guard frame.count >= 8, FrameScanner.littleEndianU32(frame[...], at: 0) == ArchiveFormat.manifestFrameMagic,
+              UInt64(FrameScanner.littleEndianU32(frame[...], at: 4)) + 8 == location.length else {
+            throw ArchiveError.corrupt("The manifest frame has the wrong magic or size").at(offset: location.offset).at(path: path)
         }
         do throws(ArchiveError) {
             return try ArchiveManifest.decode(payload: Array(frame[8...]))

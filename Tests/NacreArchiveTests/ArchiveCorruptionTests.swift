@@ -272,6 +272,26 @@ struct ArchiveCorruptionTests {
         return head + index + trailer.encodedFrame()
     }
 
+    @Test("A checksummed index with impossible frame lengths gives errors, not crashes")
+    func forgedIndexLengths() throws {
+        let sample = try ArchiveTestSupport.sample()
+        for length in [UInt64(1), 3, 7] {
+            let bytes = try Self.rewriteIndex(sample.bytes, sample: sample) { frames, images in
+                for position in frames.indices {
+                    frames[position].length = length
+                    frames[position].checksum = CRC32C.checksum(sample.bytes[Int(frames[position].offset)..<Int(frames[position].offset + length)])
+                }
+                for position in images.indices { images[position].frame = frames[position + 2] }
+            }
+            let reader = try ArchiveReader.parse(bytes: bytes)
+            #expect(reader.openedVia == .index)
+            #expect(throws: ArchiveError.self) { try reader.readManifest() }
+            #expect(throws: ArchiveError.self) { try reader.readModel() }
+            for position in reader.images.indices { #expect(throws: ArchiveError.self) { try reader.readImage(at: position) } }
+            #expect(reader.verify().damagedFrames.count == reader.frames.count)
+        }
+    }
+
     @Test("Lengths running one byte past their structure throw (fuzzer regression)")
     func lengthJustPastEnd() throws {
         // Kind byte, then a record length equal to the bytes left *before* the length itself.
