@@ -40,6 +40,7 @@ let package = Package(
         .target(name: "NacreCatalog", dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
 
         .testTarget(name: "NacreImageTests", dependencies: ["NacreImage"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NacreArchiveTests", dependencies: ["NacreArchive"], exclude: ["Fuzz"], resources: [.copy("Fixtures")]),
 
         .executableTarget(
             name: "nacre",
