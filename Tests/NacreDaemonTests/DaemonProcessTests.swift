@@ -108,8 +108,9 @@ struct DaemonProcessTests {
         // An invalid file: logged, reported in status, the running config stays.
         try (testConfigYAML() + "\nbogus_key: 1").write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
         kill(daemon.process.processIdentifier, SIGHUP)
-        #expect(await eventually(timeout: 10) { await daemon.status()?["last_reload_error"] != nil })
-        let kept = try #require(await daemon.status())
+        #expect(await eventually(timeout: 10) { await daemon.status()?["last_reload_error"] != nil },
+                "log:\n\(daemon.log)")
+        let kept = try #require(await daemon.status(), "log:\n\(daemon.log)")
         #expect(kept["reloads"] == 1)
         #expect(kept["spools"]?.arrayValue?.count == 2)
         #expect(kept["last_reload_error"]?.stringValue?.contains("bogus_key") == true)
