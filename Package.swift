@@ -50,7 +50,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "NacreDaemonTests", dependencies: ["NacreDaemon"]),
+        .testTarget(name: "NacreDaemonTests", dependencies: ["NacreDaemon", "NacreTestSupport"]),
+        .testTarget(name: "NacreCLITests", dependencies: ["NacreTestSupport"]),
+        // Test-only helpers (finding and running the built executable); no product uses it.
+        .target(name: "NacreTestSupport"),
 
         .testTarget(name: "NacreCatalogTests", dependencies: ["NacreCatalog", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "NacreCodecTests", dependencies: ["NacreCodec"], resources: [.copy("Fixtures")]),

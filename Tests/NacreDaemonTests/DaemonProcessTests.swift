@@ -2,19 +2,11 @@
 import Glibc
 #endif
 import Foundation
+import NacreTestSupport
 import Testing
 @testable import NacreDaemon
 
-/// The built `nacre` executable: beside the test bundle (`.build/<triple>/debug/`), else
-/// `.build/debug/nacre` in the package.
-private let nacreExecutable: String? = {
-    let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    var candidates = [runner.deletingLastPathComponent().appendingPathComponent("nacre").path,
-                      runner.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("nacre").path]
-    let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    candidates.append(package.appendingPathComponent(".build/debug/nacre").path)
-    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-}()
+private let nacreExecutable = NacreExecutable.path
 
 /// Real processes: `nacre daemon` started, reloaded with SIGHUP, stopped with SIGTERM, and
 /// `nacre ctl` exit statuses.
