@@ -11,8 +11,8 @@ final class ConvolutionCore {
     let hasBias: Bool
     /// Whether `backward` computes the input gradient (false for a network's first layer).
     let computesInputGradient: Bool
-    /// Extra `dst = dst^power` fused into the forward primitive (GDN uses ±0.5).
-    let outputPower: Float?
+    /// Whether `dst = sqrt(dst)` is fused into the forward primitive (GDN's normaliser).
+    let sqrtOutput: Bool
 
     var weightDims: [Int] { [outChannels, inChannels, kernel, kernel] }
 
@@ -90,7 +90,7 @@ final class ConvolutionCore {
 
     init(label: String, kind: DNNLConvolutionKind, inChannels: Int, outChannels: Int, kernel: Int, stride: Int,
          padding: Int, outputPadding: Int = 0, hasBias: Bool, computesInputGradient: Bool,
-         outputPower: Float? = nil) throws {
+         sqrtOutput: Bool = false) throws {
         guard inChannels > 0, outChannels > 0, kernel > 0, stride > 0, padding >= 0, outputPadding >= 0,
               outputPadding < stride || outputPadding == 0 else {
             throw EngineError(.invalidArgument, "\(label): invalid convolution settings (in \(inChannels), out \(outChannels), "
@@ -106,7 +106,7 @@ final class ConvolutionCore {
         self.outputPadding = outputPadding
         self.hasBias = hasBias
         self.computesInputGradient = computesInputGradient
-        self.outputPower = outputPower
+        self.sqrtOutput = sqrtOutput
         plainWeightsDescF32 = try DNNLMemoryDesc(dims: [outChannels, inChannels, kernel, kernel], type: .f32, layout: .plain)
         biasDesc = try DNNLMemoryDesc(dims: [outChannels], type: .f32, layout: .vector)
     }
@@ -153,9 +153,9 @@ final class ConvolutionCore {
         let dst = try DNNLMemoryDesc(dims: out.dims, type: .f32, layout: outLayout)
         let g = geometry(input: input, output: out)
         var attr: DNNLAttributes?
-        if let power = outputPower {
+        if sqrtOutput {
             attr = try DNNLAttributes()
-            try attr!.appendPowPostOp(alpha: 1, beta: power)
+            try attr!.appendSqrtPostOp()
         }
         func build(low: Bool) throws -> Plan {
             let t: DNNLDataType = low ? .bf16 : .f32
@@ -167,15 +167,17 @@ final class ConvolutionCore {
                                                   training: training, attr: attr)
             var forwardDst: DNNLMemoryDesc?
             if fwd.isReference, outLayout == .plain {
-                // Let oneDNN pick the output layout (channel-padded blocks) and reorder afterwards:
-                // far cheaper than the reference kernel.
-                let anyDst = try DNNLMemoryDesc(dims: out.dims, type: .f32, layout: .any)
-                let alt = try DNNLConvolution.forward(kind, context: ctx, src: lowSrc ?? src, weights: anyWeights,
-                                                      bias: hasBias ? biasDesc : nil, dst: anyDst, geometry: g,
-                                                      training: training, attr: attr)
-                if !alt.isReference {
+                // Try layouts oneDNN's JIT kernels write (channels-last, then its own choice, which
+                // pads channels to a block) and reorder afterwards: far cheaper than the reference kernel.
+                for layout in [DNNLLayout.nhwc, .any] {
+                    let altDst = try DNNLMemoryDesc(dims: out.dims, type: .f32, layout: layout)
+                    guard let alt = try? DNNLConvolution.forward(kind, context: ctx, src: lowSrc ?? src,
+                                                                 weights: anyWeights, bias: hasBias ? biasDesc : nil,
+                                                                 dst: altDst, geometry: g, training: training,
+                                                                 attr: attr), !alt.isReference else { continue }
                     fwd = alt
                     forwardDst = alt.desc(DNNLPrimitive.dstQuery)
+                    break
                 }
             }
             if fwd.isReference {

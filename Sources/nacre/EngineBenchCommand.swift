@@ -20,9 +20,18 @@ struct EngineBenchCommand: AsyncParsableCommand {
     @Option(help: "Path of bench/torch_peer.py to run as the PyTorch peer; empty to skip.") var peer = ""
     @Option(help: "Python interpreter for the peer.") var python = "python3"
 
+    @Option(help: "OpenMP wait policy (passive sleeps idle threads; active spins). Applied by re-executing with OMP_WAIT_POLICY set, since libgomp reads it at load time; 'inherit' keeps the environment's.")
+    var waitPolicy = "passive"
+
     func run() async throws {
+        if waitPolicy != "inherit", getenv("OMP_WAIT_POLICY") == nil {
+            setenv("OMP_WAIT_POLICY", waitPolicy, 1)
+            let args = CommandLine.arguments.map { strdup($0) } + [nil]
+            execv("/proc/self/exe", args)
+            print("warning: could not re-execute with OMP_WAIT_POLICY=\(waitPolicy); continuing with libgomp defaults")
+        }
         var report: [String: Double] = [:]
-        print("nacre bench engine: threads \(threads), batch \(batch)×3×\(crop)×\(crop), N=64 M=96")
+        print("nacre bench engine: OMP_WAIT_POLICY=\(String(cString: getenv("OMP_WAIT_POLICY") ?? strdup("default"))), threads \(threads), batch \(batch)×3×\(crop)×\(crop), N=64 M=96")
         for name in precisions.split(separator: ",").map(String.init) {
             guard let precision = Precision(rawValue: name) else {
                 throw ValidationError("unknown precision \(name); use f32 or bf16")

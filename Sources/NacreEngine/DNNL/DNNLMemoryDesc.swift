@@ -18,6 +18,8 @@ enum DNNLLayout: Sendable {
     case nChw16c
     /// A 1-D vector (biases).
     case vector
+    /// Channels-last NHWC.
+    case nhwc
 
     func tag(ndims: Int) -> dnnl_format_tag_t {
         switch self {
@@ -25,6 +27,7 @@ enum DNNLLayout: Sendable {
         case .plain: return ndims == 1 ? dnnl_a : (ndims == 2 ? dnnl_ab : dnnl_abcd)
         case .nChw16c: return dnnl_aBcd16b
         case .vector: return dnnl_a
+        case .nhwc: return dnnl_acdb
         }
     }
 }

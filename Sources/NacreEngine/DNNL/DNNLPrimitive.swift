@@ -86,12 +86,12 @@ final class DNNLAttributes: @unchecked Sendable {
 
     deinit { dnnl_primitive_attr_destroy(raw) }
 
-    /// Appends `dst = alpha * dst^beta` after the primitive's own computation.
-    func appendPowPostOp(alpha: Float, beta: Float) throws {
+    /// Appends `dst = sqrt(dst)` after the primitive's own computation.
+    func appendSqrtPostOp() throws {
         var po: dnnl_post_ops_t?
         try dnnlCheck(dnnl_post_ops_create(&po), "post_ops_create")
         defer { dnnl_post_ops_destroy(po) }
-        try dnnlCheck(dnnl_post_ops_append_eltwise(po, 1, dnnl_eltwise_pow, alpha, beta), "post_ops_append_eltwise")
+        try dnnlCheck(dnnl_post_ops_append_eltwise(po, 1, dnnl_eltwise_sqrt, 0, 0), "post_ops_append_eltwise")
         try dnnlCheck(dnnl_primitive_attr_set_post_ops(raw, po), "primitive_attr_set_post_ops")
     }
 }
