@@ -83,6 +83,7 @@ final class ConvolutionCore {
     }
 
     private var plans: [PlanKey: Plan] = [:]
+    static let maxPlans = 32
     private var saved: Saved?
     private let plainWeightsDescF32: DNNLMemoryDesc
     private let biasDesc: DNNLMemoryDesc
@@ -208,6 +209,8 @@ final class ConvolutionCore {
         } else {
             p = try build(low: false)
         }
+        // Bounded: inference over many image sizes must not grow the cache without limit.
+        if plans.count >= ConvolutionCore.maxPlans { plans.removeAll() }
         plans[key] = p
         return p
     }
