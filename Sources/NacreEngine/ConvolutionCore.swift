@@ -45,6 +45,10 @@ final class ConvolutionCore {
         /// f32 → bf16 conversions of the input and of the output gradient (bf16 plans only).
         var srcToLow: DNNLPrimitive?
         var dstToLow: DNNLPrimitive?
+        /// The output-gradient layout the backward primitives take, and the conversion into it
+        /// from the f32 tensor (nil when the tensor is used as is).
+        var backwardDiffDstDesc: DNNLMemoryDesc?
+        var dyToBackward: DNNLPrimitive?
 
         init(outputShape: TensorShape, geometry: DNNLConvolutionGeometry, srcDesc: DNNLMemoryDesc,
              dstDesc: DNNLMemoryDesc, low: Bool, lowSrcDesc: DNNLMemoryDesc?, lowDstDesc: DNNLMemoryDesc?,
@@ -260,6 +264,46 @@ final class ConvolutionCore {
         return y
     }
 
+    /// Creates the backward primitives on first use. Few-channel plain gradients that only oneDNN's
+    /// reference kernels accept are given to the primitives in the channel-padded nChw16c layout.
+    private func prepareBackward(_ p: Plan, engine: Engine) throws {
+        guard p.backwardWeights == nil else { return }
+        let ctx = engine.context
+        let type: DNNLDataType = p.low ? .bf16 : .f32
+        func build(diffDst: DNNLMemoryDesc) throws -> (DNNLPrimitive, DNNLPrimitive?) {
+            let anyDW = try DNNLMemoryDesc(dims: weightDims, type: .f32, layout: .any)
+            let bw = try DNNLConvolution.backwardWeights(kind, context: ctx, src: p.lowSrcDesc ?? p.srcDesc,
+                                                         diffWeights: anyDW, diffBias: hasBias ? biasDesc : nil,
+                                                         diffDst: diffDst, geometry: p.geometry, hint: p.forward)
+            guard computesInputGradient else { return (bw, nil) }
+            let anyW = try DNNLMemoryDesc(dims: weightDims, type: type, layout: .any)
+            let bd = try DNNLConvolution.backwardData(kind, context: ctx, diffSrc: p.srcDesc, weights: anyW,
+                                                      diffDst: diffDst, geometry: p.geometry, hint: p.forward)
+            return (bw, bd)
+        }
+        var diffDst = p.lowDstDesc ?? p.dstDesc
+        var (bw, bd) = try build(diffDst: diffDst)
+        p.dyToBackward = p.dstToLow
+        if bw.isReference || bd?.isReference == true, p.outputShape.c % 16 != 0 {
+            let blocked = try DNNLMemoryDesc(dims: p.outputShape.dims, type: type, layout: .nChw16c)
+            if let alt = try? build(diffDst: blocked), !alt.0.isReference, alt.1?.isReference != true {
+                (bw, bd) = alt
+                diffDst = blocked
+                p.dyToBackward = try DNNLConvolution.reorder(context: ctx, from: p.dstDesc, to: blocked)
+            }
+        }
+        p.backwardDiffDstDesc = diffDst
+        let dwDesc = bw.desc(DNNLPrimitive.diffWeightsQuery)
+        p.diffWeightsDesc = dwDesc
+        p.diffWeightsToPlain = try DNNLConvolution.reorder(context: ctx, from: dwDesc, to: plainWeightsDescF32)
+        p.backwardWeights = bw
+        if let bd {
+            let wDesc = bd.desc(DNNLPrimitive.weightsQuery)
+            p.backwardDataWeights = WeightSlot(desc: wDesc, reorder: try DNNLConvolution.reorder(context: ctx, from: plainWeightsDescF32, to: wDesc))
+            p.backwardData = bd
+        }
+    }
+
     /// Backward pass: adds weight (and bias) gradients into `weightGradient` / `biasGradient` and
     /// returns the input gradient when `computesInputGradient`.
     func backward(_ dy: Tensor, weights: UnsafeMutablePointer<Float>, weightsVersion: Int,
@@ -269,27 +313,18 @@ final class ConvolutionCore {
         let p = s.plan
         try dy.requireShape(p.outputShape, "\(label).backward gradient")
         let ctx = engine.context
+        try prepareBackward(p, engine: engine)
+        let diffDst = p.backwardDiffDstDesc!
         var dyArg = DNNLArgument(slot: DNNLSlot.diffDst, desc: p.dstDesc, data: UnsafeMutableRawPointer(dy.data))
-        var lowDy: RawBuffer?
-        if p.low, let lowDst = p.lowDstDesc {
-            let b = try toLow(dy, with: p.dstToLow, from: p.dstDesc, to: lowDst, engine: engine)
-            lowDy = b
-            dyArg = DNNLArgument(slot: DNNLSlot.diffDst, desc: lowDst, data: b.pointer)
+        var converted: RawBuffer?
+        if let convert = p.dyToBackward {
+            let b = RawBuffer(byteCount: diffDst.byteCount)
+            try convert.reorder(ctx, from: p.dstDesc, UnsafeMutableRawPointer(dy.data), to: diffDst, b.pointer)
+            converted = b
+            dyArg = DNNLArgument(slot: DNNLSlot.diffDst, desc: diffDst, data: b.pointer)
         }
-        let wType: DNNLDataType = p.low ? .bf16 : .f32
 
         // Weight gradients.
-        if p.backwardWeights == nil {
-            let anyW = try DNNLMemoryDesc(dims: weightDims, type: .f32, layout: .any)
-            let bw = try DNNLConvolution.backwardWeights(kind, context: ctx, src: p.lowSrcDesc ?? p.srcDesc,
-                                                         diffWeights: anyW, diffBias: hasBias ? biasDesc : nil,
-                                                         diffDst: p.lowDstDesc ?? p.dstDesc, geometry: p.geometry,
-                                                         hint: p.forward)
-            let dwDesc = bw.desc(DNNLPrimitive.diffWeightsQuery)
-            p.diffWeightsDesc = dwDesc
-            p.diffWeightsToPlain = try DNNLConvolution.reorder(context: ctx, from: dwDesc, to: plainWeightsDescF32)
-            p.backwardWeights = bw
-        }
         let dwDesc = p.diffWeightsDesc!
         let dw = RawBuffer(byteCount: dwDesc.byteCount)
         let count = weightDims.reduce(1, *)
@@ -310,27 +345,17 @@ final class ConvolutionCore {
             let b = db.floats(outChannels)
             for i in 0..<outChannels { biasGradient[i] += b[i] }
         }
-        _ = lowDy
 
         // Input gradient.
-        guard computesInputGradient else { return nil }
-        if p.backwardData == nil {
-            let anyW = try DNNLMemoryDesc(dims: weightDims, type: wType, layout: .any)
-            let bd = try DNNLConvolution.backwardData(kind, context: ctx, diffSrc: p.srcDesc, weights: anyW,
-                                                      diffDst: p.lowDstDesc ?? p.dstDesc, geometry: p.geometry,
-                                                      hint: p.forward)
-            let wDesc = bd.desc(DNNLPrimitive.weightsQuery)
-            p.backwardDataWeights = WeightSlot(desc: wDesc, reorder: try DNNLConvolution.reorder(context: ctx, from: plainWeightsDescF32, to: wDesc))
-            p.backwardData = bd
-        }
-        let slot = p.backwardDataWeights!
+        guard computesInputGradient, let bd = p.backwardData, let slot = p.backwardDataWeights else { return nil }
         try refresh(slot, weights: weights, version: weightsVersion, engine: engine)
         let dx = Tensor(uninitialized: s.input.shape)
-        try p.backwardData!.execute(ctx, [
+        try bd.execute(ctx, [
             dyArg,
             DNNLArgument(slot: DNNLSlot.weights, desc: slot.desc, data: slot.buffer.pointer),
             DNNLArgument(slot: DNNLSlot.diffSrc, desc: p.srcDesc, data: UnsafeMutableRawPointer(dx.data)),
         ])
+        withExtendedLifetime(converted) {}
         return dx
     }
 }
