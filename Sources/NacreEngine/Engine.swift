@@ -1,4 +1,7 @@
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Arithmetic used by convolutions. Activations, elementwise kernels and master weights are
 /// always float32; `.bf16` converts convolution inputs, weights and output gradients to bfloat16
@@ -36,7 +39,10 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
-    static var onlineCores: Int { OpenMP.shared.maxThreads }
+    static var onlineCores: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+
+    /// Releases idle pooled tensor memory (e.g. after training, before long-running inference).
+    public func releaseIdleMemory() { BufferPool.shared.trim() }
 
     /// Splits `0..<count` into one contiguous chunk per thread and runs `body` on each chunk in
     /// parallel (inline when the work is small).
