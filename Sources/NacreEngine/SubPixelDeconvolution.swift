@@ -16,7 +16,7 @@ final class SubPixelDeconvolution {
     let core: ConvolutionCore
     private let phaseWeights: Parameter   // (s²·O, I, 2r+1, 2r+1), gradients accumulate here
     private let phaseBias: Parameter
-    private var seenVersion = -1
+    private var seenVersions = (-1, -1)
     private var phaseVersion = 0
     private var savedInput: TensorShape?
 
@@ -64,13 +64,13 @@ final class SubPixelDeconvolution {
     }
 
     private func refresh(weights: Parameter, bias: Parameter?) {
-        let version = weights.version &* 31 &+ (bias?.version ?? 0)
-        guard version != seenVersion else { return }
+        let versions = (weights.version, bias?.version ?? 0)
+        guard versions != seenVersions else { return }
         phaseWeights.value.update(repeating: 0, count: phaseWeights.count)
         let pw = phaseWeights.value, w = weights.value
         forEachTap { p, k in pw[p] = w[k] }
         for k in 0..<phaseBias.count { phaseBias.value[k] = bias?.value[k % outChannels] ?? 0 }
-        seenVersion = version
+        seenVersions = versions
         phaseVersion &+= 1
     }
 
