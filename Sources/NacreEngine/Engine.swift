@@ -39,6 +39,20 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
+    /// libgomp reads `OMP_WAIT_POLICY` once, when the process starts; with the default (active)
+    /// policy idle OpenMP threads spin, which doubled step times on a shared 2-core machine. Call
+    /// this first thing in `main`: if the variable is unset it sets it to `policy` and re-executes
+    /// the program (same arguments) so the setting takes effect; it returns only when no re-exec
+    /// was needed or the re-exec failed (then returns false).
+    @discardableResult
+    public static func reexecuteWithOpenMPWaitPolicy(_ policy: String = "passive") -> Bool {
+        guard getenv("OMP_WAIT_POLICY") == nil else { return true }
+        setenv("OMP_WAIT_POLICY", policy, 1)
+        let args = CommandLine.arguments.map { strdup($0) } + [nil]
+        execv("/proc/self/exe", args)
+        return false
+    }
+
     static var onlineCores: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
     /// Releases idle pooled tensor memory (e.g. after training, before long-running inference).

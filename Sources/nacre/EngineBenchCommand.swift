@@ -24,10 +24,7 @@ struct EngineBenchCommand: AsyncParsableCommand {
     var waitPolicy = "passive"
 
     func run() async throws {
-        if waitPolicy != "inherit", getenv("OMP_WAIT_POLICY") == nil {
-            setenv("OMP_WAIT_POLICY", waitPolicy, 1)
-            let args = CommandLine.arguments.map { strdup($0) } + [nil]
-            execv("/proc/self/exe", args)
+        if waitPolicy != "inherit", !Engine.reexecuteWithOpenMPWaitPolicy(waitPolicy) {
             print("warning: could not re-execute with OMP_WAIT_POLICY=\(waitPolicy); continuing with libgomp defaults")
         }
         var report: [String: Double] = [:]
