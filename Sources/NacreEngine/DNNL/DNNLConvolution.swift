@@ -1,18 +1,5 @@
 import CDNNL
 
-/// Which oneDNN primitive family a convolution-like layer uses.
-enum DNNLConvolutionKind: Sendable {
-    case convolution
-    case deconvolution
-}
-
-/// Strides and paddings shared by every primitive of one convolution (spatial dims H, W).
-struct DNNLConvolutionGeometry: Sendable {
-    var strides: [Int64]
-    var paddingLeft: [Int64]
-    var paddingRight: [Int64]
-}
-
 /// Builders for forward, backward-data and backward-weights convolution/deconvolution primitives.
 enum DNNLConvolution {
     static func forward(_ kind: DNNLConvolutionKind, context: DNNLContext, src: DNNLMemoryDesc,

@@ -1,12 +1,5 @@
 import CDNNL
 
-/// One argument of a primitive execution: which slot, its descriptor, and the buffer.
-struct DNNLArgument {
-    let slot: Int32
-    let desc: DNNLMemoryDesc
-    let data: UnsafeMutableRawPointer
-}
-
 /// A created oneDNN primitive together with its primitive descriptor.
 final class DNNLPrimitive: @unchecked Sendable {
     let pd: dnnl_primitive_desc_t
@@ -72,40 +65,4 @@ final class DNNLPrimitive: @unchecked Sendable {
                       "primitive_execute(\(label))")
         try dnnlCheck(dnnl_stream_wait(context.stream), "stream_wait(\(label))")
     }
-}
-
-/// Primitive attributes (post-ops, scratchpad mode).
-final class DNNLAttributes: @unchecked Sendable {
-    let raw: dnnl_primitive_attr_t
-
-    init() throws {
-        var a: dnnl_primitive_attr_t?
-        try dnnlCheck(dnnl_primitive_attr_create(&a), "primitive_attr_create")
-        raw = a!
-    }
-
-    deinit { dnnl_primitive_attr_destroy(raw) }
-
-    /// Appends `dst = sqrt(dst)` after the primitive's own computation.
-    func appendSqrtPostOp() throws {
-        var po: dnnl_post_ops_t?
-        try dnnlCheck(dnnl_post_ops_create(&po), "post_ops_create")
-        defer { dnnl_post_ops_destroy(po) }
-        try dnnlCheck(dnnl_post_ops_append_eltwise(po, 1, dnnl_eltwise_sqrt, 0, 0), "post_ops_append_eltwise")
-        try dnnlCheck(dnnl_primitive_attr_set_post_ops(raw, po), "primitive_attr_set_post_ops")
-    }
-}
-
-/// Argument slot numbers (the DNNL_ARG_* macros).
-enum DNNLSlot {
-    static let src: Int32 = 1
-    static let dst: Int32 = 17
-    static let weights: Int32 = 33
-    static let bias: Int32 = 41
-    static let diffSrc: Int32 = 129
-    static let diffDst: Int32 = 145
-    static let diffWeights: Int32 = 161
-    static let diffBias: Int32 = 169
-    static let from: Int32 = 1
-    static let to: Int32 = 17
 }
