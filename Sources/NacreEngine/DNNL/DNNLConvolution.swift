@@ -69,7 +69,8 @@ enum DNNLConvolution {
     static func reorder(context: DNNLContext, from: DNNLMemoryDesc, to: DNNLMemoryDesc) throws -> DNNLPrimitive {
         var pd: dnnl_primitive_desc_t?
         var f = from.raw, t = to.raw
-        try dnnlCheck(dnnl_reorder_primitive_desc_create(&pd, &f, context.engine, &t, context.engine, nil),
+        let attr = try DNNLAttributes()
+        try dnnlCheck(dnnl_reorder_primitive_desc_create(&pd, &f, context.engine, &t, context.engine, attr.raw),
                       "reorder_primitive_desc_create")
         return try DNNLPrimitive(label: "reorder", pd: pd!)
     }

@@ -10,7 +10,8 @@ final class DNNLPrimitive: @unchecked Sendable {
     convenience init(label: String, opDesc: UnsafeRawPointer, attr: DNNLAttributes?, context: DNNLContext,
          hint: DNNLPrimitive?) throws {
         var p: dnnl_primitive_desc_t?
-        try dnnlCheck(dnnl_primitive_desc_create(&p, opDesc, attr?.raw, context.engine, hint?.pd),
+        let attributes = try attr ?? DNNLAttributes()
+        try dnnlCheck(dnnl_primitive_desc_create(&p, opDesc, attributes.raw, context.engine, hint?.pd),
                       "primitive_desc_create(\(label))")
         try self.init(label: label, pd: p!)
     }
@@ -24,7 +25,13 @@ final class DNNLPrimitive: @unchecked Sendable {
         self.pd = pd
         self.primitive = prim!
         self.label = label
+        scratchpad = DNNLMemoryDesc(raw: dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)!.pointee)
+        scratchpadBytes = scratchpad.byteCount
     }
+
+    /// The scratchpad the primitive needs per execution (0 bytes when none).
+    let scratchpad: DNNLMemoryDesc
+    let scratchpadBytes: Int
 
     deinit {
         dnnl_primitive_destroy(primitive)
@@ -61,6 +68,17 @@ final class DNNLPrimitive: @unchecked Sendable {
             mems.append(m)
             execArgs.append(dnnl_exec_arg_t(arg: a.slot, memory: m))
         }
+        var scratch: RawBuffer?
+        if scratchpadBytes > 0 {
+            let b = RawBuffer(byteCount: scratchpadBytes)
+            scratch = b
+            var m: dnnl_memory_t?
+            var md = scratchpad.raw
+            try dnnlCheck(dnnl_memory_create(&m, &md, context.engine, b.pointer), "memory_create(\(label) scratchpad)")
+            mems.append(m)
+            execArgs.append(dnnl_exec_arg_t(arg: DNNLSlot.scratchpad, memory: m))
+        }
+        defer { withExtendedLifetime(scratch) {} }
         try dnnlCheck(dnnl_primitive_execute(primitive, context.stream, Int32(execArgs.count), execArgs),
                       "primitive_execute(\(label))")
         try dnnlCheck(dnnl_stream_wait(context.stream), "stream_wait(\(label))")

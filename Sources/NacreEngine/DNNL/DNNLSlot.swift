@@ -10,4 +10,5 @@ enum DNNLSlot {
     static let diffBias: Int32 = 169
     static let from: Int32 = 1
     static let to: Int32 = 17
+    static let scratchpad: Int32 = 80
 }
