@@ -20,6 +20,7 @@ final class ConvolutionCore {
         let input: TensorShape
         let training: Bool
         let precision: Precision
+        let lowWeightGradients: Bool
     }
 
     /// Everything created once per (input shape, training, precision).
@@ -45,10 +46,14 @@ final class ConvolutionCore {
         /// f32 → bf16 conversions of the input and of the output gradient (bf16 plans only).
         var srcToLow: DNNLPrimitive?
         var dstToLow: DNNLPrimitive?
-        /// The output-gradient layout the backward primitives take, and the conversion into it
-        /// from the f32 tensor (nil when the tensor is used as is).
-        var backwardDiffDstDesc: DNNLMemoryDesc?
-        var dyToBackward: DNNLPrimitive?
+        /// Whether a bf16 plan computes weight gradients in bf16 too.
+        var lowWeightGradients = false
+        /// The output-gradient layouts the backward primitives take, and the conversions into
+        /// them from the f32 tensor (nil when the tensor is used as is).
+        var weightsDiffDstDesc: DNNLMemoryDesc?
+        var dyToWeights: DNNLPrimitive?
+        var dataDiffDstDesc: DNNLMemoryDesc?
+        var dyToData: DNNLPrimitive?
 
         init(outputShape: TensorShape, geometry: DNNLConvolutionGeometry, srcDesc: DNNLMemoryDesc,
              dstDesc: DNNLMemoryDesc, low: Bool, lowSrcDesc: DNNLMemoryDesc?, lowDstDesc: DNNLMemoryDesc?,
@@ -148,7 +153,8 @@ final class ConvolutionCore {
     }
 
     private func plan(for input: TensorShape, training: Bool, engine: Engine) throws -> Plan {
-        let key = PlanKey(input: input, training: training, precision: engine.precision)
+        let key = PlanKey(input: input, training: training, precision: engine.precision,
+                          lowWeightGradients: engine.bf16WeightGradients)
         if let p = plans[key] { return p }
         let out = try outputShape(for: input)
         let ctx = engine.context
@@ -215,6 +221,7 @@ final class ConvolutionCore {
         }
         // Bounded: inference over many image sizes must not grow the cache without limit.
         if plans.count >= ConvolutionCore.maxPlans { plans.removeAll() }
+        p.lowWeightGradients = engine.bf16WeightGradients
         plans[key] = p
         return p
     }
@@ -260,48 +267,73 @@ final class ConvolutionCore {
             args.append(DNNLArgument(slot: DNNLSlot.dst, desc: p.dstDesc, data: UnsafeMutableRawPointer(y.data)))
             try p.forward.execute(engine.context, args)
         }
-        saved = training ? Saved(plan: p, input: x, lowInput: lowInput) : nil
+        saved = training ? Saved(plan: p, input: x, lowInput: p.lowWeightGradients ? lowInput : nil) : nil
         return y
     }
 
     /// Creates the backward primitives on first use. Few-channel plain gradients that only oneDNN's
     /// reference kernels accept are given to the primitives in the channel-padded nChw16c layout.
+    /// In bf16 plans the weight gradient is computed in f32 unless `engine.bf16WeightGradients`.
     private func prepareBackward(_ p: Plan, engine: Engine) throws {
         guard p.backwardWeights == nil else { return }
         let ctx = engine.context
-        let type: DNNLDataType = p.low ? .bf16 : .f32
-        func build(diffDst: DNNLMemoryDesc) throws -> (DNNLPrimitive, DNNLPrimitive?) {
-            let anyDW = try DNNLMemoryDesc(dims: weightDims, type: .f32, layout: .any)
-            let bw = try DNNLConvolution.backwardWeights(kind, context: ctx, src: p.lowSrcDesc ?? p.srcDesc,
-                                                         diffWeights: anyDW, diffBias: hasBias ? biasDesc : nil,
-                                                         diffDst: diffDst, geometry: p.geometry, hint: p.forward)
-            guard computesInputGradient else { return (bw, nil) }
-            let anyW = try DNNLMemoryDesc(dims: weightDims, type: type, layout: .any)
-            let bd = try DNNLConvolution.backwardData(kind, context: ctx, diffSrc: p.srcDesc, weights: anyW,
-                                                      diffDst: diffDst, geometry: p.geometry, hint: p.forward)
-            return (bw, bd)
+        let lowWeights = p.low && p.lowWeightGradients
+        // A backward primitive needs a forward hint of matching types.
+        var weightsHint = p.forward
+        if p.low && !lowWeights {
+            let anyW = try DNNLMemoryDesc(dims: weightDims, type: .f32, layout: .any)
+            weightsHint = try DNNLConvolution.forward(kind, context: ctx, src: p.srcDesc, weights: anyW,
+                                                      bias: hasBias ? biasDesc : nil, dst: p.forwardDstDesc ?? p.dstDesc,
+                                                      geometry: p.geometry, training: true)
         }
-        var diffDst = p.lowDstDesc ?? p.dstDesc
-        var (bw, bd) = try build(diffDst: diffDst)
-        p.dyToBackward = p.dstToLow
-        if bw.isReference || bd?.isReference == true, p.outputShape.c % 16 != 0 {
-            let blocked = try DNNLMemoryDesc(dims: p.outputShape.dims, type: type, layout: .nChw16c)
-            if let alt = try? build(diffDst: blocked), !alt.0.isReference, alt.1?.isReference != true {
-                (bw, bd) = alt
-                diffDst = blocked
-                p.dyToBackward = try DNNLConvolution.reorder(context: ctx, from: p.dstDesc, to: blocked)
+        /// Builds with the gradient in the tensor's layout, or blocked when that only has a reference kernel.
+        func withFallback(_ type: DNNLDataType, _ build: (DNNLMemoryDesc) throws -> DNNLPrimitive) throws
+            -> (DNNLPrimitive, DNNLMemoryDesc, DNNLPrimitive?) {
+            let plain = type == .f32 ? p.dstDesc : p.lowDstDesc!
+            let prim = try build(plain)
+            if prim.isReference, p.outputShape.c % 16 != 0 {
+                let blocked = try DNNLMemoryDesc(dims: p.outputShape.dims, type: type, layout: .nChw16c)
+                if let alt = try? build(blocked), !alt.isReference {
+                    return (alt, blocked, try DNNLConvolution.reorder(context: ctx, from: p.dstDesc, to: blocked))
+                }
             }
+            return (prim, plain, type == .f32 ? nil : p.dstToLow)
         }
-        p.backwardDiffDstDesc = diffDst
+        let (bw, bwDy, bwConvert) = try withFallback(lowWeights ? .bf16 : .f32) { dd in
+            let anyDW = try DNNLMemoryDesc(dims: weightDims, type: .f32, layout: .any)
+            return try DNNLConvolution.backwardWeights(kind, context: ctx, src: lowWeights ? p.lowSrcDesc! : p.srcDesc,
+                                                       diffWeights: anyDW, diffBias: hasBias ? biasDesc : nil,
+                                                       diffDst: dd, geometry: p.geometry, hint: weightsHint)
+        }
+        p.weightsDiffDstDesc = bwDy
+        p.dyToWeights = bwConvert
         let dwDesc = bw.desc(DNNLPrimitive.diffWeightsQuery)
         p.diffWeightsDesc = dwDesc
         p.diffWeightsToPlain = try DNNLConvolution.reorder(context: ctx, from: dwDesc, to: plainWeightsDescF32)
         p.backwardWeights = bw
-        if let bd {
-            let wDesc = bd.desc(DNNLPrimitive.weightsQuery)
-            p.backwardDataWeights = WeightSlot(desc: wDesc, reorder: try DNNLConvolution.reorder(context: ctx, from: plainWeightsDescF32, to: wDesc))
-            p.backwardData = bd
+        guard computesInputGradient else { return }
+        let type: DNNLDataType = p.low ? .bf16 : .f32
+        let (bd, bdDy, bdConvert) = try withFallback(type) { dd in
+            let anyW = try DNNLMemoryDesc(dims: weightDims, type: type, layout: .any)
+            return try DNNLConvolution.backwardData(kind, context: ctx, diffSrc: p.srcDesc, weights: anyW,
+                                                    diffDst: dd, geometry: p.geometry, hint: p.forward)
         }
+        p.dataDiffDstDesc = bdDy
+        p.dyToData = bdConvert
+        let wDesc = bd.desc(DNNLPrimitive.weightsQuery)
+        p.backwardDataWeights = WeightSlot(desc: wDesc, reorder: try DNNLConvolution.reorder(context: ctx, from: plainWeightsDescF32, to: wDesc))
+        p.backwardData = bd
+    }
+
+    /// The output gradient as a backward primitive wants it (converted when needed).
+    private func gradientArgument(_ dy: Tensor, desc: DNNLMemoryDesc, convert: DNNLPrimitive?, plan p: Plan,
+                                  engine: Engine) throws -> (DNNLArgument, RawBuffer?) {
+        guard let convert else {
+            return (DNNLArgument(slot: DNNLSlot.diffDst, desc: p.dstDesc, data: UnsafeMutableRawPointer(dy.data)), nil)
+        }
+        let b = RawBuffer(byteCount: desc.byteCount)
+        try convert.reorder(engine.context, from: p.dstDesc, UnsafeMutableRawPointer(dy.data), to: desc, b.pointer)
+        return (DNNLArgument(slot: DNNLSlot.diffDst, desc: desc, data: b.pointer), b)
     }
 
     /// Backward pass: adds weight (and bias) gradients into `weightGradient` / `biasGradient` and
@@ -314,16 +346,8 @@ final class ConvolutionCore {
         try dy.requireShape(p.outputShape, "\(label).backward gradient")
         let ctx = engine.context
         try prepareBackward(p, engine: engine)
-        let diffDst = p.backwardDiffDstDesc!
-        var dyArg = DNNLArgument(slot: DNNLSlot.diffDst, desc: p.dstDesc, data: UnsafeMutableRawPointer(dy.data))
-        var converted: RawBuffer?
-        if let convert = p.dyToBackward {
-            let b = RawBuffer(byteCount: diffDst.byteCount)
-            try convert.reorder(ctx, from: p.dstDesc, UnsafeMutableRawPointer(dy.data), to: diffDst, b.pointer)
-            converted = b
-            dyArg = DNNLArgument(slot: DNNLSlot.diffDst, desc: diffDst, data: b.pointer)
-        }
-
+        let (dyArg, converted) = try gradientArgument(dy, desc: p.weightsDiffDstDesc!, convert: p.dyToWeights,
+                                                      plan: p, engine: engine)
         // Weight gradients.
         let dwDesc = p.diffWeightsDesc!
         let dw = RawBuffer(byteCount: dwDesc.byteCount)
@@ -349,13 +373,17 @@ final class ConvolutionCore {
         // Input gradient.
         guard computesInputGradient, let bd = p.backwardData, let slot = p.backwardDataWeights else { return nil }
         try refresh(slot, weights: weights, version: weightsVersion, engine: engine)
+        var dataDy = (dyArg, converted)
+        if !p.dataDiffDstDesc!.sameLayout(as: p.weightsDiffDstDesc!) {
+            dataDy = try gradientArgument(dy, desc: p.dataDiffDstDesc!, convert: p.dyToData, plan: p, engine: engine)
+        }
         let dx = Tensor(uninitialized: s.input.shape)
         try bd.execute(ctx, [
-            dyArg,
+            dataDy.0,
             DNNLArgument(slot: DNNLSlot.weights, desc: slot.desc, data: slot.buffer.pointer),
             DNNLArgument(slot: DNNLSlot.diffSrc, desc: p.srcDesc, data: UnsafeMutableRawPointer(dx.data)),
         ])
-        withExtendedLifetime(converted) {}
+        withExtendedLifetime((converted, dataDy.1)) {}
         return dx
     }
 }

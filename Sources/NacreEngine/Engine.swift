@@ -20,6 +20,11 @@ public final class Engine: @unchecked Sendable {
     /// Convolution precision; layers create separate cached primitives per precision, so it can be
     /// switched between steps.
     public var precision: Precision
+    /// In `.bf16` precision, compute weight gradients in bf16 as well (otherwise in f32 from the f32
+    /// activations). Off by default: oneDNN 2.6's bf16 weight-gradient kernels synchronise threads
+    /// with a spinning barrier and stall for a scheduler slice per call when another process holds
+    /// a core (see BENCHMARKS.md).
+    public var bf16WeightGradients = false
     public let logger: Logger
     let context: DNNLContext
 

@@ -17,6 +17,8 @@ struct EngineBenchCommand: AsyncParsableCommand {
     @Option(help: "Batch size.") var batch = 8
     @Option(help: "Crop size.") var crop = 256
     @Option(help: "Precisions to time: f32, bf16 or both (comma-separated).") var precisions = "f32,bf16"
+    @Flag(help: "In bf16, compute weight gradients in bf16 too (Engine.bf16WeightGradients).")
+    var bf16WeightGradients = false
     @Option(help: "Path of bench/torch_peer.py to run as the PyTorch peer; empty to skip.") var peer = ""
     @Option(help: "Python interpreter for the peer.") var python = "python3"
 
@@ -34,6 +36,7 @@ struct EngineBenchCommand: AsyncParsableCommand {
                 throw ValidationError("unknown precision \(name); use f32 or bf16")
             }
             let engine = try Engine(threads: threads, precision: precision)
+            engine.bf16WeightGradients = bf16WeightGradients
             let model = try BenchHyperprior(engine: engine)
             let adam = Adam(parameters: model.parameters,
                             settings: .init(schedule: .constant(1e-4), maxGradientNorm: 1))

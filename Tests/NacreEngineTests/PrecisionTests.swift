@@ -4,8 +4,10 @@ import Testing
 @Suite struct PrecisionTests {
     /// bf16 convolutions stay within bf16 rounding of the double reference, forward and backward,
     /// and switching the engine's precision between calls uses separate primitives.
-    @Test func bf16ConvolutionTracksReference() throws {
+    @Test(arguments: [false, true])
+    func bf16ConvolutionTracksReference(_ bf16WeightGradients: Bool) throws {
         let engine = try Fixture.engine(.bf16)
+        engine.bf16WeightGradients = bf16WeightGradients
         var rng = SeededRandom(seed: 12)
         let layer = try Conv2D(engine: engine, name: "c", inChannels: 16, outChannels: 32, kernel: 3, stride: 2, rng: &rng)
         let shape = TensorShape(n: 2, c: 16, h: 8, w: 8)
