@@ -7,8 +7,8 @@ struct NacreCommand: AsyncParsableCommand {
         commandName: "nacre",
         abstract: "Learned-image archiver: packs images into shared-decoder archives and restores them.",
         version: NacreVersion.string,
-        subcommands: [TrainCommand.self, BenchCommand.self, ExportModelCommand.self, EncodeCommand.self,
-                      DecodeCommand.self, DebugDecodeCommand.self]
+        subcommands: [LsCommand.self, VerifyCommand.self, TrainCommand.self, BenchCommand.self, ExportModelCommand.self,
+                      EncodeCommand.self, DecodeCommand.self, DebugDecodeCommand.self, DaemonCommand.self, CtlCommand.self]
     )
 }
 

@@ -1,20 +1,14 @@
 import Foundation
 import NacreImage
+import NacreTestSupport
 import Testing
 @testable import NacreCodec
 
 /// Decoding in another process with another oneDNN ISA (AVX2 instead of AVX-512) or one thread
 /// gives bit-identical latents and the same PSNR within 0.01 dB (the float g_s may move pixels).
 @Suite struct CrossProcessDeterminismTests {
-    /// The `nacre` executable built next to the test bundle (`swift build --build-tests` builds it).
-    static var nacreExecutable: URL {
-        Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("nacre")
-    }
-
     @Test func childProcessesDecodeBitIdenticalLatents() throws {
-        let executable = Self.nacreExecutable
-        try #require(FileManager.default.isExecutableFile(atPath: executable.path),
-                     "\(executable.path) is missing; build it with `swift build --build-tests`")
+        try #require(NacreExecutable.path != nil, "the nacre executable is missing; build it with `swift build --build-tests`")
         let model = try CodecFixtures.tinyModel(threads: 2)
         let image = try CodecFixtures.photo(2)
         let encoded = try model.encode(image, quality: 63.3)
@@ -38,18 +32,11 @@ import Testing
         for setting in settings {
             let latentsPath = folder.appendingPathComponent("latents-\(setting.name).bin").path
             let pixelsPath = folder.appendingPathComponent("pixels-\(setting.name).rgb").path
-            let process = Process()
-            process.executableURL = executable
-            process.arguments = ["debug-decode", "--model", modelPath, "--in", imagePath,
-                                 "--latents-out", latentsPath, "--pixels-out", pixelsPath]
-            process.environment = ProcessInfo.processInfo.environment.merging(setting.environment) { $1 }
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            try #require(process.terminationStatus == 0, "\(setting.name): debug-decode failed: \(log.suffix(2000))")
+            let run = try NacreExecutable.run(["debug-decode", "--model", modelPath, "--in", imagePath,
+                                               "--latents-out", latentsPath, "--pixels-out", pixelsPath],
+                                              environment: setting.environment)
+            let log = run.stdout + run.stderr
+            try #require(run.status == 0, "\(setting.name): debug-decode failed: \(log.suffix(2000))")
             if let isa = setting.isa {
                 #expect(log.contains(isa), "\(setting.name): oneDNN did not report \(isa); the ISA limit was not applied")
             }
