@@ -21,10 +21,12 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
+        // CRC-32, shared by PNG chunk checks and weights files.
+        .target(name: "NacreChecksums"),
         // Pixels, PNG in and out, quality metrics.
-        .target(name: "NacreImage", dependencies: ["CPNG"]),
+        .target(name: "NacreImage", dependencies: ["CPNG", "NacreChecksums"]),
         // oneDNN tensors, layers with backward passes, optimizer.
-        .target(name: "NacreEngine", dependencies: ["CDNNL", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "NacreEngine", dependencies: ["CDNNL", "NacreChecksums", .product(name: "Logging", package: "swift-log")]),
         // The learned codec: model, entropy coding, training.
         .target(name: "NacreCodec", dependencies: ["NacreEngine", "NacreImage", .product(name: "Logging", package: "swift-log")]),
         // The .nacre container format (zstd frames).
@@ -57,7 +59,7 @@ let package = Package(
 
         .testTarget(name: "NacreCatalogTests", dependencies: ["NacreCatalog", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "NacreCodecTests", dependencies: ["NacreCodec"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "NacreEngineTests", dependencies: ["NacreEngine"], exclude: ["Fixtures"]),
+        .testTarget(name: "NacreEngineTests", dependencies: ["NacreEngine", "NacreChecksums"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
