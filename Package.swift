@@ -47,13 +47,13 @@ let package = Package(
         .executableTarget(
             name: "nacre",
             dependencies: [
-                "NacreImage", "NacreEngine", "NacreCodec", "NacreArchive", "NacreDaemon",
+                "NacreImage", "NacreEngine", "NacreCodec", "NacreArchive", "NacreDaemon", "NacreCatalog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "NacreDaemonTests", dependencies: ["NacreDaemon", "NacreTestSupport"]),
-        .testTarget(name: "NacreCLITests", dependencies: ["NacreTestSupport"]),
+        .testTarget(name: "NacreCLITests", dependencies: ["NacreTestSupport", "NacreArchive", "NacreCatalog"]),
         // Test-only helpers (finding and running the built executable); no product uses it.
         .target(name: "NacreTestSupport"),
 
