@@ -73,8 +73,8 @@ struct ReindexCommand: AsyncParsableCommand {
             print("Models added (as retired): \(summary.modelsAdded.joined(separator: ", ")).")
         }
         if summary.unknownOriginalSizes > 0 {
-            print("warning: \(summary.unknownOriginalSizes) images come from format 1.0 archives, which do not record "
-                  + "the original file size; it is stored as 0, so `stats` compression ratios under-count them.")
+            print("warning: \(summary.unknownOriginalSizes) images have no recorded original file size (format 1.0 "
+                  + "archives do not record it); it is stored as 0, so `stats` compression ratios under-count them.")
         }
         if summary.modelIDsFromHash > 0 {
             print("note: \(summary.modelIDsFromHash) archives name their model by an id that is not a SHA-256; "
