@@ -11,6 +11,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
@@ -27,19 +29,31 @@ let package = Package(
         .target(name: "NacreCodec", dependencies: ["NacreEngine", "NacreImage", .product(name: "Logging", package: "swift-log")]),
         // The .nacre container format (zstd frames).
         .target(name: "NacreArchive", dependencies: ["CZstd"]),
+        // The daemon's infrastructure: config, spool watcher, control socket, sd_notify, service.
+        .target(name: "NacreDaemon", dependencies: [
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
         // The SQLite catalog: models, archives, images, ingest state, training runs, events.
         .target(name: "NacreCatalog", dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
 
         .testTarget(name: "NacreImageTests", dependencies: ["NacreImage"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NacreArchiveTests", dependencies: ["NacreArchive"], exclude: ["Fuzz"], resources: [.copy("Fixtures")]),
 
         .executableTarget(
             name: "nacre",
             dependencies: [
-                "NacreImage", "NacreEngine", "NacreCodec", "NacreArchive",
+                "NacreImage", "NacreEngine", "NacreCodec", "NacreArchive", "NacreDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "NacreDaemonTests", dependencies: ["NacreDaemon", "NacreTestSupport"]),
+        .testTarget(name: "NacreCLITests", dependencies: ["NacreTestSupport"]),
+        // Test-only helpers (finding and running the built executable); no product uses it.
+        .target(name: "NacreTestSupport"),
 
         .testTarget(name: "NacreEngineTests", dependencies: ["NacreEngine"], exclude: ["Fixtures"]),
         .testTarget(name: "NacreCatalogTests", dependencies: ["NacreCatalog", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -6,6 +6,8 @@ ScaleHyperprior(64, 96) on 2 threads and prints one JSON line.
                  batch 8 of 256x256 crops
   inference:     g_s only, latent 1x96x32x48 (a 768x512 image), no_grad
   peak RSS:      ru_maxrss of this process
+  CPU time:      process CPU seconds per training step (robust to other load on the machine
+                 when OMP_WAIT_POLICY=passive, which `nacre bench engine` sets for both)
 
 Needs `pip install torch compressai` (PyPI). Benchmark script only, never part of the product.
 """
@@ -58,10 +60,12 @@ def main():
     for _ in range(args.warmup):
         train_step()
     times = []
+    cpu0 = time.process_time()
     for _ in range(args.steps):
         t = time.perf_counter()
         train_step()
         times.append(time.perf_counter() - t)
+    cpu_per_step = (time.process_time() - cpu0) / args.steps
 
     net.eval()
     y = torch.randn(1, 96, 32, 48)
@@ -80,6 +84,7 @@ def main():
         "threads": args.threads,
         "train_step_s_median": statistics.median(times),
         "train_step_s_min": min(times),
+        "train_step_cpu_s": cpu_per_step,
         "infer_s_median": statistics.median(infer),
         "infer_s_min": min(infer),
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -8,6 +8,10 @@ so the codec does not learn to spend bits on them) and writes 8-bit RGB PNGs.
     apt-get install -y --no-install-recommends lomiri-wallpapers-16.04 \
         plasma-workspace-wallpapers mate-backgrounds lxqt-themes
     python3 scripts/prepare-training-data.py --out var/data/debian
+    python3 scripts/prepare-training-data.py --bsds ../shared/data/train/bsds500 --out var/data/bsds500
+
+With --bsds it instead converts BSDS500's JPEGs (quality 95) to PNG at full size (Nacre reads PNG
+only); 481×321 is already small, so they are not downscaled.
 """
 import argparse
 import math
@@ -37,8 +41,16 @@ def main():
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="var/data/debian")
+    ap.add_argument("--bsds", help="convert this folder of JPEGs to PNG instead")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
+    if args.bsds:
+        names = sorted(n for n in os.listdir(args.bsds) if n.lower().endswith((".jpg", ".jpeg")))
+        for name in names:
+            with Image.open(os.path.join(args.bsds, name)) as im:
+                im.convert("RGB").save(os.path.join(args.out, os.path.splitext(name)[0] + ".png"))
+        print(f"converted {len(names)} images to {args.out}")
+        return
 
     best = {}
     for path in package_jpegs():

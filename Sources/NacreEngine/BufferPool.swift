@@ -49,20 +49,3 @@ final class BufferPool: Sendable {
 
     var idleBytes: Int { state.withLock { $0.pooledBytes } }
 }
-
-/// An owned, pooled, aligned byte buffer.
-final class RawBuffer: @unchecked Sendable {
-    let pointer: UnsafeMutableRawPointer
-    let byteCount: Int
-
-    init(byteCount: Int) {
-        self.byteCount = byteCount
-        pointer = BufferPool.shared.take(bytes: byteCount)
-    }
-
-    deinit { BufferPool.shared.give(pointer, bytes: byteCount) }
-
-    func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
-        pointer.bindMemory(to: Float.self, capacity: count)
-    }
-}

@@ -8,6 +8,8 @@ public final class ConvTranspose2D: Layer {
     public let bias: Parameter?
     public let engine: Engine
     let core: ConvolutionCore
+    /// Replaces `core` for few-channel outputs (see `SubPixelDeconvolution`).
+    let subPixel: SubPixelDeconvolution?
 
     /// - Parameters:
     ///   - padding: `nil` means `kernel / 2`.
@@ -20,6 +22,10 @@ public final class ConvTranspose2D: Layer {
                                    outChannels: outChannels, kernel: kernel, stride: stride,
                                    padding: padding ?? kernel / 2, outputPadding: outputPadding ?? (stride - 1),
                                    hasBias: bias, computesInputGradient: computesInputGradient)
+        subPixel = outChannels % 16 == 0 ? nil : try SubPixelDeconvolution(
+            label: name, inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride,
+            padding: padding ?? kernel / 2, outputPadding: outputPadding ?? (stride - 1),
+            computesInputGradient: computesInputGradient)
         weight = Parameter(name: name + ".weight", shape: core.weightDims)
         self.bias = bias ? Parameter(name: name + ".bias", shape: [outChannels]) : nil
         let bound = 1 / Float(outChannels * kernel * kernel).squareRoot()
@@ -30,12 +36,14 @@ public final class ConvTranspose2D: Layer {
     public func outputShape(for input: TensorShape) throws -> TensorShape { try core.outputShape(for: input) }
 
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
-        try core.forward(x, weights: weight.value, weightsVersion: weight.version, bias: bias?.value,
+        if let subPixel { return try subPixel.forward(x, weights: weight, bias: bias, training: training, engine: engine) }
+        return try core.forward(x, weights: weight.value, weightsVersion: weight.version, bias: bias?.value,
                          training: training, engine: engine)
     }
 
     public func backward(_ dy: Tensor) throws -> Tensor? {
-        try core.backward(dy, weights: weight.value, weightsVersion: weight.version, weightGradient: weight.gradient,
+        if let subPixel { return try subPixel.backward(dy, weights: weight, bias: bias, engine: engine) }
+        return try core.backward(dy, weights: weight.value, weightsVersion: weight.version, weightGradient: weight.gradient,
                           biasGradient: bias?.gradient, engine: engine)
     }
 

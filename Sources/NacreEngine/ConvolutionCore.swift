@@ -11,8 +11,8 @@ final class ConvolutionCore {
     let hasBias: Bool
     /// Whether `backward` computes the input gradient (false for a network's first layer).
     let computesInputGradient: Bool
-    /// Extra `dst = dst^power` fused into the forward primitive (GDN uses ±0.5).
-    let outputPower: Float?
+    /// Whether `dst = sqrt(dst)` is fused into the forward primitive (GDN's normaliser).
+    let sqrtOutput: Bool
 
     var weightDims: [Int] { [outChannels, inChannels, kernel, kernel] }
 
@@ -20,6 +20,7 @@ final class ConvolutionCore {
         let input: TensorShape
         let training: Bool
         let precision: Precision
+        let lowWeightGradients: Bool
     }
 
     /// Everything created once per (input shape, training, precision).
@@ -45,6 +46,14 @@ final class ConvolutionCore {
         /// f32 → bf16 conversions of the input and of the output gradient (bf16 plans only).
         var srcToLow: DNNLPrimitive?
         var dstToLow: DNNLPrimitive?
+        /// Whether a bf16 plan computes weight gradients in bf16 too.
+        var lowWeightGradients = false
+        /// The output-gradient layouts the backward primitives take, and the conversions into
+        /// them from the f32 tensor (nil when the tensor is used as is).
+        var weightsDiffDstDesc: DNNLMemoryDesc?
+        var dyToWeights: DNNLPrimitive?
+        var dataDiffDstDesc: DNNLMemoryDesc?
+        var dyToData: DNNLPrimitive?
 
         init(outputShape: TensorShape, geometry: DNNLConvolutionGeometry, srcDesc: DNNLMemoryDesc,
              dstDesc: DNNLMemoryDesc, low: Bool, lowSrcDesc: DNNLMemoryDesc?, lowDstDesc: DNNLMemoryDesc?,
@@ -83,6 +92,7 @@ final class ConvolutionCore {
     }
 
     private var plans: [PlanKey: Plan] = [:]
+    static let maxPlans = 32
     private var saved: Saved?
     private let plainWeightsDescF32: DNNLMemoryDesc
     private let biasDesc: DNNLMemoryDesc
@@ -90,7 +100,7 @@ final class ConvolutionCore {
 
     init(label: String, kind: DNNLConvolutionKind, inChannels: Int, outChannels: Int, kernel: Int, stride: Int,
          padding: Int, outputPadding: Int = 0, hasBias: Bool, computesInputGradient: Bool,
-         outputPower: Float? = nil) throws {
+         sqrtOutput: Bool = false) throws {
         guard inChannels > 0, outChannels > 0, kernel > 0, stride > 0, padding >= 0, outputPadding >= 0,
               outputPadding < stride || outputPadding == 0 else {
             throw EngineError(.invalidArgument, "\(label): invalid convolution settings (in \(inChannels), out \(outChannels), "
@@ -106,7 +116,7 @@ final class ConvolutionCore {
         self.outputPadding = outputPadding
         self.hasBias = hasBias
         self.computesInputGradient = computesInputGradient
-        self.outputPower = outputPower
+        self.sqrtOutput = sqrtOutput
         plainWeightsDescF32 = try DNNLMemoryDesc(dims: [outChannels, inChannels, kernel, kernel], type: .f32, layout: .plain)
         biasDesc = try DNNLMemoryDesc(dims: [outChannels], type: .f32, layout: .vector)
     }
@@ -143,7 +153,8 @@ final class ConvolutionCore {
     }
 
     private func plan(for input: TensorShape, training: Bool, engine: Engine) throws -> Plan {
-        let key = PlanKey(input: input, training: training, precision: engine.precision)
+        let key = PlanKey(input: input, training: training, precision: engine.precision,
+                          lowWeightGradients: engine.bf16WeightGradients)
         if let p = plans[key] { return p }
         let out = try outputShape(for: input)
         let ctx = engine.context
@@ -153,9 +164,9 @@ final class ConvolutionCore {
         let dst = try DNNLMemoryDesc(dims: out.dims, type: .f32, layout: outLayout)
         let g = geometry(input: input, output: out)
         var attr: DNNLAttributes?
-        if let power = outputPower {
+        if sqrtOutput {
             attr = try DNNLAttributes()
-            try attr!.appendPowPostOp(alpha: 1, beta: power)
+            try attr!.appendSqrtPostOp()
         }
         func build(low: Bool) throws -> Plan {
             let t: DNNLDataType = low ? .bf16 : .f32
@@ -167,15 +178,17 @@ final class ConvolutionCore {
                                                   training: training, attr: attr)
             var forwardDst: DNNLMemoryDesc?
             if fwd.isReference, outLayout == .plain {
-                // Let oneDNN pick the output layout (channel-padded blocks) and reorder afterwards:
-                // far cheaper than the reference kernel.
-                let anyDst = try DNNLMemoryDesc(dims: out.dims, type: .f32, layout: .any)
-                let alt = try DNNLConvolution.forward(kind, context: ctx, src: lowSrc ?? src, weights: anyWeights,
-                                                      bias: hasBias ? biasDesc : nil, dst: anyDst, geometry: g,
-                                                      training: training, attr: attr)
-                if !alt.isReference {
+                // Try layouts oneDNN's JIT kernels write (channels-last, then its own choice, which
+                // pads channels to a block) and reorder afterwards: far cheaper than the reference kernel.
+                for layout in [DNNLLayout.nhwc, .any] {
+                    let altDst = try DNNLMemoryDesc(dims: out.dims, type: .f32, layout: layout)
+                    guard let alt = try? DNNLConvolution.forward(kind, context: ctx, src: lowSrc ?? src,
+                                                                 weights: anyWeights, bias: hasBias ? biasDesc : nil,
+                                                                 dst: altDst, geometry: g, training: training,
+                                                                 attr: attr), !alt.isReference else { continue }
                     fwd = alt
                     forwardDst = alt.desc(DNNLPrimitive.dstQuery)
+                    break
                 }
             }
             if fwd.isReference {
@@ -206,6 +219,9 @@ final class ConvolutionCore {
         } else {
             p = try build(low: false)
         }
+        // Bounded: inference over many image sizes must not grow the cache without limit.
+        if plans.count >= ConvolutionCore.maxPlans { plans.removeAll() }
+        p.lowWeightGradients = engine.bf16WeightGradients
         plans[key] = p
         return p
     }
@@ -251,8 +267,73 @@ final class ConvolutionCore {
             args.append(DNNLArgument(slot: DNNLSlot.dst, desc: p.dstDesc, data: UnsafeMutableRawPointer(y.data)))
             try p.forward.execute(engine.context, args)
         }
-        saved = training ? Saved(plan: p, input: x, lowInput: lowInput) : nil
+        saved = training ? Saved(plan: p, input: x, lowInput: p.lowWeightGradients ? lowInput : nil) : nil
         return y
+    }
+
+    /// Creates the backward primitives on first use. Few-channel plain gradients that only oneDNN's
+    /// reference kernels accept are given to the primitives in the channel-padded nChw16c layout.
+    /// In bf16 plans the weight gradient is computed in f32 unless `engine.bf16WeightGradients`.
+    private func prepareBackward(_ p: Plan, engine: Engine) throws {
+        guard p.backwardWeights == nil else { return }
+        let ctx = engine.context
+        let lowWeights = p.low && p.lowWeightGradients
+        // A backward primitive needs a forward hint of matching types.
+        var weightsHint = p.forward
+        if p.low && !lowWeights {
+            let anyW = try DNNLMemoryDesc(dims: weightDims, type: .f32, layout: .any)
+            weightsHint = try DNNLConvolution.forward(kind, context: ctx, src: p.srcDesc, weights: anyW,
+                                                      bias: hasBias ? biasDesc : nil, dst: p.forwardDstDesc ?? p.dstDesc,
+                                                      geometry: p.geometry, training: true)
+        }
+        /// Builds with the gradient in the tensor's layout, or blocked when that only has a reference kernel.
+        func withFallback(_ type: DNNLDataType, _ build: (DNNLMemoryDesc) throws -> DNNLPrimitive) throws
+            -> (DNNLPrimitive, DNNLMemoryDesc, DNNLPrimitive?) {
+            let plain = type == .f32 ? p.dstDesc : p.lowDstDesc!
+            let prim = try build(plain)
+            if prim.isReference, p.outputShape.c % 16 != 0 {
+                let blocked = try DNNLMemoryDesc(dims: p.outputShape.dims, type: type, layout: .nChw16c)
+                if let alt = try? build(blocked), !alt.isReference {
+                    return (alt, blocked, try DNNLConvolution.reorder(context: ctx, from: p.dstDesc, to: blocked))
+                }
+            }
+            return (prim, plain, type == .f32 ? nil : p.dstToLow)
+        }
+        let (bw, bwDy, bwConvert) = try withFallback(lowWeights ? .bf16 : .f32) { dd in
+            let anyDW = try DNNLMemoryDesc(dims: weightDims, type: .f32, layout: .any)
+            return try DNNLConvolution.backwardWeights(kind, context: ctx, src: lowWeights ? p.lowSrcDesc! : p.srcDesc,
+                                                       diffWeights: anyDW, diffBias: hasBias ? biasDesc : nil,
+                                                       diffDst: dd, geometry: p.geometry, hint: weightsHint)
+        }
+        p.weightsDiffDstDesc = bwDy
+        p.dyToWeights = bwConvert
+        let dwDesc = bw.desc(DNNLPrimitive.diffWeightsQuery)
+        p.diffWeightsDesc = dwDesc
+        p.diffWeightsToPlain = try DNNLConvolution.reorder(context: ctx, from: dwDesc, to: plainWeightsDescF32)
+        p.backwardWeights = bw
+        guard computesInputGradient else { return }
+        let type: DNNLDataType = p.low ? .bf16 : .f32
+        let (bd, bdDy, bdConvert) = try withFallback(type) { dd in
+            let anyW = try DNNLMemoryDesc(dims: weightDims, type: type, layout: .any)
+            return try DNNLConvolution.backwardData(kind, context: ctx, diffSrc: p.srcDesc, weights: anyW,
+                                                    diffDst: dd, geometry: p.geometry, hint: p.forward)
+        }
+        p.dataDiffDstDesc = bdDy
+        p.dyToData = bdConvert
+        let wDesc = bd.desc(DNNLPrimitive.weightsQuery)
+        p.backwardDataWeights = WeightSlot(desc: wDesc, reorder: try DNNLConvolution.reorder(context: ctx, from: plainWeightsDescF32, to: wDesc))
+        p.backwardData = bd
+    }
+
+    /// The output gradient as a backward primitive wants it (converted when needed).
+    private func gradientArgument(_ dy: Tensor, desc: DNNLMemoryDesc, convert: DNNLPrimitive?, plan p: Plan,
+                                  engine: Engine) throws -> (DNNLArgument, RawBuffer?) {
+        guard let convert else {
+            return (DNNLArgument(slot: DNNLSlot.diffDst, desc: p.dstDesc, data: UnsafeMutableRawPointer(dy.data)), nil)
+        }
+        let b = RawBuffer(byteCount: desc.byteCount)
+        try convert.reorder(engine.context, from: p.dstDesc, UnsafeMutableRawPointer(dy.data), to: desc, b.pointer)
+        return (DNNLArgument(slot: DNNLSlot.diffDst, desc: desc, data: b.pointer), b)
     }
 
     /// Backward pass: adds weight (and bias) gradients into `weightGradient` / `biasGradient` and
@@ -264,27 +345,10 @@ final class ConvolutionCore {
         let p = s.plan
         try dy.requireShape(p.outputShape, "\(label).backward gradient")
         let ctx = engine.context
-        var dyArg = DNNLArgument(slot: DNNLSlot.diffDst, desc: p.dstDesc, data: UnsafeMutableRawPointer(dy.data))
-        var lowDy: RawBuffer?
-        if p.low, let lowDst = p.lowDstDesc {
-            let b = try toLow(dy, with: p.dstToLow, from: p.dstDesc, to: lowDst, engine: engine)
-            lowDy = b
-            dyArg = DNNLArgument(slot: DNNLSlot.diffDst, desc: lowDst, data: b.pointer)
-        }
-        let wType: DNNLDataType = p.low ? .bf16 : .f32
-
+        try prepareBackward(p, engine: engine)
+        let (dyArg, converted) = try gradientArgument(dy, desc: p.weightsDiffDstDesc!, convert: p.dyToWeights,
+                                                      plan: p, engine: engine)
         // Weight gradients.
-        if p.backwardWeights == nil {
-            let anyW = try DNNLMemoryDesc(dims: weightDims, type: .f32, layout: .any)
-            let bw = try DNNLConvolution.backwardWeights(kind, context: ctx, src: p.lowSrcDesc ?? p.srcDesc,
-                                                         diffWeights: anyW, diffBias: hasBias ? biasDesc : nil,
-                                                         diffDst: p.lowDstDesc ?? p.dstDesc, geometry: p.geometry,
-                                                         hint: p.forward)
-            let dwDesc = bw.desc(DNNLPrimitive.diffWeightsQuery)
-            p.diffWeightsDesc = dwDesc
-            p.diffWeightsToPlain = try DNNLConvolution.reorder(context: ctx, from: dwDesc, to: plainWeightsDescF32)
-            p.backwardWeights = bw
-        }
         let dwDesc = p.diffWeightsDesc!
         let dw = RawBuffer(byteCount: dwDesc.byteCount)
         let count = weightDims.reduce(1, *)
@@ -305,27 +369,21 @@ final class ConvolutionCore {
             let b = db.floats(outChannels)
             for i in 0..<outChannels { biasGradient[i] += b[i] }
         }
-        _ = lowDy
 
         // Input gradient.
-        guard computesInputGradient else { return nil }
-        if p.backwardData == nil {
-            let anyW = try DNNLMemoryDesc(dims: weightDims, type: wType, layout: .any)
-            let bd = try DNNLConvolution.backwardData(kind, context: ctx, diffSrc: p.srcDesc, weights: anyW,
-                                                      diffDst: p.lowDstDesc ?? p.dstDesc, geometry: p.geometry,
-                                                      hint: p.forward)
-            let wDesc = bd.desc(DNNLPrimitive.weightsQuery)
-            p.backwardDataWeights = WeightSlot(desc: wDesc, reorder: try DNNLConvolution.reorder(context: ctx, from: plainWeightsDescF32, to: wDesc))
-            p.backwardData = bd
-        }
-        let slot = p.backwardDataWeights!
+        guard computesInputGradient, let bd = p.backwardData, let slot = p.backwardDataWeights else { return nil }
         try refresh(slot, weights: weights, version: weightsVersion, engine: engine)
+        var dataDy = (dyArg, converted)
+        if !p.dataDiffDstDesc!.sameLayout(as: p.weightsDiffDstDesc!) {
+            dataDy = try gradientArgument(dy, desc: p.dataDiffDstDesc!, convert: p.dyToData, plan: p, engine: engine)
+        }
         let dx = Tensor(uninitialized: s.input.shape)
-        try p.backwardData!.execute(ctx, [
-            dyArg,
+        try bd.execute(ctx, [
+            dataDy.0,
             DNNLArgument(slot: DNNLSlot.weights, desc: slot.desc, data: slot.buffer.pointer),
             DNNLArgument(slot: DNNLSlot.diffSrc, desc: p.srcDesc, data: UnsafeMutableRawPointer(dx.data)),
         ])
+        withExtendedLifetime((converted, dataDy.1)) {}
         return dx
     }
 }

@@ -1,4 +1,7 @@
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Arithmetic used by convolutions. Activations, elementwise kernels and master weights are
 /// always float32; `.bf16` converts convolution inputs, weights and output gradients to bfloat16
@@ -17,6 +20,11 @@ public final class Engine: @unchecked Sendable {
     /// Convolution precision; layers create separate cached primitives per precision, so it can be
     /// switched between steps.
     public var precision: Precision
+    /// In `.bf16` precision, compute weight gradients in bf16 as well (otherwise in f32 from the f32
+    /// activations). Off by default: oneDNN 2.6's bf16 weight-gradient kernels synchronise threads
+    /// with a spinning barrier and stall for a scheduler slice per call when another process holds
+    /// a core (see BENCHMARKS.md).
+    public var bf16WeightGradients = false
     public let logger: Logger
     let context: DNNLContext
 
@@ -36,7 +44,24 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
-    static var onlineCores: Int { OpenMP.shared.maxThreads }
+    /// libgomp reads `OMP_WAIT_POLICY` once, when the process starts; with the default (active)
+    /// policy idle OpenMP threads spin, which doubled step times on a shared 2-core machine. Call
+    /// this first thing in `main`: if the variable is unset it sets it to `policy` and re-executes
+    /// the program (same arguments) so the setting takes effect; it returns only when no re-exec
+    /// was needed or the re-exec failed (then returns false).
+    @discardableResult
+    public static func reexecuteWithOpenMPWaitPolicy(_ policy: String = "passive") -> Bool {
+        guard getenv("OMP_WAIT_POLICY") == nil else { return true }
+        setenv("OMP_WAIT_POLICY", policy, 1)
+        let args = CommandLine.arguments.map { strdup($0) } + [nil]
+        execv("/proc/self/exe", args)
+        return false
+    }
+
+    static var onlineCores: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+
+    /// Releases idle pooled tensor memory (e.g. after training, before long-running inference).
+    public func releaseIdleMemory() { BufferPool.shared.trim() }
 
     /// Splits `0..<count` into one contiguous chunk per thread and runs `body` on each chunk in
     /// parallel (inline when the work is small).

@@ -1,10 +1,10 @@
 /// Generalized divisive normalisation (Ballé et al.), per pixel over channels:
 /// GDN `y_i = x_i / sqrt(β_i + Σ_j γ_ij x_j²)`, inverse GDN `y_i = x_i · sqrt(β_i + Σ_j γ_ij x_j²)`.
 ///
-/// Built from oneDNN: the sum is a 1×1 convolution of x² with weights γ (out i, in j) and bias β,
-/// with `u^(∓1/2)` fused as a pow post-op; the rest are engine kernels. Backward uses
-/// `v = ∂L/∂u = ∓½·dy·x·u^(∓1/2 − 1)`; the 1×1 convolution's backward gives `Γᵀv` (so
-/// `dx = dy·u^(∓1/2) + 2x·Γᵀv`) and `∂L/∂γ, ∂L/∂β`.
+/// Built from oneDNN: `s = sqrt(u)`, `u = β + Γx²`, is a 1×1 convolution of x² with weights γ
+/// (out i, in j) and bias β with a fused sqrt post-op; the rest are engine kernels (`y = x/s` or
+/// `x·s`). Backward uses `v = ∂L/∂u` (GDN: `−½·dy·x/s³`, IGDN: `½·dy·x/s`); the 1×1
+/// convolution's backward gives `Γᵀv` (so `dx = dy·∂y/∂x|_s + 2x·Γᵀv`) and `∂L/∂γ, ∂L/∂β`.
 ///
 /// Non-negativity (CompressAI's `NonNegativeParametrizer`): the stored parameters `p` map to
 /// `β = max(p, √(β_min + ε))² − ε` and `γ = max(p, √ε)² − ε` with ε = 2⁻³⁶, β_min = 10⁻⁶; the bound's
@@ -28,7 +28,7 @@ public final class GDN: Layer {
     private let gammaEff: Parameter
     private var seenVersions = (-1, -1)
     private var effVersion = 0
-    private var saved: (x: Tensor, f: Tensor)?
+    private var saved: (x: Tensor, s: Tensor)?
 
     public init(engine: Engine, name: String, channels: Int, inverse: Bool = false) throws {
         self.engine = engine
@@ -36,7 +36,7 @@ public final class GDN: Layer {
         self.inverse = inverse
         core = try ConvolutionCore(label: name, kind: .convolution, inChannels: channels, outChannels: channels,
                                    kernel: 1, stride: 1, padding: 0, hasBias: true, computesInputGradient: true,
-                                   outputPower: inverse ? 0.5 : -0.5)
+                                   sqrtOutput: true)
         beta = Parameter(name: name + ".beta", shape: [channels], initialValue: (1 + GDN.pedestal).squareRoot())
         gamma = Parameter(name: name + ".gamma", shape: [channels, channels], initialValue: GDN.pedestal.squareRoot())
         for i in 0..<channels { gamma.value[i * channels + i] = (0.1 + GDN.pedestal).squareRoot() }
@@ -74,33 +74,38 @@ public final class GDN: Layer {
         let x2 = x.emptyLike()
         let sq = x2.data
         engine.parallelFor(x.count) { r in for i in r { sq[i] = xd[i] * xd[i] } }
-        let f = try core.forward(x2, weights: gammaEff.value, weightsVersion: effVersion, bias: betaEff.value,
+        let s = try core.forward(x2, weights: gammaEff.value, weightsVersion: effVersion, bias: betaEff.value,
                                  training: training, engine: engine)
         let y = x.emptyLike()
-        let fd = f.data, yd = y.data
-        engine.parallelFor(x.count) { r in for i in r { yd[i] = xd[i] * fd[i] } }
-        saved = training ? (x, f) : nil
+        let sd = s.data, yd = y.data
+        if inverse {
+            engine.parallelFor(x.count) { r in for i in r { yd[i] = xd[i] * sd[i] } }
+        } else {
+            engine.parallelFor(x.count) { r in for i in r { yd[i] = xd[i] / sd[i] } }
+        }
+        saved = training ? (x, s) : nil
         return y
     }
 
     public func backward(_ dy: Tensor) throws -> Tensor? {
-        let (x, f) = try takeSaved(&saved, inverse ? "IGDN" : "GDN")
+        let (x, s) = try takeSaved(&saved, inverse ? "IGDN" : "GDN")
         try dy.requireShape(x.shape, "GDN.backward gradient")
-        let xd = x.data, fd = f.data, g = dy.data
+        let xd = x.data, sd = s.data, g = dy.data
         let v = x.emptyLike()
         let vd = v.data
+        // f = ∂y/∂x at fixed s: s (IGDN) or 1/s (GDN). Stored back into `s` to save a buffer.
         if inverse {
-            // f = u^½ ⇒ ∂f/∂u = ½/f.
-            engine.parallelFor(x.count) { r in for i in r { vd[i] = 0.5 * g[i] * xd[i] / fd[i] } }
+            engine.parallelFor(x.count) { r in for i in r { vd[i] = 0.5 * g[i] * xd[i] / sd[i] } }
         } else {
-            // f = u^-½ ⇒ ∂f/∂u = -½ f³.
             engine.parallelFor(x.count) { r in
                 for i in r {
-                    let fi = fd[i]
-                    vd[i] = -0.5 * g[i] * xd[i] * fi * fi * fi
+                    let inv = 1 / sd[i]
+                    vd[i] = -0.5 * g[i] * xd[i] * inv * inv * inv
+                    sd[i] = inv
                 }
             }
         }
+        let fd = sd
         betaEff.zeroGradient()
         gammaEff.zeroGradient()
         guard let gv = try core.backward(v, weights: gammaEff.value, weightsVersion: effVersion,

@@ -15,30 +15,6 @@ extension Layer {
     public var parameters: [Parameter] { [] }
 }
 
-/// Layers applied one after the other.
-public final class Sequential: Layer {
-    public let layers: [any Layer]
-
-    public init(_ layers: [any Layer]) { self.layers = layers }
-
-    public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
-        var t = x
-        for l in layers { t = try l.forward(t, training: training) }
-        return t
-    }
-
-    public func backward(_ dy: Tensor) throws -> Tensor? {
-        var g: Tensor? = dy
-        for l in layers.reversed() {
-            guard let cur = g else { return nil }
-            g = try l.backward(cur)
-        }
-        return g
-    }
-
-    public var parameters: [Parameter] { layers.flatMap { $0.parameters } }
-}
-
 /// Takes the state saved by a training forward, or throws the standard error.
 @inline(__always)
 func takeSaved<T>(_ saved: inout T?, _ layer: String) throws -> T {

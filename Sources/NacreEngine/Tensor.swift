@@ -27,6 +27,13 @@ public final class Tensor: @unchecked Sendable {
         data.initialize(repeating: 0, count: count)
     }
 
+    /// A tensor with every element equal to `value`.
+    public convenience init(shape: TensorShape, repeating value: Float) throws {
+        try shape.validate()
+        self.init(uninitialized: shape)
+        data.initialize(repeating: value, count: count)
+    }
+
     /// A tensor holding `values` given in plain NCHW order.
     public convenience init(shape: TensorShape, values: [Float]) throws {
         try shape.validate()

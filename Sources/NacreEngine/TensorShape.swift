@@ -17,25 +17,18 @@ public struct TensorShape: Hashable, Sendable, CustomStringConvertible {
     var dims: [Int] { [n, c, h, w] }
     public var description: String { "\(n)×\(c)×\(h)×\(w)" }
 
-    /// Throws unless every dimension is positive.
+    /// Throws unless every dimension is positive and the element count fits in memory terms.
     func validate() throws {
         guard n > 0, c > 0, h > 0, w > 0 else {
             throw EngineError(.invalidArgument, "tensor shape \(self) has a non-positive dimension; every dimension must be ≥ 1")
         }
+        var total = 4  // bytes per element
+        for d in [n, c, h, w] {
+            let (t, overflow) = total.multipliedReportingOverflow(by: d)
+            guard !overflow, t <= 1 << 40 else {
+                throw EngineError(.invalidArgument, "tensor shape \(self) is too large; tile the input into smaller pieces")
+            }
+            total = t
+        }
     }
-}
-
-/// How a tensor's elements are ordered in memory. The engine picks it from the channel count:
-/// channel counts divisible by 16 use oneDNN's blocked nChw16c (the layout its AVX-512
-/// convolutions choose), others (the 3-channel image edges) stay plain NCHW, so no tensor carries
-/// block padding.
-enum TensorLayout: Sendable {
-    case nchw
-    case nChw16c
-
-    static func preferred(channels: Int) -> TensorLayout {
-        channels % 16 == 0 ? .nChw16c : .nchw
-    }
-
-    var dnnl: DNNLLayout { self == .nchw ? .plain : .nChw16c }
 }

@@ -7,7 +7,7 @@ struct NacreCommand: AsyncParsableCommand {
         commandName: "nacre",
         abstract: "Learned-image archiver: packs images into shared-decoder archives and restores them.",
         version: NacreVersion.string,
-        subcommands: [TrainCommand.self, BenchCommand.self]
+        subcommands: [LsCommand.self, VerifyCommand.self, TrainCommand.self, BenchCommand.self, DaemonCommand.self, CtlCommand.self]
     )
 }
 

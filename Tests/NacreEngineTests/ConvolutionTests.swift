@@ -22,7 +22,7 @@ import Testing
         for (name, e) in result.parameterErrors { #expect(e < 1e-3, "\(name) gradient \(e)") }
     }
 
-    @Test(arguments: [(16, 3, 5, 2, 2, 1), (16, 16, 5, 2, 2, 1), (32, 16, 3, 1, 1, 0)])
+    @Test(arguments: [(16, 3, 5, 2, 2, 1), (16, 3, 3, 1, 1, 0), (16, 3, 4, 2, 1, 0), (16, 16, 5, 2, 2, 1), (32, 16, 3, 1, 1, 0)])
     func convTransposeMatchesReferenceAndFiniteDifferences(_ cfg: (Int, Int, Int, Int, Int, Int)) throws {
         let (cin, cout, k, stride, pad, opad) = cfg
         let engine = try Fixture.engine()

@@ -37,6 +37,7 @@ import Testing
         #expect(t.storageIndex(n: 0, c: 1, h: 0, w: 0) == 1)  // channels innermost in nChw16c
         #expect(throws: EngineError.self) { _ = try Tensor(shape: shape, values: [1, 2, 3]) }
         #expect(throws: EngineError.self) { _ = try Tensor(zeros: TensorShape(n: 0, c: 1, h: 1, w: 1)) }
+        #expect(throws: EngineError.self) { _ = try Tensor(zeros: TensorShape(n: 1 << 20, c: 1 << 20, h: 1 << 20, w: 1)) }
     }
 
     @Test func noiseIsUniformHalfUnitSeededAndIdentityGradient() throws {

@@ -1,18 +1,5 @@
 import CDNNL
 
-/// Which oneDNN primitive family a convolution-like layer uses.
-enum DNNLConvolutionKind: Sendable {
-    case convolution
-    case deconvolution
-}
-
-/// Strides and paddings shared by every primitive of one convolution (spatial dims H, W).
-struct DNNLConvolutionGeometry: Sendable {
-    var strides: [Int64]
-    var paddingLeft: [Int64]
-    var paddingRight: [Int64]
-}
-
 /// Builders for forward, backward-data and backward-weights convolution/deconvolution primitives.
 enum DNNLConvolution {
     static func forward(_ kind: DNNLConvolutionKind, context: DNNLContext, src: DNNLMemoryDesc,
@@ -82,7 +69,8 @@ enum DNNLConvolution {
     static func reorder(context: DNNLContext, from: DNNLMemoryDesc, to: DNNLMemoryDesc) throws -> DNNLPrimitive {
         var pd: dnnl_primitive_desc_t?
         var f = from.raw, t = to.raw
-        try dnnlCheck(dnnl_reorder_primitive_desc_create(&pd, &f, context.engine, &t, context.engine, nil),
+        let attr = try DNNLAttributes()
+        try dnnlCheck(dnnl_reorder_primitive_desc_create(&pd, &f, context.engine, &t, context.engine, attr.raw),
                       "reorder_primitive_desc_create")
         return try DNNLPrimitive(label: "reorder", pd: pd!)
     }

@@ -1,12 +1,5 @@
 import CDNNL
 
-/// One argument of a primitive execution: which slot, its descriptor, and the buffer.
-struct DNNLArgument {
-    let slot: Int32
-    let desc: DNNLMemoryDesc
-    let data: UnsafeMutableRawPointer
-}
-
 /// A created oneDNN primitive together with its primitive descriptor.
 final class DNNLPrimitive: @unchecked Sendable {
     let pd: dnnl_primitive_desc_t
@@ -17,7 +10,8 @@ final class DNNLPrimitive: @unchecked Sendable {
     convenience init(label: String, opDesc: UnsafeRawPointer, attr: DNNLAttributes?, context: DNNLContext,
          hint: DNNLPrimitive?) throws {
         var p: dnnl_primitive_desc_t?
-        try dnnlCheck(dnnl_primitive_desc_create(&p, opDesc, attr?.raw, context.engine, hint?.pd),
+        let attributes = try attr ?? DNNLAttributes()
+        try dnnlCheck(dnnl_primitive_desc_create(&p, opDesc, attributes.raw, context.engine, hint?.pd),
                       "primitive_desc_create(\(label))")
         try self.init(label: label, pd: p!)
     }
@@ -31,7 +25,13 @@ final class DNNLPrimitive: @unchecked Sendable {
         self.pd = pd
         self.primitive = prim!
         self.label = label
+        scratchpad = DNNLMemoryDesc(raw: dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)!.pointee)
+        scratchpadBytes = scratchpad.byteCount
     }
+
+    /// The scratchpad the primitive needs per execution (0 bytes when none).
+    let scratchpad: DNNLMemoryDesc
+    let scratchpadBytes: Int
 
     deinit {
         dnnl_primitive_destroy(primitive)
@@ -68,44 +68,19 @@ final class DNNLPrimitive: @unchecked Sendable {
             mems.append(m)
             execArgs.append(dnnl_exec_arg_t(arg: a.slot, memory: m))
         }
+        var scratch: RawBuffer?
+        if scratchpadBytes > 0 {
+            let b = RawBuffer(byteCount: scratchpadBytes)
+            scratch = b
+            var m: dnnl_memory_t?
+            var md = scratchpad.raw
+            try dnnlCheck(dnnl_memory_create(&m, &md, context.engine, b.pointer), "memory_create(\(label) scratchpad)")
+            mems.append(m)
+            execArgs.append(dnnl_exec_arg_t(arg: DNNLSlot.scratchpad, memory: m))
+        }
+        defer { withExtendedLifetime(scratch) {} }
         try dnnlCheck(dnnl_primitive_execute(primitive, context.stream, Int32(execArgs.count), execArgs),
                       "primitive_execute(\(label))")
         try dnnlCheck(dnnl_stream_wait(context.stream), "stream_wait(\(label))")
     }
-}
-
-/// Primitive attributes (post-ops, scratchpad mode).
-final class DNNLAttributes: @unchecked Sendable {
-    let raw: dnnl_primitive_attr_t
-
-    init() throws {
-        var a: dnnl_primitive_attr_t?
-        try dnnlCheck(dnnl_primitive_attr_create(&a), "primitive_attr_create")
-        raw = a!
-    }
-
-    deinit { dnnl_primitive_attr_destroy(raw) }
-
-    /// Appends `dst = alpha * dst^beta` after the primitive's own computation.
-    func appendPowPostOp(alpha: Float, beta: Float) throws {
-        var po: dnnl_post_ops_t?
-        try dnnlCheck(dnnl_post_ops_create(&po), "post_ops_create")
-        defer { dnnl_post_ops_destroy(po) }
-        try dnnlCheck(dnnl_post_ops_append_eltwise(po, 1, dnnl_eltwise_pow, alpha, beta), "post_ops_append_eltwise")
-        try dnnlCheck(dnnl_primitive_attr_set_post_ops(raw, po), "primitive_attr_set_post_ops")
-    }
-}
-
-/// Argument slot numbers (the DNNL_ARG_* macros).
-enum DNNLSlot {
-    static let src: Int32 = 1
-    static let dst: Int32 = 17
-    static let weights: Int32 = 33
-    static let bias: Int32 = 41
-    static let diffSrc: Int32 = 129
-    static let diffDst: Int32 = 145
-    static let diffWeights: Int32 = 161
-    static let diffBias: Int32 = 169
-    static let from: Int32 = 1
-    static let to: Int32 = 17
 }

@@ -1,1 +1,0 @@
-// Placeholder until PNG I/O lands (issue 2).

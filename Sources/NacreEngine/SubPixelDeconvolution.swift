@@ -1,0 +1,130 @@
+/// A transposed convolution computed as s² phase convolutions stacked into one ordinary
+/// convolution plus a pixel shuffle. Used for few-channel outputs (the 3-channel image), where
+/// oneDNN's deconvolution would pad the output channels to a block of 16 and do 5× the work.
+///
+/// Output pixel `y[s·i + a]` receives `x[i + t] · w[a + p − s·t]`, so phase `a` is a convolution
+/// over offsets `t ∈ [−r, r]` with weights picked from `w`; every `w` tap lands in exactly one
+/// phase. Only built when the offsets are symmetric and `out = s · in` (e.g. kernel 5, stride 2,
+/// padding 2, output padding 1).
+final class SubPixelDeconvolution {
+    let inChannels: Int
+    let outChannels: Int
+    let kernel: Int
+    let stride: Int
+    let padding: Int
+    let radius: Int
+    let core: ConvolutionCore
+    private let phaseWeights: Parameter   // (s²·O, I, 2r+1, 2r+1), gradients accumulate here
+    private let phaseBias: Parameter
+    private var seenVersions = (-1, -1)
+    private var phaseVersion = 0
+    private var savedInput: TensorShape?
+
+    /// Returns nil when the geometry does not decompose cleanly (then use a deconvolution).
+    init?(label: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int,
+          outputPadding: Int, computesInputGradient: Bool) throws {
+        guard stride > 1, outputPadding == stride + 2 * padding - kernel else { return nil }  // out = s·in
+        // Offsets t with 0 ≤ a + p − s·t < k for some phase a.
+        let tMax = (stride - 1 + padding) / stride
+        let tMin = -((kernel - 1 - padding) / stride)
+        guard tMax == -tMin else { return nil }
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        radius = tMax
+        let taps = 2 * radius + 1
+        core = try ConvolutionCore(label: label + ".phases", kind: .convolution, inChannels: inChannels,
+                                   outChannels: stride * stride * outChannels, kernel: taps, stride: 1,
+                                   padding: radius, hasBias: true, computesInputGradient: computesInputGradient)
+        phaseWeights = Parameter(name: label + ".phase-weights", shape: core.weightDims)
+        phaseBias = Parameter(name: label + ".phase-bias", shape: [stride * stride * outChannels])
+    }
+
+    func outputShape(for input: TensorShape) throws -> TensorShape {
+        guard input.c == inChannels else {
+            throw EngineError(.shapeMismatch, "transposed convolution expects \(inChannels) input channels, got \(input)")
+        }
+        return TensorShape(n: input.n, c: outChannels, h: input.h * stride, w: input.w * stride)
+    }
+
+    /// Visits every (phase weight index, original weight index) pair.
+    private func forEachTap(_ body: (Int, Int) -> Void) {
+        let taps = 2 * radius + 1, s = stride, o = outChannels, i = inChannels
+        for ah in 0..<s { for aw in 0..<s { for th in -radius...radius { for tw in -radius...radius {
+            let kh = ah + padding - s * th, kw = aw + padding - s * tw
+            guard kh >= 0, kh < kernel, kw >= 0, kw < kernel else { continue }
+            for oc in 0..<o { for ic in 0..<i {
+                let phase = (ah * s + aw) * o + oc
+                body(((phase * i + ic) * taps + th + radius) * taps + tw + radius,
+                     ((oc * i + ic) * kernel + kh) * kernel + kw)
+            }}
+        }}}}
+    }
+
+    private func refresh(weights: Parameter, bias: Parameter?) {
+        let versions = (weights.version, bias?.version ?? 0)
+        guard versions != seenVersions else { return }
+        phaseWeights.value.update(repeating: 0, count: phaseWeights.count)
+        let pw = phaseWeights.value, w = weights.value
+        forEachTap { p, k in pw[p] = w[k] }
+        for k in 0..<phaseBias.count { phaseBias.value[k] = bias?.value[k % outChannels] ?? 0 }
+        seenVersions = versions
+        phaseVersion &+= 1
+    }
+
+    func forward(_ x: Tensor, weights: Parameter, bias: Parameter?, training: Bool, engine: Engine) throws -> Tensor {
+        refresh(weights: weights, bias: bias)
+        let phases = try core.forward(x, weights: phaseWeights.value, weightsVersion: phaseVersion,
+                                      bias: phaseBias.value, training: training, engine: engine)
+        let y = Tensor(uninitialized: try outputShape(for: x.shape))
+        shuffle(phases: phases, image: y, toImage: true, engine: engine)
+        savedInput = training ? x.shape : nil
+        return y
+    }
+
+    func backward(_ dy: Tensor, weights: Parameter, bias: Parameter?, engine: Engine) throws -> Tensor? {
+        let input = try takeSaved(&savedInput, "ConvTranspose2D")
+        try dy.requireShape(try outputShape(for: input), "ConvTranspose2D.backward gradient")
+        let dPhases = Tensor(uninitialized: TensorShape(n: input.n, c: stride * stride * outChannels, h: input.h, w: input.w))
+        shuffle(phases: dPhases, image: dy, toImage: false, engine: engine)
+        phaseWeights.zeroGradient()
+        phaseBias.zeroGradient()
+        let dx = try core.backward(dPhases, weights: phaseWeights.value, weightsVersion: phaseVersion,
+                                   weightGradient: phaseWeights.gradient, biasGradient: phaseBias.gradient,
+                                   engine: engine)
+        let pg = phaseWeights.gradient, wg = weights.gradient
+        forEachTap { p, k in wg[k] += pg[p] }
+        if let bias {
+            for k in 0..<phaseBias.count { bias.gradient[k % outChannels] += phaseBias.gradient[k] }
+        }
+        return dx
+    }
+
+    /// Pixel shuffle between the phase tensor (N, s²·O, H, W) and the image (N, O, s·H, s·W),
+    /// both plain NCHW (neither channel count is a multiple of 16).
+    private func shuffle(phases: Tensor, image: Tensor, toImage: Bool, engine: Engine) {
+        let s = stride, o = outChannels, h = phases.shape.h, w = phases.shape.w
+        let pd = phases.data, id = image.data
+        let planes = image.shape.n * o
+        engine.parallelFor(planes, minChunk: 1) { r in
+            for plane in r {
+                let n = plane / o, oc = plane % o
+                for ah in 0..<s { for aw in 0..<s {
+                    let src = pd + ((n * s * s * o + (ah * s + aw) * o + oc) * h) * w
+                    let dst = id + plane * h * s * w * s
+                    for i in 0..<h {
+                        let row = dst + (i * s + ah) * w * s + aw
+                        let prow = src + i * w
+                        if toImage {
+                            for j in 0..<w { row[j * s] = prow[j] }
+                        } else {
+                            for j in 0..<w { prow[j] = row[j * s] }
+                        }
+                    }
+                }}
+            }
+        }
+    }
+}
