@@ -57,9 +57,9 @@ let package = Package(
         // Test-only helpers (finding and running the built executable); no product uses it.
         .target(name: "NacreTestSupport"),
 
-        .testTarget(name: "NacreCatalogTests", dependencies: ["NacreCatalog", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "NacreCodecTests", dependencies: ["NacreCodec"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NacreEngineTests", dependencies: ["NacreEngine", "NacreChecksums"], exclude: ["Fixtures"]),
+        .testTarget(name: "NacreCatalogTests", dependencies: ["NacreCatalog", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "NacreCodecTests", dependencies: ["NacreCodec", "NacreEngine", "NacreImage"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -7,7 +7,8 @@ struct NacreCommand: AsyncParsableCommand {
         commandName: "nacre",
         abstract: "Learned-image archiver: packs images into shared-decoder archives and restores them.",
         version: NacreVersion.string,
-        subcommands: [LsCommand.self, VerifyCommand.self, ReindexCommand.self, BenchCommand.self, DaemonCommand.self, CtlCommand.self]
+        subcommands: [LsCommand.self, VerifyCommand.self, ReindexCommand.self, TrainCommand.self, BenchCommand.self,
+                      DaemonCommand.self, CtlCommand.self]
     )
 }
 

@@ -1,0 +1,28 @@
+/// An error from the codec: model, training, encoding or decoding.
+public struct CodecError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// Stable codes, for scripts and tests.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let name: String
+        public var description: String { name }
+        /// A caller passed a value outside its documented range.
+        public static let invalidArgument = Code(name: "invalid_argument")
+        /// No usable training images were found.
+        public static let noTrainingData = Code(name: "no_training_data")
+        /// A model or checkpoint file does not match what this build expects.
+        public static let incompatibleModel = Code(name: "incompatible_model")
+        /// A state the code should never reach; a bug to report.
+        public static let internalInconsistency = Code(name: "internal_inconsistency")
+    }
+
+    /// What kind of failure this is.
+    public var code: Code
+    /// What went wrong and what to do about it.
+    public var message: String
+
+    public init(code: Code, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+}

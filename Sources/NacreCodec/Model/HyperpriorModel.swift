@@ -1,0 +1,135 @@
+import Foundation
+import NacreEngine
+
+/// The learned transform codec: a scale hyperprior (Ballé et al. 2018) with per-level gain
+/// vectors on the latent channels for variable rate (Cui et al. 2021).
+///
+/// - g_a: 4 × (5×5 stride-2 convolution), GDN between: image → y (M channels, 1/16 side).
+/// - h_a: 3×3 conv, ReLU, 5×5/2 conv, ReLU, 5×5/2 conv on |y| → z (N channels, 1/64 side).
+/// - h_s: 5×5/2 transposed conv, ReLU, 5×5/2 transposed conv, ReLU, 3×3 conv → t, the
+///   continuous index of y's scale in the coding table: σ = σ₀·exp(Δ·t) (see `scale(fromIndex:)`).
+/// - g_s: 4 × (5×5 stride-2 transposed convolution), IGDN between: ŷ → image.
+///
+/// Quality level l multiplies y by the encoder gain exp(a_l) (per channel) before quantisation
+/// and ŷ by the decoder gain exp(b_l) before g_s. z does not depend on the level, and the
+/// scale of the gained latent is σ·exp(a_l); so the decoder's integer scale index can add an
+/// integer log-gain to an integer log-scale. Gains are stored as logs, which keeps them
+/// positive and makes the interpolation between levels exponential, as Cui et al. propose.
+///
+/// h_s predicts the scale in the coding table's own log units, so the decoder's integer h_s
+/// computes a table index in fixed point, adds the level's integer log-gain offset
+/// ln(g)/Δ and rounds: no floating point decides which table codes an element.
+public final class HyperpriorModel {
+    public let configuration: HyperpriorConfiguration
+    public let engine: Engine
+    public let analysis: Sequential
+    public let hyperAnalysis: Sequential
+    public let hyperSynthesis: Sequential
+    public let synthesis: Sequential
+    /// log encoder gains, [levels, M].
+    public let encoderLogGains: Parameter
+    /// log decoder gains, [levels, M].
+    public let decoderLogGains: Parameter
+    /// Parameters of the factorized density of z (see `FactorizedDensity`), flat.
+    public let densityParameters: Parameter
+    /// Shape of the density (its parameters live in `densityParameters`).
+    let densityTemplate: FactorizedDensity
+
+    /// Builds a model with a deterministic initialisation from `seed`.
+    public init(configuration: HyperpriorConfiguration = .standard, engine: Engine, seed: UInt64 = 1) throws {
+        self.configuration = configuration
+        self.engine = engine
+        let n = configuration.hiddenChannels, m = configuration.latentChannels
+        var rng = SeededRandom(seed: seed)
+        func conv(_ name: String, _ i: Int, _ o: Int, _ k: Int, _ s: Int, first: Bool = false) throws -> Conv2D {
+            try Conv2D(engine: engine, name: name, inChannels: i, outChannels: o, kernel: k, stride: s,
+                       computesInputGradient: !first, rng: &rng)
+        }
+        func deconv(_ name: String, _ i: Int, _ o: Int) throws -> ConvTranspose2D {
+            try ConvTranspose2D(engine: engine, name: name, inChannels: i, outChannels: o, kernel: 5, stride: 2, rng: &rng)
+        }
+        analysis = Sequential([
+            try conv("g_a.0", 3, n, 5, 2, first: true), try GDN(engine: engine, name: "g_a.1", channels: n),
+            try conv("g_a.2", n, n, 5, 2), try GDN(engine: engine, name: "g_a.3", channels: n),
+            try conv("g_a.4", n, n, 5, 2), try GDN(engine: engine, name: "g_a.5", channels: n),
+            try conv("g_a.6", n, m, 5, 2),
+        ])
+        hyperAnalysis = Sequential([
+            try conv("h_a.0", m, n, 3, 1), ReLU(engine: engine),
+            try conv("h_a.2", n, n, 5, 2), ReLU(engine: engine),
+            try conv("h_a.4", n, n, 5, 2),
+        ])
+        hyperSynthesis = Sequential([
+            try deconv("h_s.0", n, n), ReLU(engine: engine),
+            try deconv("h_s.2", n, n), ReLU(engine: engine),
+            try conv("h_s.4", n, m, 3, 1),
+        ])
+        synthesis = Sequential([
+            try deconv("g_s.0", m, n), try GDN(engine: engine, name: "g_s.1", channels: n, inverse: true),
+            try deconv("g_s.2", n, n), try GDN(engine: engine, name: "g_s.3", channels: n, inverse: true),
+            try deconv("g_s.4", n, n), try GDN(engine: engine, name: "g_s.5", channels: n, inverse: true),
+            try deconv("g_s.6", n, 3),
+        ])
+        // Start gains at √(λ_l / λ_mid): the MSE-optimal quantiser step scales as 1/√λ.
+        let levels = configuration.levelCount
+        let middle = configuration.lambdas[levels / 2]
+        encoderLogGains = Parameter(name: "gain.encoder", shape: [levels, m])
+        decoderLogGains = Parameter(name: "gain.decoder", shape: [levels, m])
+        for l in 0..<levels {
+            let logGain = Float(0.5 * Foundation.log(configuration.lambdas[l] / middle))
+            for c in 0..<m {
+                encoderLogGains.value[l * m + c] = logGain
+                decoderLogGains.value[l * m + c] = -logGain
+            }
+        }
+        densityTemplate = FactorizedDensity(channels: n, seed: seed &+ 17)
+        densityParameters = Parameter(name: "density.z", shape: [densityTemplate.parameters.count])
+        try densityParameters.setValues(densityTemplate.parameters)
+    }
+
+    /// Every trainable parameter, in a stable order (weights files and the optimizer use it).
+    public var parameters: [Parameter] {
+        analysis.parameters + hyperAnalysis.parameters + hyperSynthesis.parameters + synthesis.parameters
+            + [encoderLogGains, decoderLogGains, densityParameters]
+    }
+
+    /// The density of z with the current parameter values.
+    public var density: FactorizedDensity {
+        var d = densityTemplate
+        d.parameters = densityParameters.values()
+        return d
+    }
+
+    /// Smallest scale of the coding table (σ₀) and its log step Δ: the table's scales are
+    /// σ₀·exp(Δ·k), k = 0…63, from 0.11 to 256.
+    public static let scaleTableStart = EntropyTables.defaultGaussianScales[0]
+    public static let scaleTableLogStep = Foundation.log(
+        EntropyTables.defaultGaussianScales.last! / EntropyTables.defaultGaussianScales[0])
+        / Double(EntropyTables.defaultGaussianScales.count - 1)
+    /// Largest index h_s may ask for in training; exp() beyond it only risks overflow, and the
+    /// table ends at 63 anyway.
+    static let maximumScaleIndex: Float = 80
+
+    /// σ = σ₀·exp(Δ·t) elementwise, t clamped to `maximumScaleIndex`.
+    func scale(fromIndex t: Tensor) -> Tensor {
+        let start = Float(Self.scaleTableStart), step = Float(Self.scaleTableLogStep), top = Self.maximumScaleIndex
+        return engine.map(t) { start * Foundation.exp(step * min($0, top)) }
+    }
+
+    /// Gradient through `scale(fromIndex:)`: dt = dσ · Δ · σ (zero where t was clamped).
+    func scaleFromIndexBackward(_ dSigma: Tensor, index t: Tensor, sigma: Tensor) throws -> Tensor {
+        let step = Float(Self.scaleTableLogStep), top = Self.maximumScaleIndex
+        let product = try engine.zip(dSigma, sigma) { $0 * $1 * step }
+        return try engine.zip(product, t) { $1 > top ? 0 : $0 }
+    }
+
+    /// Encoder gains of a level, exp(a_l).
+    public func encoderGains(level: Int) -> [Float] { gains(encoderLogGains, level) }
+    /// Decoder gains of a level, exp(b_l).
+    public func decoderGains(level: Int) -> [Float] { gains(decoderLogGains, level) }
+
+    private func gains(_ p: Parameter, _ level: Int) -> [Float] {
+        let m = configuration.latentChannels
+        return (0..<m).map { Foundation.exp(p.value[level * m + $0]) }
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import NacreEngine
+
+/// What one pass of the rate-distortion objective measured on a batch.
+public struct RateDistortionMeasurement: Sendable {
+    /// Quality level the batch was coded at.
+    public var level: Int
+    /// Estimated bits per pixel of y (from the Gaussian conditional).
+    public var latentBitsPerPixel: Double
+    /// Estimated bits per pixel of z (from the factorized density).
+    public var hyperLatentBitsPerPixel: Double
+    /// Mean squared error on the 0…255 scale.
+    public var mse: Double
+    /// The objective: bits/pixel + λ · MSE.
+    public var loss: Double
+
+    /// Total estimated bits per pixel.
+    public var bitsPerPixel: Double { latentBitsPerPixel + hyperLatentBitsPerPixel }
+    /// PSNR of the batch's pooled MSE.
+    public var psnr: Double { 10 * Foundation.log10(255 * 255 / max(mse, 1e-10)) }
+}
+
+extension HyperpriorModel {
+    /// Runs the objective on `images` (N×3×H×W, values in 0…1, H and W multiples of 64) at a
+    /// quality level. In training mode the latents get additive uniform noise for the rate
+    /// terms and straight-through rounding for the decoder, and the gradients of the objective
+    /// are *added* to every parameter's gradient (zero them first). Otherwise latents are
+    /// rounded and nothing is differentiated: the rate is then the model's own estimate of
+    /// what the entropy coder will spend.
+    public func rateDistortion(
+        images x: Tensor, level: Int, training: Bool, latentNoise: UniformNoise? = nil, hyperNoise: UniformNoise? = nil
+    ) throws -> RateDistortionMeasurement {
+        guard (0..<configuration.levelCount).contains(level) else {
+            throw CodecError(code: .invalidArgument, message: "quality level \(level) is outside 0..<\(configuration.levelCount)")
+        }
+        let lambda = configuration.lambdas[level]
+        let pixels = Double(x.shape.n * x.shape.h * x.shape.w)
+
+        // Forward.
+        let y = try analysis.forward(x, training: training)
+        let absY = engine.abs(y)
+        let z = try hyperAnalysis.forward(absY, training: training)
+        let zTilde = training ? try (hyperNoise ?? UniformNoise(engine: engine, seed: 2)).forward(z, training: true) : engine.round(z)
+        let scaleIndex = try hyperSynthesis.forward(zTilde, training: training)
+        let sigma = scale(fromIndex: scaleIndex)
+        let encoderGains = encoderGains(level: level), decoderGains = decoderGains(level: level)
+        let yGained = try engine.multiplyChannels(y, gains: encoderGains)
+        let yRate = training ? try (latentNoise ?? UniformNoise(engine: engine, seed: 3)).forward(yGained, training: true) : engine.round(yGained)
+        let sigmaGained = try engine.multiplyChannels(sigma, gains: encoderGains)
+        let yHat = engine.round(yGained)
+        let yDecoder = try engine.multiplyChannels(yHat, gains: decoderGains)
+        let xHat = try synthesis.forward(yDecoder, training: training)
+        let mse = try engine.meanSquaredError(xHat, x) * 255 * 255
+
+        // Rates.
+        var dYRate = training ? try Tensor(zeros: yRate.shape) : nil
+        var dSigmaGained = training ? try Tensor(zeros: sigmaGained.shape) : nil
+        let latentBits = GaussianConditionalRate.bits(
+            values: UnsafeBufferPointer(start: yRate.data, count: yRate.count),
+            scales: UnsafeBufferPointer(start: sigmaGained.data, count: sigmaGained.count),
+            valueGradients: dYRate.map { UnsafeMutableBufferPointer(start: $0.data, count: $0.count) },
+            scaleGradients: dSigmaGained.map { UnsafeMutableBufferPointer(start: $0.data, count: $0.count) })
+        let zValues = zTilde.values()
+        let channelOf = Self.channelIndices(of: zTilde.shape)
+        let densityNow = density
+        let zEvaluation = densityNow.likelihoods(values: zValues, channelOf: channelOf)
+        let hyperBits = zEvaluation.likelihoods.reduce(0) { $0 - Foundation.log2($1) }
+
+        let measurement = RateDistortionMeasurement(
+            level: level, latentBitsPerPixel: latentBits / pixels, hyperLatentBitsPerPixel: hyperBits / pixels,
+            mse: mse, loss: (latentBits + hyperBits) / pixels + lambda * mse)
+        guard training, let dYRate, let dSigmaGained else { return measurement }
+
+        // Backward, in reverse order of the forward.
+        let perPixel = Float(1 / pixels)
+        let dXHat = try engine.meanSquaredErrorGradient(xHat, x, weight: Float(lambda * 255 * 255))
+        guard let dYDecoder = try synthesis.backward(dXHat) else {
+            throw CodecError(code: .internalInconsistency, message: "g_s returned no input gradient")
+        }
+        let (dYHat, dDecoderGains) = try engine.multiplyChannelsBackward(dYDecoder, yHat, gains: decoderGains)
+        // Straight-through rounding for the decoder path; identity through the noise for the rate.
+        let dYGained = try engine.add(dYHat, engine.scale(dYRate, by: perPixel))
+        let (dY, dEncoderGainsFromY) = try engine.multiplyChannelsBackward(dYGained, y, gains: encoderGains)
+        let (dSigma, dEncoderGainsFromSigma) = try engine.multiplyChannelsBackward(
+            engine.scale(dSigmaGained, by: perPixel), sigma, gains: encoderGains)
+        guard let dZTildeFromSigma = try hyperSynthesis.backward(
+            scaleFromIndexBackward(dSigma, index: scaleIndex, sigma: sigma)) else {
+            throw CodecError(code: .internalInconsistency, message: "h_s returned no input gradient")
+        }
+        // Rate of z: d(−log₂ p)/dp = −1/(p ln 2).
+        let likelihoodWeights = zEvaluation.likelihoods.map { -1 / ($0 * M_LN2 * pixels) }
+        let dZFromRate = zip(zEvaluation.valueGradients, likelihoodWeights).map { Float($0 * $1) }
+        let dZ = try engine.add(dZTildeFromSigma, Tensor(shape: zTilde.shape, values: dZFromRate))
+        var densityGradient = [Float](repeating: 0, count: densityParameters.count)
+        densityNow.backward(zEvaluation, likelihoodWeights: likelihoodWeights, gradient: &densityGradient)
+        for i in densityGradient.indices { densityParameters.gradient[i] += densityGradient[i] }
+        guard let dAbsY = try hyperAnalysis.backward(dZ) else {
+            throw CodecError(code: .internalInconsistency, message: "h_a returned no input gradient")
+        }
+        try engine.addInPlace(dY, engine.absBackward(dAbsY, y))
+        _ = try analysis.backward(dY)
+
+        // Log-gain gradients: d/da = d/dg · g.
+        let m = configuration.latentChannels
+        for c in 0..<m {
+            encoderLogGains.gradient[level * m + c] += (dEncoderGainsFromY[c] + dEncoderGainsFromSigma[c]) * encoderGains[c]
+            decoderLogGains.gradient[level * m + c] += dDecoderGains[c] * decoderGains[c]
+        }
+        return measurement
+    }
+
+    /// Channel of each element of a tensor read in plain NCHW order.
+    static func channelIndices(of shape: TensorShape) -> [Int32] {
+        var out = [Int32](); out.reserveCapacity(shape.count)
+        let plane = shape.h * shape.w
+        for _ in 0..<shape.n { for c in 0..<shape.c { out += repeatElement(Int32(c), count: plane) } }
+        return out
+    }
+}
