@@ -21,10 +21,12 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
+        // CRC-32, shared by PNG chunk checks and weights files.
+        .target(name: "NacreChecksums"),
         // Pixels, PNG in and out, quality metrics.
-        .target(name: "NacreImage", dependencies: ["CPNG"]),
+        .target(name: "NacreImage", dependencies: ["CPNG", "NacreChecksums"]),
         // oneDNN tensors, layers with backward passes, optimizer.
-        .target(name: "NacreEngine", dependencies: ["CDNNL", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "NacreEngine", dependencies: ["CDNNL", "NacreChecksums", .product(name: "Logging", package: "swift-log")]),
         // The learned codec: model, entropy coding, training.
         .target(name: "NacreCodec", dependencies: ["NacreEngine", "NacreImage", .product(name: "Logging", package: "swift-log")]),
         // The .nacre container format (zstd frames).
@@ -45,19 +47,19 @@ let package = Package(
         .executableTarget(
             name: "nacre",
             dependencies: [
-                "NacreImage", "NacreEngine", "NacreCodec", "NacreArchive", "NacreDaemon",
+                "NacreImage", "NacreEngine", "NacreCodec", "NacreArchive", "NacreDaemon", "NacreCatalog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "NacreDaemonTests", dependencies: ["NacreDaemon", "NacreTestSupport"]),
-        .testTarget(name: "NacreCLITests", dependencies: ["NacreTestSupport"]),
+        .testTarget(name: "NacreCLITests", dependencies: ["NacreTestSupport", "NacreArchive", "NacreCatalog"]),
         // Test-only helpers (finding and running the built executable); no product uses it.
         .target(name: "NacreTestSupport"),
 
+        .testTarget(name: "NacreEngineTests", dependencies: ["NacreEngine", "NacreChecksums"], exclude: ["Fixtures"]),
         .testTarget(name: "NacreCatalogTests", dependencies: ["NacreCatalog", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "NacreCodecTests", dependencies: ["NacreCodec", "NacreEngine", "NacreImage", "NacreTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "NacreEngineTests", dependencies: ["NacreEngine"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

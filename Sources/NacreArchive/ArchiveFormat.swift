@@ -4,7 +4,7 @@ public enum ArchiveFormat {
     public static let majorVersion: UInt16 = 1
     /// The minor version this library writes. Readers accept any minor of their major version:
     /// minor versions only append fields and add frame kinds, which older readers skip.
-    public static let minorVersion: UInt16 = 0
+    public static let minorVersion: UInt16 = 1
 
     /// zstd skippable-frame magic of the manifest (first frame of every archive).
     static let manifestFrameMagic: UInt32 = 0x184D_2A5A

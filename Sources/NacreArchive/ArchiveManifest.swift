@@ -10,7 +10,7 @@ public struct ArchiveManifest: Hashable, Sendable {
     public var majorVersion: UInt16
     /// Format minor version the archive was written in.
     public var minorVersion: UInt16
-    /// Feature bits a reader must understand to read the archive; v1.0 defines none.
+    /// Feature bits a reader must understand to read the archive; v1.0 and v1.1 define none.
     public var requiredFeatures: UInt32
     /// Creation time in microseconds since 1970-01-01T00:00:00Z.
     public var creationTime: Int64

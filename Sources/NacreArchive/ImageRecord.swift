@@ -21,9 +21,12 @@ public struct ImageRecord: Hashable, Sendable {
     public var msssim: Float
     /// Codec-defined flags, opaque to the container.
     public var flags: UInt32
+    /// Size of the original file in bytes (format v1.1); nil when unknown, as for every v1.0 record.
+    public var originalByteCount: UInt64?
 
     public init(name: [UInt8], width: UInt32, height: UInt32, channels: UInt8, colorType: UInt8, bitDepth: UInt8,
-                quality: Float, originalSHA256: SHA256Digest, psnr: Float, msssim: Float, flags: UInt32 = 0) {
+                quality: Float, originalSHA256: SHA256Digest, psnr: Float, msssim: Float, flags: UInt32 = 0,
+                originalByteCount: UInt64? = nil) {
         self.name = name
         self.width = width
         self.height = height
@@ -35,6 +38,7 @@ public struct ImageRecord: Hashable, Sendable {
         self.psnr = psnr
         self.msssim = msssim
         self.flags = flags
+        self.originalByteCount = originalByteCount
     }
 
     /// The name as text (invalid UTF-8 replaced), for display.
@@ -55,15 +59,35 @@ public struct ImageRecord: Hashable, Sendable {
         writer.f32(psnr)
         writer.f32(msssim)
         writer.u32(flags)
+        ImageRecord.encodeOptionalCount(originalByteCount, into: &writer)  // v1.1
     }
 
-    /// Reads the v1.0 fields; bytes after them (fields of newer minors) are left for the caller to skip.
+    /// Reads the v1.0 fields and, when present, the v1.1 original size; bytes after them (fields of
+    /// newer minors) are left for the caller to skip. A v1.0 record ends after the flags.
     static func decode(from reader: inout ByteReader) throws(ArchiveError) -> ImageRecord {
         let name = try reader.lengthPrefixed()
-        return ImageRecord(
+        var record = ImageRecord(
             name: name, width: try reader.u32(), height: try reader.u32(), channels: try reader.u8(),
             colorType: try reader.u8(), bitDepth: try reader.u8(), quality: try reader.f32(),
             originalSHA256: SHA256Digest(unchecked: try reader.bytes(32)), psnr: try reader.f32(),
             msssim: try reader.f32(), flags: try reader.u32())
+        record.originalByteCount = try decodeOptionalCount(from: &reader)
+        return record
+    }
+
+    /// A count that may be unknown, as the format stores it since v1.1: `varint` of the value plus one,
+    /// 0 for unknown (the convention of the alpha-plane field).
+    static func encodeOptionalCount(_ value: UInt64?, into writer: inout ByteWriter) {
+        // UInt64.max cannot be stored (it would need 2^64); no file is that large, so it reads as unknown.
+        guard let value, value < UInt64.max else { writer.varint(0); return }
+        writer.varint(value + 1)
+    }
+
+    /// Reads an optional count (see `encodeOptionalCount`); nil at the end of the enclosing structure,
+    /// which is where a v1.0 record or index entry ends.
+    static func decodeOptionalCount(from reader: inout ByteReader) throws(ArchiveError) -> UInt64? {
+        guard !reader.isAtEnd else { return nil }
+        let stored = try reader.varint()
+        return stored == 0 ? nil : stored - 1
     }
 }

@@ -1,3 +1,4 @@
+import NacreChecksums
 import Foundation
 #if canImport(Glibc)
 import Glibc

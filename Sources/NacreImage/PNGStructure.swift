@@ -1,3 +1,4 @@
+import NacreChecksums
 /// The chunk-level structure of a PNG stream, read without libpng.
 ///
 /// The reader walks the chunks before handing the bytes to libpng, so that it can classify

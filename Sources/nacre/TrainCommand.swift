@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Logging
 import NacreCodec
+import NacreEngine
 import Synchronization
 
 /// `nacre train`: trains the codec's model on folders of photos, resumably.
@@ -82,6 +83,9 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Idle OpenMP threads sleep instead of spinning: on a shared machine spinning doubles the
+        // step time (BENCHMARKS.md). Re-executes this process once, before any OpenMP use.
+        _ = Engine.reexecuteWithOpenMPWaitPolicy("passive")
         var logger = Logger(label: "nacre.train")
         logger.logLevel = .info
         var options = TrainingOptions()

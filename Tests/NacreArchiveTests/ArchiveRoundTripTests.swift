@@ -99,8 +99,11 @@ struct ArchiveRoundTripTests {
         let sealed = try ArchiveTestSupport.writeArchive(at: path, images: images, model: model)
         let reader = try ArchiveReader.open(path: path)
         let fixed = reader.frames[0].length + reader.frames[1].length + 48
-        // Payload: the record's fields (name, 59 bytes of numbers and digest) and the bitstreams.
-        let payload = images.reduce(UInt64(0)) { $0 + UInt64($1.record.name.count + 59 + $1.latentByteCount) }
+        // Payload: the record's fields (name, 59 bytes of numbers and digest, the v1.1 original size
+        // as a varint) and the bitstreams. The size's copy in the index summary counts as overhead.
+        let payload = images.reduce(UInt64(0)) {
+            $0 + UInt64($1.record.name.count + 59 + ArchiveTestSupport.varintLength(($1.record.originalByteCount ?? 0) + 1) + $1.latentByteCount)
+        }
         let overhead = Double(sealed.fileSize - fixed - payload) / Double(images.count)
         let indexPerImage = Double(sealed.indexAndTrailerBytes - 48) / Double(images.count)
         let framesPerImage = Double(reader.images.reduce(UInt64(0)) { $0 + $1.frame.length }) / Double(images.count)

@@ -55,7 +55,7 @@ enum ArchiveTestSupport {
     static func images(count: Int, seed: UInt64 = 7, latentBytes: ClosedRange<Int> = 200...3000) -> [ArchiveImage] {
         var generator = SplitMix64(seed: seed)
         return (0..<count).map { number in
-            let record = ImageRecord(
+            var record = ImageRecord(
                 name: Array(String(format: "photos/IMG_%04d.png", number).utf8),
                 width: UInt32.random(in: 64...4000, using: &generator), height: UInt32.random(in: 64...3000, using: &generator),
                 channels: number == 1 ? 4 : 3, colorType: number == 1 ? 6 : 2, bitDepth: number % 3 == 2 ? 16 : 8,
@@ -63,11 +63,20 @@ enum ArchiveTestSupport {
                 originalSHA256: SHA256.hash(generator.bytes(16)),
                 psnr: Float.random(in: 25...42, using: &generator), msssim: Float.random(in: 0.9...1, using: &generator),
                 flags: UInt32(number % 4))
+            // A plausible PNG size (about half the raw samples), derived so the random sequence is unchanged.
+            record.originalByteCount = UInt64(record.width) * UInt64(record.height) * UInt64(record.channels) * UInt64(record.bitDepth) / 16
             let z = generator.bytes(Int.random(in: 16...200, using: &generator))
             let y = generator.bytes(Int.random(in: latentBytes, using: &generator))
             let alpha: [UInt8]? = number == 1 ? (0..<4096).map { $0 % 64 < 60 ? 255 : UInt8($0 & 0xFF) } : nil
             return ArchiveImage(record: record, bitstreams: [z, y], alpha: alpha)
         }
+    }
+
+    /// Bytes of the shortest LEB128 encoding of `value`.
+    static func varintLength(_ value: UInt64) -> Int {
+        var writer = ByteWriter()
+        writer.varint(value)
+        return writer.bytes.count
     }
 
     /// Writes and seals an archive; returns the seal summary.

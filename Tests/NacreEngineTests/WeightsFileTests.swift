@@ -1,3 +1,4 @@
+import NacreChecksums
 import Foundation
 import Testing
 @testable import NacreEngine
