@@ -23,10 +23,12 @@ let package = Package(
 
         // CRC-32, shared by PNG chunk checks and weights files.
         .target(name: "NacreChecksums"),
+        // Atomic, durable whole-file writes (temp file, fsync, rename, fsync of the folder).
+        .target(name: "NacreFiles"),
         // Pixels, PNG in and out, quality metrics.
         .target(name: "NacreImage", dependencies: ["CPNG", "NacreChecksums"]),
         // oneDNN tensors, layers with backward passes, optimizer.
-        .target(name: "NacreEngine", dependencies: ["CDNNL", "NacreChecksums", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "NacreEngine", dependencies: ["CDNNL", "NacreChecksums", "NacreFiles", .product(name: "Logging", package: "swift-log")]),
         // The learned codec: model, entropy coding, training.
         .target(name: "NacreCodec", dependencies: ["NacreEngine", "NacreImage", .product(name: "Logging", package: "swift-log")]),
         // The .nacre container format (zstd frames).
@@ -47,7 +49,7 @@ let package = Package(
         .executableTarget(
             name: "nacre",
             dependencies: [
-                "NacreImage", "NacreEngine", "NacreCodec", "NacreArchive", "NacreDaemon", "NacreCatalog",
+                "NacreImage", "NacreFiles", "NacreEngine", "NacreCodec", "NacreArchive", "NacreDaemon", "NacreCatalog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,4 +1,5 @@
 import NacreChecksums
+import NacreFiles
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -145,36 +146,10 @@ public struct WeightsFile: Sendable, Equatable {
     /// Writes atomically: `<path>.tmp-<pid>`, fsync, rename over `path`, fsync the directory.
     public func write(to path: String) throws {
         let bytes = try encoded()
-        let tmp = path + ".tmp-\(getpid())"
-        func ioError(_ what: String) -> EngineError {
-            EngineError(.io, "\(what) \(path) failed: \(String(cString: strerror(errno))); check the directory exists and is writable")
-        }
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ioError("creating temporary file for") }
-        var ok = false
-        defer { if !ok { unlink(tmp) } }
         do {
-            defer { close(fd) }
-            try bytes.withUnsafeBytes { raw in
-                var done = 0
-                while done < raw.count {
-                    let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw ioError("writing")
-                    }
-                    done += n
-                }
-            }
-            guard fsync(fd) == 0 else { throw ioError("fsync of") }
-        }
-        guard rename(tmp, path) == 0 else { throw ioError("renaming temporary file to") }
-        ok = true
-        let dir = (path as NSString).deletingLastPathComponent
-        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 {
-            defer { close(dfd) }
-            guard fsync(dfd) == 0 else { throw ioError("fsync of the directory of") }
+            try AtomicFile.write(bytes, to: path)
+        } catch {
+            throw EngineError(.io, "\(error)")
         }
     }
 

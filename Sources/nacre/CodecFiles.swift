@@ -1,8 +1,6 @@
 import Foundation
+import NacreFiles
 import NacreImage
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// File helpers shared by the codec commands: PNG folders and atomic writes.
 enum CodecFiles {
@@ -26,31 +24,11 @@ enum CodecFiles {
 
     /// Writes `bytes` atomically: a temporary file, fsync, rename over `path`, fsync of the folder.
     static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-        let tmp = path + ".tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw CodecCommandError("cannot create \(tmp): \(String(cString: strerror(errno)))") }
-        var ok = false
-        defer { if !ok { unlink(tmp) } }
         do {
-            defer { close(fd) }
-            try bytes.withUnsafeBytes { raw in
-                var done = 0
-                while done < raw.count {
-                    let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw CodecCommandError("writing \(path) failed: \(String(cString: strerror(errno)))")
-                    }
-                    done += n
-                }
-            }
-            guard fsync(fd) == 0 else { throw CodecCommandError("fsync of \(path) failed") }
+            try AtomicFile.write(bytes, to: path)
+        } catch {
+            throw CodecCommandError("\(error)")
         }
-        guard rename(tmp, path) == 0 else { throw CodecCommandError("renaming to \(path) failed: \(String(cString: strerror(errno)))") }
-        ok = true
-        let dir = (path as NSString).deletingLastPathComponent
-        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
     }
 
     static func readBytes(_ path: String) throws -> [UInt8] {

@@ -53,8 +53,8 @@ extension HyperpriorModel {
         let mse = try engine.meanSquaredError(xHat, x) * 255 * 255
 
         // Rates.
-        var dYRate = training ? try Tensor(zeros: yRate.shape) : nil
-        var dSigmaGained = training ? try Tensor(zeros: sigmaGained.shape) : nil
+        let dYRate = training ? try Tensor(zeros: yRate.shape) : nil
+        let dSigmaGained = training ? try Tensor(zeros: sigmaGained.shape) : nil
         let latentBits = GaussianConditionalRate.bits(
             values: UnsafeBufferPointer(start: yRate.data, count: yRate.count),
             scales: UnsafeBufferPointer(start: sigmaGained.data, count: sigmaGained.count),
