@@ -152,9 +152,9 @@ struct PackedImageJSON: Encodable {
     var width: UInt32
     var height: UInt32
     var quality: Float
-    /// nil (JSON null) when infinite (a lossless result).
+    /// nil (left out of the JSON) when infinite (a lossless result).
     var psnr: Double?
-    /// nil (JSON null) when not measured: a side under 161 px.
+    /// nil (left out of the JSON) when not measured: a side under 161 px.
     var msssim: Double?
     var latentBytes: Int
     var frameOffset: UInt64
@@ -176,6 +176,6 @@ struct PackReportJSON: Encodable {
     var archive: String
     var images: [PackedImageJSON]
     var totals: ArchiveStatistics
-    /// Mean of the finite per-image PSNRs; nil when there are none.
+    /// Mean of the finite per-image PSNRs; nil (left out) when there are none.
     var meanPSNR: Double?
 }

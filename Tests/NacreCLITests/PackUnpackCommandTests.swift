@@ -1,4 +1,5 @@
 import Foundation
+import NacreArchive
 import NacreCodec
 import NacreEngine
 import NacreImage
@@ -135,5 +136,52 @@ struct PackUnpackCommandTests {
         let ls = try NacreExecutable.run(["ls", "--json", workspace.archive])
         let names = (try Self.jsonObject(ls.stdout)["images"] as? [[String: Any]])?.map { $0["name"] as? String }
         #expect(names == ["gray.png"], "the archive was not replaced")
+    }
+
+    @Test func unpackSkipsADamagedImageRestoresTheOthersAndFails() throws {
+        let workspace = try Workspace()
+        defer { workspace.remove() }
+        let pack = try NacreExecutable.run(["pack", "--model", workspace.model, "-o", workspace.archive, workspace.inputs])
+        try #require(pack.status == 0, "pack failed: \(pack.stderr)")
+        let ls = try NacreExecutable.run(["ls", "--json", workspace.archive])
+        let listed = try #require(try Self.jsonObject(ls.stdout)["images"] as? [[String: Any]])
+        let victim = try #require(listed.first { $0["name"] as? String == "rgba.png" })
+        let offset = try #require(victim["frameOffset"] as? Int), length = try #require(victim["frameLength"] as? Int)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: workspace.archive)))
+        bytes[offset + length / 2] ^= 0x5A
+        let damaged = workspace.root + "/damaged.nacre"
+        try Data(bytes).write(to: URL(fileURLWithPath: damaged))
+
+        let folder = workspace.root + "/restored"
+        let unpack = try NacreExecutable.run(["unpack", damaged, "-o", folder, "--json"])
+        #expect(unpack.status == 1)
+        #expect(unpack.stderr.contains("rgba.png"), "the damaged image must be named: \(unpack.stderr)")
+        let report = try Self.jsonObject(unpack.stdout)
+        #expect((report["failed"] as? [[String: Any]])?.map { $0["name"] as? String } == ["rgba.png"])
+        #expect((report["restored"] as? [[String: Any]])?.count == 3)
+        #expect(!FileManager.default.fileExists(atPath: folder + "/rgba.png"))
+        #expect(FileManager.default.fileExists(atPath: folder + "/sub/photo007-crop128.png"))
+    }
+
+    @Test func unpackRefusesNamesThatLeaveTheFolder() throws {
+        // The container stores any byte string as a name; unpack must not write outside its folder.
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nacre-unpack-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root + "/out", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        for (number, name) in ["../escape.png", "/tmp/nacre-escape-\(UUID().uuidString).png", "a/../../b.png"].enumerated() {
+            let archive = root + "/evil\(number).nacre"
+            let model: [UInt8] = [1, 2, 3]
+            let writer = try ArchiveWriter(path: archive, manifest: ArchiveManifest(
+                writerVersion: "test", modelID: SHA256.hash(model).hex, modelSHA256: SHA256.hash(model)), model: model)
+            let record = ImageRecord(name: Array(name.utf8), width: 1, height: 1, channels: 3, colorType: 2, bitDepth: 8,
+                                     quality: 50, originalSHA256: SHA256.hash([UInt8]()), psnr: 30, msssim: .nan)
+            try writer.append(ArchiveImage(record: record, bitstreams: [[0]]))
+            _ = try writer.seal()
+            let run = try NacreExecutable.run(["unpack", archive, "-o", root + "/out"])
+            #expect(run.status != 0, "\(name) was accepted")
+            #expect(run.stderr.contains("not a plain relative path"), "\(name): \(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: root + "/escape.png") && !FileManager.default.fileExists(atPath: root + "/b.png"))
+            if name.hasPrefix("/") { #expect(!FileManager.default.fileExists(atPath: name)) }
+        }
     }
 }
