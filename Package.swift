@@ -55,7 +55,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "NacreDaemonTests", dependencies: ["NacreDaemon", "NacreTestSupport"]),
-        .testTarget(name: "NacreCLITests", dependencies: ["NacreTestSupport", "NacreArchive", "NacreCatalog"]),
+        .testTarget(name: "NacreCLITests", dependencies: ["NacreTestSupport", "NacreArchive", "NacreCatalog", "NacreCodec", "NacreEngine", "NacreImage"]),
         // Test-only helpers (finding and running the built executable); no product uses it.
         .target(name: "NacreTestSupport"),
 

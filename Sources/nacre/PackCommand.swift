@@ -1,0 +1,181 @@
+import ArgumentParser
+import Foundation
+import NacreArchive
+import NacreCodec
+import NacreEngine
+import NacreImage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `nacre pack`: encodes PNG files with a coded model into a new shared-decoder archive.
+struct PackCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pack",
+        abstract: "Encode PNG files into a new .nacre archive with a coded model.",
+        discussion: """
+            INPUT is a PNG file (stored under its file name) or a folder, taken recursively (only *.png, \
+            sorted, hidden entries and symlinks skipped; stored under the path relative to the folder). \
+            Each image is encoded, decoded once to measure PSNR and MS-SSIM (NaN below 161 px a side), and \
+            stored with its alpha plane (lossless) and the mode it is restored in.
+            The archive is written under a hidden temporary name and only named OUT once sealed: an input \
+            that cannot be read or encoded stops the command with an error naming the file, and nothing is \
+            left behind. An existing OUT is refused; with --force it is replaced, atomically, only after \
+            the new archive is sealed.
+            """)
+
+    @Option(help: "Full coded model (encoder + decoder, from `nacre export-model`).") var model: String
+    @Option(name: .shortAndLong, help: "The archive to write.") var output: String
+    @Option(help: "Quality 1…100 (default 50).") var quality: Double?
+    @Option(help: "Instead of --quality: per image, the lowest quality whose PSNR reaches this many dB.") var targetPsnr: Double?
+    @Option(help: "Compute threads.") var threads: Int?
+    @Flag(help: "Replace an existing archive at OUT (after the new one is sealed).") var force = false
+    @Flag(help: "Print JSON instead of text.") var json = false
+    @Argument(help: "PNG files or folders.") var inputs: [String]
+
+    func validate() throws {
+        if quality != nil && targetPsnr != nil { throw ValidationError("Pass --quality or --target-psnr, not both.") }
+        if inputs.isEmpty { throw ValidationError("Pass at least one PNG file or folder.") }
+    }
+
+    func run() throws {
+        let replacing = FileManager.default.fileExists(atPath: output)
+        if replacing && !force {
+            throw CodecCommandError("\(output) already exists; archives are never modified. Choose another name, or pass --force to replace it.")
+        }
+        let inputs = try PackInput.collect(inputs)
+        let codec = try CodecModel.load(contentsOfFile: model, engine: try Engine(threads: threads))
+        guard codec.canEncode else {
+            throw CodecCommandError("\(model) is a decoder-only model; packing needs the full model written by `nacre export-model --out`.")
+        }
+        let decoder = codec.decoderBytes()
+        let digest = SHA256.hash(decoder)
+        var settings = ["codec.N": "\(codec.configuration.hiddenChannels)", "codec.M": "\(codec.configuration.latentChannels)",
+                        "codec.levels": "\(codec.configuration.levelCount)", "codec.modelIdentifier": codec.identifierString]
+        if let targetPsnr { settings["targetPSNR"] = "\(targetPsnr)" } else { settings["quality"] = "\(quality ?? 50)" }
+        let manifest = ArchiveManifest(writerVersion: "nacre \(NacreVersion.string)", modelID: digest.hex,
+                                       modelSHA256: digest, codecSettings: settings)
+        // Replacing: seal under a temporary name first, so the old archive stays until the new one is whole.
+        let sealPath = replacing ? Self.replacementPath(for: output) : output
+        let writer: ArchiveWriter
+        do { writer = try ArchiveWriter(path: sealPath, manifest: manifest, model: decoder) } catch { throw CLIError(error) }
+
+        let terminal = isatty(STDERR_FILENO) == 1
+        var packed: [PackedImageJSON] = []
+        for (number, input) in inputs.enumerated() {
+            if terminal { FileHandle.standardError.write(Data("\r\u{1B}[Kpacking \(number + 1)/\(inputs.count) \(input.name)".utf8)) }
+            do {
+                let (image, record) = try pack(input, with: codec)
+                let location = try writer.append(image)
+                packed.append(PackedImageJSON(record: record, latentBytes: image.latentByteCount, frameOffset: location.offset))
+            } catch {
+                writer.abort()
+                if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+                throw CodecCommandError("\(input.path): \(error)")
+            }
+        }
+        if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        do {
+            _ = try writer.seal()
+            if replacing { try Self.replace(output, with: sealPath) }
+        } catch {
+            throw CLIError(error)
+        }
+        try report(packed)
+    }
+
+    /// Reads, encodes and measures one input.
+    private func pack(_ input: PackInput, with codec: CodecModel) throws -> (ArchiveImage, ImageRecord) {
+        let bytes = try CodecFiles.readBytes(input.path)
+        let decoded = try PNGReader.decode(bytes)
+        let source = decoded.pixels
+        let encoded: EncodedImage
+        if let targetPsnr { encoded = try codec.encode(source, targetPSNR: targetPsnr).encoded }
+        else { encoded = try codec.encode(source, quality: quality ?? 50) }
+        let mode = ArchivedImageMode(source: decoded.source)
+        var restored = try PixelBuffer(width: source.width, height: source.height, rgb: try codec.decode(encoded).rgb,
+                                       alpha: source.alpha)
+        if !mode.restoresDecodedRGBExactly {
+            // Measure what `unpack` will write: the pixels after a round trip through the restore's PNG mode.
+            restored = try PNGReader.decode(try PNGWriter.encode(restored, layout: mode.layout, fast: true)).pixels
+        }
+        let psnr = try PSNR(reference: source, distorted: restored).decibels
+        let msssim = min(source.width, source.height) >= MSSSIM.minimumSide
+            ? try MSSSIM.compute(reference: source, distorted: restored) : .nan
+        let record = ImageRecord(
+            name: Array(input.name.utf8), width: UInt32(source.width), height: UInt32(source.height),
+            channels: mode.channels, colorType: mode.colorType, bitDepth: mode.bitDepth,
+            quality: Float(encoded.quality), originalSHA256: SHA256.hash(bytes), psnr: Float(psnr), msssim: Float(msssim),
+            originalByteCount: UInt64(bytes.count))
+        return (ArchiveImage(record: record, bitstreams: [encoded.serialized()], alpha: source.alpha), record)
+    }
+
+    /// Prints the summary line (or JSON), with totals read back from the sealed archive's index.
+    private func report(_ packed: [PackedImageJSON]) throws {
+        let totals: ArchiveStatistics
+        do { totals = ArchiveStatistics(reader: try ArchiveReader.open(path: output)) } catch { throw CLIError(error) }
+        let finite = packed.compactMap(\.psnr)
+        let meanPSNR = finite.isEmpty ? Double.nan : finite.reduce(0, +) / Double(finite.count)
+        if json {
+            print(try CLIError.jsonString(PackReportJSON(archive: output, images: packed, totals: totals, meanPSNR: meanPSNR.isNaN ? nil : meanPSNR)))
+            return
+        }
+        print(String(format: "packed %d images, %.2f MP into %@: latents %llu B, decoder %llu B; "
+                     + "%.4f bpp (latents), %.4f bpp (whole archive); mean PSNR %.2f dB",
+                     totals.imageCount, Double(totals.pixelCount) / 1e6, output, totals.latentBytes, totals.decoderBytes,
+                     totals.latentBitsPerPixel, totals.archiveBitsPerPixel, meanPSNR))
+    }
+
+    /// A free hidden name next to `path` to seal a replacement under.
+    private static func replacementPath(for path: String) -> String {
+        let folder = (path as NSString).deletingLastPathComponent
+        let name = ".\((path as NSString).lastPathComponent).replacing-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        return folder.isEmpty ? name : (folder as NSString).appendingPathComponent(name)
+    }
+
+    /// Renames the sealed `replacement` over `path` (atomic) and makes the rename durable.
+    private static func replace(_ path: String, with replacement: String) throws {
+        guard rename(replacement, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(replacement)
+            throw CodecCommandError("replacing \(path) failed: \(reason); the old archive is unchanged.")
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        let descriptor = open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if descriptor >= 0 { _ = fsync(descriptor); close(descriptor) }
+    }
+}
+
+/// One packed image in `nacre pack --json`.
+struct PackedImageJSON: Encodable {
+    var name: String
+    var width: UInt32
+    var height: UInt32
+    var quality: Float
+    /// nil (left out of the JSON) when infinite (a lossless result).
+    var psnr: Double?
+    /// nil (left out of the JSON) when not measured: a side under 161 px.
+    var msssim: Double?
+    var latentBytes: Int
+    var frameOffset: UInt64
+
+    init(record: ImageRecord, latentBytes: Int, frameOffset: UInt64) {
+        name = record.displayName
+        width = record.width
+        height = record.height
+        quality = record.quality
+        psnr = record.psnr.isFinite ? Double(record.psnr) : nil
+        msssim = record.msssim.isNaN ? nil : Double(record.msssim)
+        self.latentBytes = latentBytes
+        self.frameOffset = frameOffset
+    }
+}
+
+/// The `--json` shape of `nacre pack`.
+struct PackReportJSON: Encodable {
+    var archive: String
+    var images: [PackedImageJSON]
+    var totals: ArchiveStatistics
+    /// Mean of the finite per-image PSNRs; nil (left out) when there are none.
+    var meanPSNR: Double?
+}
