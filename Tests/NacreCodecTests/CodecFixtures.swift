@@ -25,22 +25,33 @@ enum CodecFixtures {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nacre-codec-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        var logger = Logger(label: "test")
-        logger.logLevel = .error
+        let logger = quietLogger
         let data = try TrainingImageSet(folders: [photoFolder], minimumSide: 64, heldBackOneIn: 1000, logger: logger)
-        var options = TrainingOptions()
-        options.cropSize = 64
-        options.batchSize = 2
-        options.steps = 40
-        options.learningRate = 3e-3
-        options.warmupSteps = 0
-        options.validationIntervalSteps = 0
-        options.threads = 1
-        let trainer = try HyperpriorTrainer(options: options, configuration: configuration, data: data,
+        let trainer = try HyperpriorTrainer(options: tinyTrainingOptions(steps: 40), configuration: configuration, data: data,
                                             checkpointPath: folder + "/run.ckpt", resume: false, logger: logger)
         try trainer.run(progress: { _ in })
         return try CodecModel.exporting(from: trainer.model, calibrationImages: try (0..<3).map(photo),
                                         info: ["purpose": "tests"]).serialized()
+    }
+
+    /// Short, fast training on 64-pixel crops of the committed photos, one thread.
+    static func tinyTrainingOptions(steps: Int) -> TrainingOptions {
+        var options = TrainingOptions()
+        options.cropSize = 64
+        options.batchSize = 2
+        options.steps = steps
+        options.learningRate = 3e-3
+        options.warmupSteps = 0
+        options.validationIntervalSteps = 0
+        options.threads = 1
+        return options
+    }
+
+    /// A logger that keeps test output to errors.
+    static var quietLogger: Logger {
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        return logger
     }
 
     /// Quality that lands exactly on level `l` (position fraction 0).

@@ -67,18 +67,10 @@ struct HyperpriorModelTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nacre-train-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        var logger = Logger(label: "test")
-        logger.logLevel = .error
+        let logger = CodecFixtures.quietLogger
         let data = try TrainingImageSet(folders: [Self.photoFolder], minimumSide: 64, heldBackOneIn: 1000, logger: logger)
         #expect(data.training.count + data.validation.count == 3)
-        var options = TrainingOptions()
-        options.cropSize = 64
-        options.batchSize = 2
-        options.steps = 60
-        options.learningRate = 3e-3
-        options.warmupSteps = 0
-        options.validationIntervalSteps = 0
-        options.threads = 1
+        var options = CodecFixtures.tinyTrainingOptions(steps: 60)
         let checkpoint = folder + "/run.ckpt"
         let trainer = try HyperpriorTrainer(options: options, configuration: Self.tiny, data: data,
                                             checkpointPath: checkpoint, resume: false, logger: logger)
