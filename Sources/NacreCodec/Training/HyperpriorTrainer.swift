@@ -118,8 +118,7 @@ public final class HyperpriorTrainer {
             }
             nonFiniteInARow = 0
             let report = try optimizer.step()
-            window.add(measured)
-            window.record(Date())
+            window.add(measured, at: Date())
 
             let now = Date()
             if now.timeIntervalSince(lastReport) >= 1 {
@@ -193,12 +192,10 @@ struct RunningWindow {
     private var recent: [RateDistortionMeasurement] = []
     private var times: [Date] = []
 
-    mutating func add(_ m: RateDistortionMeasurement) {
+    /// Records one finished step and when it finished.
+    mutating func add(_ m: RateDistortionMeasurement, at time: Date) {
         recent.append(m)
         if recent.count > 50 { recent.removeFirst() }
-    }
-
-    mutating func record(_ time: Date) {
         times.append(time)
         if times.count > 51 { times.removeFirst() }
     }
