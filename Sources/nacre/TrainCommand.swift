@@ -33,12 +33,12 @@ struct TrainCommand: ParsableCommand {
     var crop = 256
     @Option(name: .long, help: "Crops per step.")
     var batch = 8
-    @Option(name: .long, help: "Peak learning rate.")
-    var lr = 5e-4
-    @Option(name: .long, help: "Final learning rate of the cosine decay.")
-    var finalLr = 2e-5
-    @Option(name: .long, help: "Steps of the cosine learning-rate decay.")
-    var decaySteps = 200_000
+    @Option(name: .long, help: "Peak learning rate (default 5e-4). With --resume, replaces the saved one.")
+    var lr: Double?
+    @Option(name: .long, help: "Final learning rate of the cosine decay (default 2e-5). With --resume, replaces the saved one.")
+    var finalLr: Double?
+    @Option(name: .long, help: "Steps of the cosine learning-rate decay (default 200000). With --resume, replaces the saved one, so a run can anneal within its remaining budget.")
+    var decaySteps: Int?
     @Option(name: .long, help: "Smallest λ (bits/pixel + λ·MSE on 0…255); with --lambda-max, log-spaced levels.")
     var lambdaMin: Double?
     @Option(name: .long, help: "Largest λ.")
@@ -93,9 +93,8 @@ struct TrainCommand: ParsableCommand {
         options.batchSize = batch
         options.steps = steps
         options.timeBudgetSeconds = try parsedTimeBudget()
-        options.learningRate = lr
-        options.finalLearningRate = finalLr
-        options.decaySteps = decaySteps
+        let schedule = TrainingOptions.ScheduleOverride(learningRate: lr, finalLearningRate: finalLr, decaySteps: decaySteps)
+        schedule.apply(to: &options)
         options.bf16 = bf16
         options.smallCropSteps = smallCropSteps
         options.checkpointIntervalSeconds = checkpointEvery
@@ -112,7 +111,8 @@ struct TrainCommand: ParsableCommand {
         let data = try TrainingImageSet(folders: self.data, minimumSide: crop, logger: logger)
         let checkpointPath = checkpoint ?? out + ".ckpt"
         let trainer = try HyperpriorTrainer(options: options, configuration: configuration, data: data,
-                                            checkpointPath: checkpointPath, resume: resume, logger: logger)
+                                            checkpointPath: checkpointPath, resume: resume,
+                                            scheduleOverride: schedule, logger: logger)
         let logPath = out + ".log.jsonl"
         let stop = StopRequest()
         let terminal = isatty(STDERR_FILENO) == 1

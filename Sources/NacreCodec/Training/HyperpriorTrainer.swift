@@ -25,9 +25,11 @@ public final class HyperpriorTrainer {
     public var step: Int { optimizer.stepCount }
 
     /// A new run, or (with `resume`) the run saved at `checkpointPath`; on resume the settings
-    /// come from the checkpoint except the stopping rules, interval and threads given now.
+    /// come from the checkpoint except the stopping rules, interval and threads given now, and
+    /// the learning-rate settings in `scheduleOverride`.
     public init(options requested: TrainingOptions, configuration: HyperpriorConfiguration, data: TrainingImageSet,
-                checkpointPath: String, resume: Bool, logger: Logger) throws {
+                checkpointPath: String, resume: Bool, scheduleOverride: TrainingOptions.ScheduleOverride = .init(),
+                logger: Logger) throws {
         var options = requested
         var checkpoint: WeightsFile?
         if resume {
@@ -46,6 +48,12 @@ public final class HyperpriorTrainer {
             options.timeBudgetSeconds = requested.timeBudgetSeconds
             options.checkpointIntervalSeconds = requested.checkpointIntervalSeconds
             options.threads = requested.threads
+            if scheduleOverride != .init() {
+                scheduleOverride.apply(to: &options)
+                logger.info("learning-rate schedule replaced on resume", metadata: [
+                    "lr": "\(options.learningRate)", "final-lr": "\(options.finalLearningRate)",
+                    "decay-steps": "\(options.decaySteps)"])
+            }
             checkpoint = file
         }
         let engine = try Engine(threads: options.threads, precision: options.bf16 ? .bf16 : .f32, logger: logger)

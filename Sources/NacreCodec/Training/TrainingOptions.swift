@@ -39,4 +39,25 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var threads: Int?
 
     public init() {}
+
+    /// Learning-rate settings given explicitly on a command line. A resumed run keeps its saved
+    /// schedule except for these, so a long run can be re-planned to anneal within a new budget.
+    public struct ScheduleOverride: Sendable, Equatable {
+        public var learningRate: Double?
+        public var finalLearningRate: Double?
+        public var decaySteps: Int?
+
+        public init(learningRate: Double? = nil, finalLearningRate: Double? = nil, decaySteps: Int? = nil) {
+            self.learningRate = learningRate
+            self.finalLearningRate = finalLearningRate
+            self.decaySteps = decaySteps
+        }
+
+        /// Replaces the settings that were given.
+        public func apply(to options: inout TrainingOptions) {
+            if let learningRate { options.learningRate = learningRate }
+            if let finalLearningRate { options.finalLearningRate = finalLearningRate }
+            if let decaySteps { options.decaySteps = decaySteps }
+        }
+    }
 }
