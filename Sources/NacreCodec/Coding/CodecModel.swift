@@ -27,6 +27,11 @@ public final class CodecModel {
     public let canEncode: Bool
     /// Provenance (source file, training step…), sorted keys; part of the decoder bytes.
     public let info: [String: String]
+    /// How g_s's convolution weights are stored (`.int8`: format version 2).
+    public var decoderPrecision: DecoderPrecision { int8Synthesis.isEmpty ? .f32 : .int8 }
+    /// The int8 form of g_s's convolution weights by parameter name (empty for an f32 decoder);
+    /// the network's g_s parameters hold their dequantized values.
+    let int8Synthesis: [String: Int8ChannelWeights]
     /// 64-bit FNV-1a of `decoderBytes()`: what an encoded image names to find its decoder.
     public private(set) var identifier: UInt64 = 0
 
@@ -36,7 +41,7 @@ public final class CodecModel {
 
     init(configuration: HyperpriorConfiguration, network: HyperpriorModel, hyperSynthesis: IntegerHyperSynthesis,
          gaussianTables: EntropyTables, factorizedTables: EntropyTables, indexOffsets: [Int32], canEncode: Bool,
-         info: [String: String]) throws {
+         info: [String: String], int8Synthesis: [String: Int8ChannelWeights] = [:]) throws {
         let m = configuration.latentChannels, n = configuration.hiddenChannels
         guard hyperSynthesis.inputChannels == n, hyperSynthesis.outputChannels == m,
               hyperSynthesis.indexCount == gaussianTables.count, factorizedTables.count == n,
@@ -45,6 +50,21 @@ public final class CodecModel {
             throw CodecError(code: .incompatibleModel,
                 message: "the model's parts disagree (h_s \(hyperSynthesis.inputChannels)→\(hyperSynthesis.outputChannels) with \(hyperSynthesis.indexFractionBits) fraction bits, \(gaussianTables.count) Gaussian and \(factorizedTables.count) factorized tables, \(indexOffsets.count) offsets, for N=\(n), M=\(m)); re-export it")
         }
+        if !int8Synthesis.isEmpty {
+            let weights = Self.synthesisConvolutionWeights(of: network)
+            guard Set(int8Synthesis.keys) == Set(weights.map(\.name)) else {
+                throw CodecError(code: .incompatibleModel,
+                    message: "int8 weights for \(int8Synthesis.keys.sorted()) where g_s has \(weights.map(\.name)); re-export the model")
+            }
+            for p in weights {
+                let q = int8Synthesis[p.name]!
+                guard q.shape == p.shape else {
+                    throw CodecError(code: .incompatibleModel, message: "int8 weights \(p.name) have shape \(q.shape) where \(p.shape) is expected; re-export the model")
+                }
+                try p.setValues(q.dequantized())
+            }
+        }
+        self.int8Synthesis = int8Synthesis
         self.configuration = configuration
         self.network = network
         self.hyperSynthesis = hyperSynthesis
@@ -69,6 +89,36 @@ public final class CodecModel {
 
     static func decoderParameters(of network: HyperpriorModel) -> [Parameter] {
         network.synthesis.parameters + [network.decoderLogGains]
+    }
+
+    /// The weights of g_s's (transposed) convolutions, the ones `DecoderPrecision.int8` stores in int8.
+    static func synthesisConvolutionWeights(of network: HyperpriorModel) -> [Parameter] {
+        network.synthesis.layers.compactMap { ($0 as? ConvTranspose2D)?.weight ?? ($0 as? Conv2D)?.weight }
+    }
+
+    /// The same model with g_s's convolution weights stored in `precision`.
+    ///
+    /// f32 → int8 quantizes them per output channel (`Int8ChannelWeights`, with `clipping`); int8 →
+    /// f32 keeps the dequantized values (the original floats are gone). The new model has its
+    /// own copy of the networks and its own identifier; latents coded by one decode with the other
+    /// to the same integers (h_s is integer), only the pixels differ slightly.
+    public func withDecoderPrecision(_ precision: DecoderPrecision,
+                                     clipping: Int8ChannelWeights.Clipping = .maximum) throws -> CodecModel {
+        let copy = try HyperpriorModel(configuration: configuration, engine: network.engine)
+        for (target, source) in zip(copy.parameters, network.parameters) { try target.setValues(source.values()) }
+        var int8: [String: Int8ChannelWeights] = [:]
+        if precision == .int8 {
+            for p in Self.synthesisConvolutionWeights(of: copy) {
+                if let stored = int8Synthesis[p.name] {
+                    int8[p.name] = stored
+                } else {
+                    int8[p.name] = try Int8ChannelWeights(quantizing: p.values(), shape: p.shape, clipping: clipping)
+                }
+            }
+        }
+        return try CodecModel(configuration: configuration, network: copy, hyperSynthesis: hyperSynthesis,
+                              gaussianTables: gaussianTables, factorizedTables: factorizedTables, indexOffsets: indexOffsets,
+                              canEncode: canEncode, info: info, int8Synthesis: int8)
     }
 
     /// g_a, h_a and the encoder gains, plus the float h_s and z density: those two are not needed
