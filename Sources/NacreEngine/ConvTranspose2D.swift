@@ -33,6 +33,11 @@ public final class ConvTranspose2D: Layer {
         if let b = self.bias { rng.fillUniform(b, bound: bound) }
     }
 
+    public var kernel: Int { core.kernel }
+    public var stride: Int { core.stride }
+    public var padding: Int { core.padding }
+    public var outputPadding: Int { core.outputPadding }
+
     public func outputShape(for input: TensorShape) throws -> TensorShape { try core.outputShape(for: input) }
 
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {

@@ -46,7 +46,8 @@ struct ExportModelCommand: ParsableCommand {
                                               info: ["source.file": (from as NSString).lastPathComponent])
         }
         let model = try source.withDecoderPrecision(DecoderPrecision(rawValue: decoderPrecision)!,
-                                  clipping: Int8ChannelWeights.Clipping(rawValue: weightClipping)!)
+                                  clipping: Int8ChannelWeights.Clipping(rawValue: weightClipping)!,
+                                  calibrationImages: crops)
         let bytes = model.serialized()
         try CodecFiles.writeAtomically(bytes, to: out)
         let decoder = model.decoderBytes()

@@ -93,7 +93,7 @@ extension CodecModel {
             let shape = record.yShape
             let gained = try Tensor(shape: TensorShape(n: 1, c: shape.channels, h: shape.height, w: shape.width),
                                     values: latents.y.map(Float.init))
-            let xHat = try network.synthesis.forward(try network.engine.multiplyChannels(gained, gains: decoderGains), training: false)
+            let xHat = try synthesize(try network.engine.multiplyChannels(gained, gains: decoderGains))
             let tile = try ImagePadding.pixels(from: xHat, width: rect.width, height: rect.height)
             for row in 0..<rect.height {
                 let destination = ((rect.y + row) * encoded.width + rect.x) * 3

@@ -54,6 +54,10 @@ extension CodecModel {
                 for i in 0..<p.count { w.append(p.value[i].bitPattern) }
             }
         }
+        if version == Self.int8FormatVersion {
+            w.append(UInt8(int8ActivationScales.count))
+            for scale in int8ActivationScales { w.append(scale.bitPattern) }
+        }
         appendBlock(hyperSynthesis.serialized(), to: &w)
         appendBlock(gaussianTables.serialized(), to: &w)
         appendBlock(factorizedTables.serialized(), to: &w)
@@ -138,6 +142,14 @@ extension CodecModel {
                     int8Synthesis[name] = try Int8ChannelWeights(shape: p.shape, scales: scales, values: values)
                 }
             }
+            var activationScales: [Float] = []
+            if version == int8FormatVersion {
+                let count = Int(try r.read(UInt8.self))
+                guard count == 0 || count == int8Names.count else {
+                    throw corrupt("\(count) int8 activation scales for \(int8Names.count) g_s convolutions")
+                }
+                activationScales = try readFloats(&r, count: count, name: "int8 activation scales", corrupt: corrupt)
+            }
             let hyperSynthesis = try IntegerHyperSynthesis(serialized: try readBlock(&r))
             let gaussian = try EntropyTables(serialized: try readBlock(&r))
             let factorized = try EntropyTables(serialized: try readBlock(&r))
@@ -146,7 +158,8 @@ extension CodecModel {
             for _ in 0..<(levels * m) { offsets.append(try r.read(Int32.self)) }
             return try CodecModel(configuration: configuration, network: network, hyperSynthesis: hyperSynthesis,
                                   gaussianTables: gaussian, factorizedTables: factorized, indexOffsets: offsets,
-                                  canEncode: includesEncoder, info: info, int8Synthesis: int8Synthesis)
+                                  canEncode: includesEncoder, info: info, int8Synthesis: int8Synthesis,
+                                  int8ActivationScales: activationScales)
         } catch let error as CodecError {
             throw error
         } catch {

@@ -32,6 +32,15 @@ public final class CodecModel {
     /// The int8 form of g_s's convolution weights by parameter name (empty for an f32 decoder);
     /// the network's g_s parameters hold their dequantized values.
     let int8Synthesis: [String: Int8ChannelWeights]
+    /// Per g_s convolution (in order), the per-tensor int8 step of its input, calibrated on photos;
+    /// empty when not calibrated (then int8 models decode through the dequantized f32 path).
+    public let int8ActivationScales: [Float]
+    /// Whether an int8 model with calibrated activation scales decodes with oneDNN's int8
+    /// convolutions (`Int8Synthesis`); false forces the reference path (dequantized weights, f32
+    /// engine). Defaults to true unless the environment sets `NACRE_INT8_KERNELS=0`.
+    public var usesInt8Kernels = ProcessInfo.processInfo.environment["NACRE_INT8_KERNELS"] != "0"
+    /// Built on first use by `synthesize(_:)`.
+    var int8Runner: Int8Synthesis?
     /// 64-bit FNV-1a of `decoderBytes()`: what an encoded image names to find its decoder.
     public private(set) var identifier: UInt64 = 0
 
@@ -41,7 +50,8 @@ public final class CodecModel {
 
     init(configuration: HyperpriorConfiguration, network: HyperpriorModel, hyperSynthesis: IntegerHyperSynthesis,
          gaussianTables: EntropyTables, factorizedTables: EntropyTables, indexOffsets: [Int32], canEncode: Bool,
-         info: [String: String], int8Synthesis: [String: Int8ChannelWeights] = [:]) throws {
+         info: [String: String], int8Synthesis: [String: Int8ChannelWeights] = [:],
+         int8ActivationScales: [Float] = []) throws {
         let m = configuration.latentChannels, n = configuration.hiddenChannels
         guard hyperSynthesis.inputChannels == n, hyperSynthesis.outputChannels == m,
               hyperSynthesis.indexCount == gaussianTables.count, factorizedTables.count == n,
@@ -63,7 +73,15 @@ public final class CodecModel {
                 }
                 try p.setValues(q.dequantized())
             }
+            guard int8ActivationScales.isEmpty || int8ActivationScales.count == weights.count,
+                  int8ActivationScales.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                throw CodecError(code: .incompatibleModel,
+                    message: "\(int8ActivationScales.count) int8 activation scales for \(weights.count) g_s convolutions, or one is not a positive number; re-export the model")
+            }
+        } else if !int8ActivationScales.isEmpty {
+            throw CodecError(code: .internalInconsistency, message: "int8 activation scales given for an f32 decoder")
         }
+        self.int8ActivationScales = int8ActivationScales
         self.int8Synthesis = int8Synthesis
         self.configuration = configuration
         self.network = network
@@ -91,34 +109,9 @@ public final class CodecModel {
         network.synthesis.parameters + [network.decoderLogGains]
     }
 
-    /// The weights of g_s's (transposed) convolutions, the ones `DecoderPrecision.int8` stores in int8.
+    /// The weights of g_s's transposed convolutions, the ones `DecoderPrecision.int8` stores in int8.
     static func synthesisConvolutionWeights(of network: HyperpriorModel) -> [Parameter] {
-        network.synthesis.layers.compactMap { ($0 as? ConvTranspose2D)?.weight ?? ($0 as? Conv2D)?.weight }
-    }
-
-    /// The same model with g_s's convolution weights stored in `precision`.
-    ///
-    /// f32 → int8 quantizes them per output channel (`Int8ChannelWeights`, with `clipping`); int8 →
-    /// f32 keeps the dequantized values (the original floats are gone). The new model has its
-    /// own copy of the networks and its own identifier; latents coded by one decode with the other
-    /// to the same integers (h_s is integer), only the pixels differ slightly.
-    public func withDecoderPrecision(_ precision: DecoderPrecision,
-                                     clipping: Int8ChannelWeights.Clipping = .maximum) throws -> CodecModel {
-        let copy = try HyperpriorModel(configuration: configuration, engine: network.engine)
-        for (target, source) in zip(copy.parameters, network.parameters) { try target.setValues(source.values()) }
-        var int8: [String: Int8ChannelWeights] = [:]
-        if precision == .int8 {
-            for p in Self.synthesisConvolutionWeights(of: copy) {
-                if let stored = int8Synthesis[p.name] {
-                    int8[p.name] = stored
-                } else {
-                    int8[p.name] = try Int8ChannelWeights(quantizing: p.values(), shape: p.shape, clipping: clipping)
-                }
-            }
-        }
-        return try CodecModel(configuration: configuration, network: copy, hyperSynthesis: hyperSynthesis,
-                              gaussianTables: gaussianTables, factorizedTables: factorizedTables, indexOffsets: indexOffsets,
-                              canEncode: canEncode, info: info, int8Synthesis: int8)
+        network.synthesis.layers.compactMap { ($0 as? ConvTranspose2D)?.weight }
     }
 
     /// g_a, h_a and the encoder gains, plus the float h_s and z density: those two are not needed

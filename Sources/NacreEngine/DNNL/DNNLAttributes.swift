@@ -23,4 +23,10 @@ final class DNNLAttributes: @unchecked Sendable {
         try dnnlCheck(dnnl_post_ops_append_eltwise(po, 1, dnnl_eltwise_sqrt, 0, 0), "post_ops_append_eltwise")
         try dnnlCheck(dnnl_primitive_attr_set_post_ops(raw, po), "primitive_attr_set_post_ops")
     }
+
+    /// Multiplies the output by `scales`: one value (`mask` 0) or one per output channel (`mask`
+    /// 1 << 1). In oneDNN 2.x an int8 convolution computes `scale · (Σ src·weights + bias)`.
+    func setOutputScales(_ scales: [Float], mask: Int32) throws {
+        try dnnlCheck(dnnl_primitive_attr_set_output_scales(raw, Int64(scales.count), mask, scales), "primitive_attr_set_output_scales")
+    }
 }
