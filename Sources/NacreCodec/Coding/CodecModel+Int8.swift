@@ -35,17 +35,19 @@ extension CodecModel {
                               canEncode: canEncode, info: info, int8Synthesis: int8, int8ActivationScales: activationScales)
     }
 
-    /// Largest number of |x| samples kept per g_s convolution input for calibration.
-    static let calibrationSamplesPerLayer = 200_000
+    /// The int8 range covers this multiple of the largest calibration input, so that images
+    /// with stronger activations than the calibration photos rarely saturate.
+    static let activationMargin: Float = 2
 
-    /// The int8 input step of every g_s convolution: the inputs g_s sees when decoding the
-    /// calibration images at every trained level, and for each the clipping threshold T that
-    /// minimises the squared quantization error (rounding to T/127 steps plus saturation at ±T).
+    /// The int8 input step of every g_s convolution: `activationMargin · max|x| / 127` over the
+    /// inputs g_s sees when decoding the calibration images at every trained level. The decoder
+    /// quantizes in two passes (`Int8Synthesis.passes`), so a coarse step costs no precision;
+    /// clipping for one pass was measured and lost too much (BENCHMARKS.md, int8 decoder).
     func calibrateActivationScales(synthesis: Sequential, images: [PixelBuffer]) throws -> [Float] {
         guard canEncode else {
             throw CodecError(code: .invalidArgument, message: "calibrating int8 activations needs the encoder; use the full exported model")
         }
-        var inputs: [[Float]] = []
+        var peaks: [Float] = []
         let levels = configuration.levelCount
         for image in images {
             let y = try network.analysis.forward(try ImagePadding.tensor(from: image), training: false)
@@ -59,38 +61,15 @@ extension CodecModel {
                 var convolution = 0
                 for layer in synthesis.layers {
                     if layer is ConvTranspose2D {
-                        if inputs.count <= convolution { inputs.append([]) }
-                        let values = x.values()
-                        let stride = max(1, images.count * levels * values.count / Self.calibrationSamplesPerLayer)
-                        for i in Swift.stride(from: (level * 7) % stride, to: values.count, by: stride) {
-                            inputs[convolution].append(abs(values[i]))
-                        }
+                        if peaks.count <= convolution { peaks.append(0) }
+                        peaks[convolution] = x.values().reduce(peaks[convolution]) { max($0, abs($1)) }
                         convolution += 1
                     }
                     x = try layer.forward(x, training: false)
                 }
             }
         }
-        return inputs.map { Self.clippingThreshold(minimisingErrorOf: $0) / 127 }
-    }
-
-    /// The threshold T (among 100 candidates from max|x| down to max|x|/50, geometric) that
-    /// minimises Σ (|x| − q_T(|x|))² with q_T rounding to T/127 steps and saturating at T.
-    static func clippingThreshold(minimisingErrorOf magnitudes: [Float]) -> Float {
-        let peak = magnitudes.max() ?? 0
-        guard peak > 0 else { return 1 }
-        var best = (error: Double.infinity, threshold: peak)
-        for k in 0..<100 {
-            let threshold = peak * Float(Foundation.pow(50.0, -Double(k) / 99))
-            let step = threshold / 127
-            var error = 0.0
-            for v in magnitudes {
-                let d = Double(v - min(127, (v / step).rounded()) * step)
-                error += d * d
-            }
-            if error < best.error { best = (error, threshold) }
-        }
-        return best.threshold
+        return peaks.map { $0 > 0 ? Self.activationMargin * $0 / 127 : 1 }
     }
 
     /// x̂ = g_s(x): through oneDNN's int8 convolutions when this is an int8 model with calibrated

@@ -9,6 +9,9 @@ final class Int8Synthesis {
     }
 
     private let steps: [Step]
+    /// Every input is quantized with its residual (`Int8TransposedConvolution`): one pass lost
+    /// 0.14–0.24 dB on Kodak, two lose ≤ 0.002 dB.
+    static let passes = 2
 
     /// - Parameters:
     ///   - weights: the int8 form of every g_s convolution weight, by parameter name.
@@ -30,7 +33,8 @@ final class Int8Synthesis {
                 kernel: deconv.kernel, stride: deconv.stride, padding: deconv.padding, outputPadding: deconv.outputPadding,
                 weights: q.values, weightScales: q.scales,
                 bias: deconv.bias?.values() ?? [Float](repeating: 0, count: shape[0]),
-                inputScale: activationScales[convolution])))
+                inputScale: activationScales[convolution],
+                passes: Self.passes)))
             convolution += 1
         }
         self.steps = steps
