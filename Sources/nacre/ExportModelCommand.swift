@@ -20,8 +20,8 @@ struct ExportModelCommand: ParsableCommand {
     @Option(help: "Compute threads.") var threads: Int?
     @Option(help: "How g_s's convolution weights are stored: int8 (per output channel, format version 2) or f32 (the reference, version 1).")
     var decoderPrecision = DecoderPrecision.int8.rawValue
-    @Option(help: "int8 scale per channel: maximum (max |w| / 127) or meanSquaredError (clip to minimise the weight error).")
-    var weightClipping = Int8ChannelWeights.Clipping.maximum.rawValue
+    @Option(help: "int8 scale per channel: meanSquaredError (clip to minimise the weight error; measured best on photos) or maximum (max |w| / 127).")
+    var weightClipping = Int8ChannelWeights.Clipping.meanSquaredError.rawValue
 
     func validate() throws {
         guard DecoderPrecision(rawValue: decoderPrecision) != nil else {

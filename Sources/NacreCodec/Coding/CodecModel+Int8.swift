@@ -11,7 +11,7 @@ extension CodecModel {
     /// input steps that oneDNN's int8 convolutions need (`int8ActivationScales`). The new model
     /// has its own copy of the networks and its own identifier; latents coded by one decode with
     /// the other to the same integers (h_s is integer), only the pixels differ slightly.
-    public func withDecoderPrecision(_ precision: DecoderPrecision, clipping: Int8ChannelWeights.Clipping = .maximum,
+    public func withDecoderPrecision(_ precision: DecoderPrecision, clipping: Int8ChannelWeights.Clipping = .meanSquaredError,
                                      calibrationImages: [PixelBuffer] = []) throws -> CodecModel {
         let copy = try HyperpriorModel(configuration: configuration, engine: network.engine)
         for (target, source) in zip(copy.parameters, network.parameters) { try target.setValues(source.values()) }
