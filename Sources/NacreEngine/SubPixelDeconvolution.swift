@@ -87,11 +87,15 @@ final class SubPixelDeconvolution {
         return dx
     }
 
-    /// Pixel shuffle between the phase tensor (N, s²·O, H, W) and the image (N, O, s·H, s·W),
-    /// both plain NCHW (neither channel count is a multiple of 16).
+    /// Pixel shuffle between the phase tensor (N, s²·O, H, W) and the image (N, O, s·H, s·W):
+    /// both plain NCHW, or both nChw16c when O is a multiple of 16 (`shuffleBlocked`).
     private func shuffle(phases: Tensor, image: Tensor, toImage: Bool, engine: Engine) {
         let s = stride, o = outChannels, h = phases.shape.h, w = phases.shape.w
         let pd = phases.data, id = image.data
+        if image.layout == .nChw16c {
+            shuffleBlocked(phases: phases, image: image, toImage: toImage, engine: engine)
+            return
+        }
         let planes = image.shape.n * o
         engine.parallelFor(planes, minChunk: 1) { r in
             for plane in r {
@@ -109,6 +113,32 @@ final class SubPixelDeconvolution {
                         }
                     }
                 }}
+            }
+        }
+    }
+
+    /// The nChw16c shuffle: phase p's channels start at block p·O/16, so 16-channel vectors move whole.
+    private func shuffleBlocked(phases: Tensor, image: Tensor, toImage: Bool, engine: Engine) {
+        let s = stride, blocks = outChannels / 16, h = phases.shape.h, w = phases.shape.w
+        let outH = h * s, outW = w * s
+        let pd = phases.data, id = image.data
+        engine.parallelFor(image.shape.n * blocks * outH, minChunk: 1) { rows in
+            for row in rows {
+                let r = row % outH, b = (row / outH) % blocks, n = row / (outH * blocks)
+                let i = r / s, ah = r % s
+                let imageRow = id + ((n * blocks + b) * outH + r) * outW * 16
+                for aw in 0..<s {
+                    let phaseBlock = (ah * s + aw) * blocks + b
+                    let phaseRow = pd + ((n * s * s * blocks + phaseBlock) * h + i) * w * 16
+                    for j in 0..<w {
+                        let pixel = imageRow + (j * s + aw) * 16, phase = phaseRow + j * 16
+                        if toImage {
+                            for l in 0..<16 { pixel[l] = phase[l] }
+                        } else {
+                            for l in 0..<16 { phase[l] = pixel[l] }
+                        }
+                    }
+                }
             }
         }
     }

@@ -99,7 +99,11 @@ import Testing
         let decoderOnly = try CodecModel.load(model.decoderBytes(), engine: try Engine(threads: 1))
         #expect(decoderOnly.int8ActivationScales == model.int8ActivationScales && decoderOnly.decoderBytes() == model.decoderBytes())
         let encoded = try model.encode(photo, quality: 50)
-        #expect(try decoderOnly.decode(encoded).rgb == model.decode(encoded).rgb)
+        for kernels in [false, true] {
+            model.usesInt8Kernels = kernels
+            decoderOnly.usesInt8Kernels = kernels
+            #expect(try decoderOnly.decode(encoded).rgb == model.decode(encoded).rgb, "int8 kernels: \(kernels)")
+        }
         // Corrupt scales are rejected.
         let bytes = model.decoderBytes()
         let levels = CodecFixtures.configuration.levelCount, m = CodecFixtures.configuration.latentChannels

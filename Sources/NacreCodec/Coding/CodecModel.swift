@@ -36,9 +36,11 @@ public final class CodecModel {
     /// empty when not calibrated (then int8 models decode through the dequantized f32 path).
     public let int8ActivationScales: [Float]
     /// Whether an int8 model with calibrated activation scales decodes with oneDNN's int8
-    /// convolutions (`Int8Synthesis`); false forces the reference path (dequantized weights, f32
-    /// engine). Defaults to true unless the environment sets `NACRE_INT8_KERNELS=0`.
-    public var usesInt8Kernels = ProcessInfo.processInfo.environment["NACRE_INT8_KERNELS"] != "0"
+    /// convolutions (`Int8Synthesis`) instead of the reference path (dequantized weights, f32
+    /// engine). Off by default: on this project's CPU the two-pass int8 kernels were measured no
+    /// faster than the f32 engine (BENCHMARKS.md, int8 decoder). The environment variable
+    /// `NACRE_INT8_KERNELS=1` turns them on for a process.
+    public var usesInt8Kernels = ProcessInfo.processInfo.environment["NACRE_INT8_KERNELS"] == "1"
     /// Built on first use by `synthesize(_:)`.
     var int8Runner: Int8Synthesis?
     /// 64-bit FNV-1a of `decoderBytes()`: what an encoded image names to find its decoder.
@@ -73,6 +75,8 @@ public final class CodecModel {
                 }
                 try p.setValues(q.dequantized())
             }
+            // New models have no bit-exact past to keep: take the faster batch-1 formulation.
+            for case let deconv as ConvTranspose2D in network.synthesis.layers { try deconv.usePhaseConvolutions() }
             guard int8ActivationScales.isEmpty || int8ActivationScales.count == weights.count,
                   int8ActivationScales.allSatisfy({ $0.isFinite && $0 > 0 }) else {
                 throw CodecError(code: .incompatibleModel,
