@@ -75,8 +75,6 @@ public final class CodecModel {
                 }
                 try p.setValues(q.dequantized())
             }
-            // New models have no bit-exact past to keep: take the faster batch-1 formulation.
-            for case let deconv as ConvTranspose2D in network.synthesis.layers { try deconv.usePhaseConvolutions() }
             guard int8ActivationScales.isEmpty || int8ActivationScales.count == weights.count,
                   int8ActivationScales.allSatisfy({ $0.isFinite && $0 > 0 }) else {
                 throw CodecError(code: .incompatibleModel,
