@@ -43,13 +43,16 @@ let package = Package(
         // The SQLite catalog: models, archives, images, ingest state, training runs, events.
         .target(name: "NacreCatalog", dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
 
+        // Operations on a collection of archives: pack an image, restore it, index archives.
+        .target(name: "NacreStore", dependencies: ["NacreImage", "NacreCodec", "NacreArchive", "NacreCatalog"]),
+
         .testTarget(name: "NacreImageTests", dependencies: ["NacreImage"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NacreArchiveTests", dependencies: ["NacreArchive"], exclude: ["Fuzz"], resources: [.copy("Fixtures")]),
 
         .executableTarget(
             name: "nacre",
             dependencies: [
-                "NacreImage", "NacreFiles", "NacreEngine", "NacreCodec", "NacreArchive", "NacreDaemon", "NacreCatalog",
+                "NacreImage", "NacreFiles", "NacreEngine", "NacreCodec", "NacreArchive", "NacreDaemon", "NacreCatalog", "NacreStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -4,6 +4,7 @@ import NacreArchive
 import NacreCodec
 import NacreEngine
 import NacreImage
+import NacreStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,8 +46,11 @@ struct PackCommand: ParsableCommand {
         }
         let inputs = try PackInput.collect(inputs)
         let codec = try CodecModel.load(contentsOfFile: model, engine: try Engine(threads: threads))
-        guard codec.canEncode else {
-            throw CodecCommandError("\(model) is a decoder-only model; packing needs the full model written by `nacre export-model --out`.")
+        let packer: ImagePacker
+        do {
+            packer = try ImagePacker(codec: codec, rate: targetPsnr.map { .targetPSNR($0) } ?? .quality(quality ?? 50))
+        } catch {
+            throw CodecCommandError("\(model): \(error.message)")
         }
         let decoder = codec.decoderBytes()
         let digest = SHA256.hash(decoder)
@@ -65,9 +69,9 @@ struct PackCommand: ParsableCommand {
         for (number, input) in inputs.enumerated() {
             if terminal { FileHandle.standardError.write(Data("\r\u{1B}[Kpacking \(number + 1)/\(inputs.count) \(input.name)".utf8)) }
             do {
-                let (image, record) = try pack(input, with: codec)
-                let location = try writer.append(image)
-                packed.append(PackedImageJSON(record: record, latentBytes: image.latentByteCount, frameOffset: location.offset))
+                let image = try packer.pack(pngBytes: try CodecFiles.readBytes(input.path), name: Array(input.name.utf8))
+                let location = try writer.append(image.image)
+                packed.append(PackedImageJSON(record: image.record, latentBytes: image.latentByteCount, frameOffset: location.offset))
             } catch {
                 writer.abort()
                 if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
@@ -82,32 +86,6 @@ struct PackCommand: ParsableCommand {
             throw CLIError(error)
         }
         try report(packed)
-    }
-
-    /// Reads, encodes and measures one input.
-    private func pack(_ input: PackInput, with codec: CodecModel) throws -> (ArchiveImage, ImageRecord) {
-        let bytes = try CodecFiles.readBytes(input.path)
-        let decoded = try PNGReader.decode(bytes)
-        let source = decoded.pixels
-        let encoded: EncodedImage
-        if let targetPsnr { encoded = try codec.encode(source, targetPSNR: targetPsnr).encoded }
-        else { encoded = try codec.encode(source, quality: quality ?? 50) }
-        let mode = ArchivedImageMode(source: decoded.source)
-        var restored = try PixelBuffer(width: source.width, height: source.height, rgb: try codec.decode(encoded).rgb,
-                                       alpha: source.alpha)
-        if !mode.restoresDecodedRGBExactly {
-            // Measure what `unpack` will write: the pixels after a round trip through the restore's PNG mode.
-            restored = try PNGReader.decode(try PNGWriter.encode(restored, layout: mode.layout, fast: true)).pixels
-        }
-        let psnr = try PSNR(reference: source, distorted: restored).decibels
-        let msssim = min(source.width, source.height) >= MSSSIM.minimumSide
-            ? try MSSSIM.compute(reference: source, distorted: restored) : .nan
-        let record = ImageRecord(
-            name: Array(input.name.utf8), width: UInt32(source.width), height: UInt32(source.height),
-            channels: mode.channels, colorType: mode.colorType, bitDepth: mode.bitDepth,
-            quality: Float(encoded.quality), originalSHA256: SHA256.hash(bytes), psnr: Float(psnr), msssim: Float(msssim),
-            originalByteCount: UInt64(bytes.count))
-        return (ArchiveImage(record: record, bitstreams: [encoded.serialized()], alpha: source.alpha), record)
     }
 
     /// Prints the summary line (or JSON), with totals read back from the sealed archive's index.
