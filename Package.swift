@@ -44,7 +44,9 @@ let package = Package(
         .target(name: "NacreCatalog", dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
 
         // Operations on a collection of archives: pack an image, restore it, index archives.
-        .target(name: "NacreStore", dependencies: ["NacreImage", "NacreCodec", "NacreArchive", "NacreCatalog"]),
+        // The shipped base model is its resource (BaseModel).
+        .target(name: "NacreStore", dependencies: ["NacreImage", "NacreEngine", "NacreCodec", "NacreArchive", "NacreCatalog"],
+                resources: [.copy("Resources/base.nxcm")]),
 
         .testTarget(name: "NacreImageTests", dependencies: ["NacreImage"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NacreArchiveTests", dependencies: ["NacreArchive"], exclude: ["Fuzz"], resources: [.copy("Fixtures")]),

@@ -25,7 +25,7 @@ struct PackCommand: ParsableCommand {
             the new archive is sealed.
             """)
 
-    @Option(help: "Full coded model (encoder + decoder, from `nacre export-model`).") var model: String
+    @Option(help: "Full coded model (encoder + decoder, from `nacre export-model`); default: the built-in base model.") var model: String?
     @Option(name: .shortAndLong, help: "The archive to write.") var output: String
     @Option(help: "Quality 1…100 (default 50).") var quality: Double?
     @Option(help: "Instead of --quality: per image, the lowest quality whose PSNR reaches this many dB.") var targetPsnr: Double?
@@ -45,12 +45,19 @@ struct PackCommand: ParsableCommand {
             throw CodecCommandError("\(output) already exists; archives are never modified. Choose another name, or pass --force to replace it.")
         }
         let inputs = try PackInput.collect(inputs)
-        let codec = try CodecModel.load(contentsOfFile: model, engine: try Engine(threads: threads))
+        let engine = try Engine(threads: threads)
+        let modelPath: String
+        if let model {
+            modelPath = model
+        } else {
+            do { modelPath = try BaseModel.locate() } catch { throw CodecCommandError(error.message) }
+        }
+        let codec = try CodecModel.load(contentsOfFile: modelPath, engine: engine)
         let packer: ImagePacker
         do {
             packer = try ImagePacker(codec: codec, rate: targetPsnr.map { .targetPSNR($0) } ?? .quality(quality ?? 50))
         } catch {
-            throw CodecCommandError("\(model): \(error.message)")
+            throw CodecCommandError("\(modelPath): \(error.message)")
         }
         let decoder = codec.decoderBytes()
         let digest = SHA256.hash(decoder)
