@@ -38,4 +38,26 @@ struct LatentGridTests {
             #expect(windowed.rgb == expected.rgb, "tile at \(rect.x),\(rect.y)")
         }
     }
+
+    /// Tiled records say how their tiles are synthesized: version 2 with context (what the encoder
+    /// writes), version 1 alone (records written before); untiled records stay version 1.
+    @Test func recordVersionsSayHowTilesAreSynthesized() throws {
+        let model = try CodecFixtures.tinyModel()
+        let image = try CodecFixtures.photo(0).window(x: 0, y: 0, width: 120, height: 100)
+        let tiled = try model.encode(image, quality: 50, tileSide: 64)
+        #expect(tiled.serialized()[4] == 2 && tiled.tileContext)
+        #expect(try model.encode(image, quality: 50).serialized()[4] == 1)
+
+        var alone = tiled
+        alone.tileContext = false
+        let bytes = alone.serialized()
+        #expect(bytes[4] == 1)
+        let parsed = try EncodedImage(serialized: bytes)
+        #expect(!parsed.tileContext && parsed == alone)
+        // Version 1: each tile is synthesized from its own latents only, so the decodes differ
+        // but both are whole images.
+        let withContext = try model.decode(tiled), withoutContext = try model.decode(parsed)
+        #expect(withContext.width == 120 && withoutContext.width == 120)
+        #expect(withContext.rgb != withoutContext.rgb)
+    }
 }

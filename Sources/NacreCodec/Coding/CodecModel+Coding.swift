@@ -103,7 +103,7 @@ extension CodecModel {
         let position = try QualityPosition(code: encoded.qualityCode, levelCount: configuration.levelCount)
         let decoderGains = gains(at: position).decoder
         var rgb = [UInt8](repeating: 0, count: encoded.width * encoded.height * 3)
-        let grid = layout.side > 0 ? LatentGrid(layout: layout, tiles: tileLatents, channels: configuration.latentChannels) : nil
+        let grid = layout.side > 0 && encoded.tileContext ? LatentGrid(layout: layout, tiles: tileLatents, channels: configuration.latentChannels) : nil
         for ((rect, latents), record) in zip(zip(layout.tiles, tileLatents), encoded.tiles) {
             let tile: PixelBuffer
             if let grid {
