@@ -132,7 +132,7 @@ extension CodecModel {
         return DecodedLatents(z: tiles.flatMap(\.z), y: tiles.flatMap(\.y), scaleIndices: tiles.flatMap(\.scaleIndices))
     }
 
-    private func decodeTileLatents(_ encoded: EncodedImage) throws -> (layout: TileLayout, latents: [DecodedLatents]) {
+    func decodeTileLatents(_ encoded: EncodedImage) throws -> (layout: TileLayout, latents: [DecodedLatents]) {
         guard encoded.modelIdentifier == identifier else {
             throw CodecError(code: .incompatibleModel,
                 message: "the image was coded by model \(String(format: "%016llx", encoded.modelIdentifier)), not \(identifierString); decode it with its own model")
