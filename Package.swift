@@ -33,8 +33,10 @@ let package = Package(
         .target(name: "NacreCodec", dependencies: ["NacreEngine", "NacreImage", .product(name: "Logging", package: "swift-log")]),
         // The .nacre container format (zstd frames).
         .target(name: "NacreArchive", dependencies: ["CZstd"]),
-        // The daemon's infrastructure: config, spool watcher, control socket, sd_notify, service.
+        // The daemon: config, spool watcher, control socket, sd_notify, service; the ingest pipeline
+        // (Pipeline/) and the collection commands (Commands/) on top of the store and catalog.
         .target(name: "NacreDaemon", dependencies: [
+            "NacreStore", "NacreCatalog", "NacreArchive", "NacreCodec", "NacreImage", "NacreEngine", "NacreFiles",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
@@ -43,18 +45,23 @@ let package = Package(
         // The SQLite catalog: models, archives, images, ingest state, training runs, events.
         .target(name: "NacreCatalog", dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]),
 
+        // Operations on a collection of archives: pack an image, restore it, index archives.
+        // The shipped base model is its resource (BaseModel).
+        .target(name: "NacreStore", dependencies: ["NacreImage", "NacreEngine", "NacreCodec", "NacreArchive", "NacreCatalog"],
+                resources: [.copy("Resources/base.nxcm")]),
+
         .testTarget(name: "NacreImageTests", dependencies: ["NacreImage"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NacreArchiveTests", dependencies: ["NacreArchive"], exclude: ["Fuzz"], resources: [.copy("Fixtures")]),
 
         .executableTarget(
             name: "nacre",
             dependencies: [
-                "NacreImage", "NacreFiles", "NacreEngine", "NacreCodec", "NacreArchive", "NacreDaemon", "NacreCatalog",
+                "NacreImage", "NacreFiles", "NacreEngine", "NacreCodec", "NacreArchive", "NacreDaemon", "NacreCatalog", "NacreStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "NacreDaemonTests", dependencies: ["NacreDaemon", "NacreTestSupport"]),
+        .testTarget(name: "NacreDaemonTests", dependencies: ["NacreDaemon", "NacreTestSupport", "NacreStore", "NacreCatalog", "NacreArchive", "NacreCodec", "NacreImage", "NacreEngine"]),
         .testTarget(name: "NacreCLITests", dependencies: ["NacreTestSupport", "NacreArchive", "NacreCatalog", "NacreCodec", "NacreEngine", "NacreImage"]),
         // Test-only helpers (finding and running the built executable); no product uses it.
         .target(name: "NacreTestSupport"),

@@ -4,18 +4,16 @@ import NacreImage
 
 /// File helpers shared by the codec commands: PNG folders and atomic writes.
 enum CodecFiles {
-    /// The PNG files of a folder (or the file itself), sorted by name; at most `limit`.
+    /// The PNG files below a folder (or the file itself), sorted by name; at most `limit`.
     static func pngPaths(in path: String, limit: Int? = nil) throws -> [String] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        guard FileManager.default.fileExists(atPath: path) else {
             throw CodecCommandError("\(path) does not exist")
         }
-        guard isDirectory.boolValue else { return [path] }
-        let names = try FileManager.default.contentsOfDirectory(atPath: path)
-            .filter { $0.lowercased().hasSuffix(".png") && !$0.hasPrefix(".") }.sorted()
-        let chosen = limit.map { Array(names.prefix($0)) } ?? names
+        guard PNGFileFinder.isFolder(path) else { return [path] }
+        let found = try PNGFileFinder.files(under: path).map(\.path)
+        let chosen = limit.map { Array(found.prefix($0)) } ?? found
         guard !chosen.isEmpty else { throw CodecCommandError("no PNG files in \(path)") }
-        return chosen.map { (path as NSString).appendingPathComponent($0) }
+        return chosen
     }
 
     static func readPNG(_ path: String) throws -> PixelBuffer {

@@ -1,4 +1,5 @@
 import Foundation
+import NacreImage
 
 /// One PNG file `nacre pack` archives: where it is, and the name it is stored under.
 struct PackInput: Hashable {
@@ -13,14 +14,13 @@ struct PackInput: Hashable {
     static func collect(_ arguments: [String]) throws -> [PackInput] {
         var inputs: [PackInput] = []
         for argument in arguments {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else {
+            guard FileManager.default.fileExists(atPath: argument) else {
                 throw CodecCommandError("\(argument) does not exist. Pass PNG files or folders of PNG files.")
             }
-            if isDirectory.boolValue {
-                let found = try pngFiles(under: argument, relative: "")
+            if PNGFileFinder.isFolder(argument) {
+                let found = try PNGFileFinder.files(under: argument)
                 guard !found.isEmpty else { throw CodecCommandError("\(argument) holds no PNG files (*.png).") }
-                inputs += found.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
+                inputs += found.map { PackInput(path: $0.path, name: $0.relativeName) }
             } else {
                 inputs.append(PackInput(path: argument, name: (argument as NSString).lastPathComponent))
             }
@@ -28,26 +28,4 @@ struct PackInput: Hashable {
         return inputs
     }
 
-    /// PNG files below `folder`, named by their path relative to the top folder.
-    private static func pngFiles(under folder: String, relative: String) throws -> [PackInput] {
-        let entries: [String]
-        do {
-            entries = try FileManager.default.contentsOfDirectory(atPath: folder)
-        } catch {
-            throw CodecCommandError("cannot list \(folder): \(error.localizedDescription)")
-        }
-        var found: [PackInput] = []
-        for entry in entries where !entry.hasPrefix(".") {
-            let path = (folder as NSString).appendingPathComponent(entry)
-            let name = relative.isEmpty ? entry : relative + "/" + entry
-            // attributesOfItem does not follow symlinks: a link is neither a folder nor a regular file here.
-            let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
-            if type == .typeDirectory {
-                found += try pngFiles(under: path, relative: name)
-            } else if type == .typeRegular, entry.lowercased().hasSuffix(".png") {
-                found.append(PackInput(path: path, name: name))
-            }
-        }
-        return found
-    }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NacreCatalog
+import NacreStore
 
 /// `nacre reindex`: rebuilds the catalog's archive and image rows from the `.nacre` files alone.
 struct ReindexCommand: AsyncParsableCommand {
@@ -27,7 +28,7 @@ struct ReindexCommand: AsyncParsableCommand {
         var catalog: String
         var archives: Int
         var images: Int
-        var skipped: [ArchiveReindexer.Problem]
+        var skipped: [ArchiveIndexer.Problem]
         var modelsAdded: [String]
         /// Images without a recorded original size (format 1.0 archives); their originalBytes is 0.
         var unknownOriginalSizes: Int
@@ -38,12 +39,12 @@ struct ReindexCommand: AsyncParsableCommand {
     func run() async throws {
         let paths: [String]
         do {
-            paths = try ArchiveReindexer.findArchives(under: folders)
+            paths = try ArchiveIndexer.findArchives(under: folders)
         } catch {
             throw CLIError(error)
         }
         let showsProgress = isatty(STDERR_FILENO) == 1
-        let result = ArchiveReindexer.read(archives: paths) { done, total in
+        let result = ArchiveIndexer.read(archives: paths) { done, total in
             guard showsProgress else { return }
             FileHandle.standardError.write(Data("\rreading archives: \(done)/\(total)\(done == total ? "\n" : "")".utf8))
         }

@@ -4,6 +4,7 @@ import NacreArchive
 import NacreCodec
 import NacreEngine
 import NacreImage
+import NacreStore
 
 /// `nacre unpack`: restores images from an archive to PNG files, with the archive's own decoder.
 struct UnpackCommand: ParsableCommand {
@@ -39,7 +40,8 @@ struct UnpackCommand: ParsableCommand {
         var targets: [(position: Int, name: String, path: String)] = []
         for position in positions {
             let name = reader.images[position].displayName
-            let path = try Self.destination(of: name, in: output)
+            let path: String
+            do { path = try ImageRestorer.destination(of: name, in: output) } catch { throw CodecCommandError(error.message) }
             if !force && FileManager.default.fileExists(atPath: path) {
                 throw CodecCommandError("\(path) already exists; nothing was written. Pass --force to overwrite, or unpack to another folder.")
             }
@@ -51,7 +53,7 @@ struct UnpackCommand: ParsableCommand {
         for target in targets {
             do {
                 let image = try reader.readImage(at: target.position)
-                let png = try Self.restore(image, with: codec)
+                let png = try ImageRestorer.png(image, with: codec)
                 try FileManager.default.createDirectory(atPath: (target.path as NSString).deletingLastPathComponent,
                                                         withIntermediateDirectories: true)
                 try CodecFiles.writeAtomically(png, to: target.path)
@@ -81,29 +83,6 @@ struct UnpackCommand: ParsableCommand {
         }
     }
 
-    /// Decodes one archived image and encodes it as PNG in its source's mode.
-    static func restore(_ image: ArchiveImage, with codec: CodecModel) throws -> [UInt8] {
-        guard image.bitstreams.count == 1 else {
-            throw CodecCommandError("the image frame holds \(image.bitstreams.count) bitstreams; this nacre reads one (an encoded image record).")
-        }
-        let encoded = try EncodedImage(serialized: image.bitstreams[0])
-        guard encoded.width == Int(image.record.width), encoded.height == Int(image.record.height) else {
-            throw CodecCommandError("the bitstream is \(encoded.width)×\(encoded.height) but the record says \(image.record.width)×\(image.record.height); the image is damaged.")
-        }
-        let decoded = try codec.decode(encoded)
-        let pixels = try PixelBuffer(width: decoded.width, height: decoded.height, rgb: decoded.rgb, alpha: image.alpha)
-        return try PNGWriter.encode(pixels, layout: ArchivedImageMode(record: image.record).layout)
-    }
-
-    /// DIR/NAME, refusing names that could land outside DIR.
-    static func destination(of name: String, in folder: String) throws -> String {
-        let components = name.split(separator: "/", omittingEmptySubsequences: false)
-        guard !name.isEmpty, !name.hasPrefix("/"), !name.contains("\0"),
-              !components.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }) else {
-            throw CodecCommandError("the archive names an image \"\(name)\", which is not a plain relative path (absolute, empty, or with `.`/`..` components); refusing to write it. Use --image to restore the others.")
-        }
-        return (folder as NSString).appendingPathComponent(name)
-    }
 }
 
 /// The `--json` shape of `nacre unpack`.

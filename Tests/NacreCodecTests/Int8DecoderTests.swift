@@ -119,6 +119,21 @@ import Testing
         }
     }
 
+    /// Weights changed after quantization (decoder fine-tuning) are quantized again when saved.
+    @Test func changedWeightsAreQuantizedAgain() throws {
+        let model = try CodecFixtures.tinyModel().withDecoderPrecision(.int8)
+        let before = model.decoderBytes()
+        let weight = CodecModel.synthesisConvolutionWeights(of: model.network)[1]
+        var values = weight.values()
+        values[3] += 0.05
+        try weight.setValues(values)
+        let saved = try CodecModel.load(model.decoderBytes(), engine: try Engine(threads: 1))
+        #expect(model.decoderBytes() != before)
+        let reloaded = CodecModel.synthesisConvolutionWeights(of: saved.network)[1].values()
+        let step = saved.int8Synthesis[weight.name]!.scales[0]
+        #expect(abs(reloaded[3] - values[3]) <= step / 2 * 1.0001)
+    }
+
     /// Re-seals a modified model file with a valid checksum, so the int8 checks themselves are reached.
     static func resealed(_ bytes: [UInt8]) -> [UInt8] {
         let body = Array(bytes[0..<(bytes.count - 8)])

@@ -36,6 +36,7 @@ extension CodecModel {
         let infoText = info.keys.sorted().map { "\($0)=\(info[$0]!)" }.joined(separator: "\n")
         appendBlock(Array(infoText.utf8), to: &w)
         let tensors = includingEncoder ? decoderParameters + encoderParameters : decoderParameters
+        let int8Synthesis = version == Self.int8FormatVersion ? currentInt8Synthesis() : [:]
         w.append(UInt32(tensors.count))
         for p in tensors {
             let name = Array(p.name.utf8)

@@ -32,6 +32,9 @@ public final class CodecModel {
     /// The int8 form of g_s's convolution weights by parameter name (empty for an f32 decoder);
     /// the network's g_s parameters hold their dequantized values.
     let int8Synthesis: [String: Int8ChannelWeights]
+    /// The g_s parameters' versions when `int8Synthesis` was set: a parameter changed since
+    /// (e.g. by decoder fine-tuning) is quantized again when the model is serialized.
+    private var int8SynthesisVersions: [String: Int] = [:]
     /// Per g_s convolution (in order), the per-tensor int8 step of its input, calibrated on photos;
     /// empty when not calibrated (then int8 models decode through the dequantized f32 path).
     public let int8ActivationScales: [Float]
@@ -85,6 +88,9 @@ public final class CodecModel {
         }
         self.int8ActivationScales = int8ActivationScales
         self.int8Synthesis = int8Synthesis
+        for p in Self.synthesisConvolutionWeights(of: network) where int8Synthesis[p.name] != nil {
+            int8SynthesisVersions[p.name] = p.version
+        }
         self.configuration = configuration
         self.network = network
         self.hyperSynthesis = hyperSynthesis
@@ -109,6 +115,16 @@ public final class CodecModel {
 
     static func decoderParameters(of network: HyperpriorModel) -> [Parameter] {
         network.synthesis.parameters + [network.decoderLogGains]
+    }
+
+    /// The int8 g_s weights to store: the stored ones, or for a parameter changed since (and still
+    /// finite) its values quantized again with the default clipping.
+    func currentInt8Synthesis() -> [String: Int8ChannelWeights] {
+        var result = int8Synthesis
+        for p in Self.synthesisConvolutionWeights(of: network) where int8SynthesisVersions[p.name].map({ $0 != p.version }) ?? false {
+            if let q = try? Int8ChannelWeights(quantizing: p.values(), shape: p.shape) { result[p.name] = q }
+        }
+        return result
     }
 
     /// The weights of g_s's transposed convolutions, the ones `DecoderPrecision.int8` stores in int8.

@@ -56,23 +56,19 @@ public final class TrainingImageSet: @unchecked Sendable {
         ])
     }
 
-    /// All `.png` files below the folders (a folder may also be a single file), sorted.
+    /// All `.png` files below the folders (a folder may also be a single file), sorted
+    /// (``PNGFileFinder``'s rules: hidden entries and symbolic links skipped).
     static func pngFiles(in folders: [String]) throws -> [String] {
         var out: [String] = []
-        let fm = FileManager.default
         for folder in folders {
-            var isDirectory: ObjCBool = false
-            guard fm.fileExists(atPath: folder, isDirectory: &isDirectory) else {
+            guard FileManager.default.fileExists(atPath: folder) else {
                 throw CodecError(code: .noTrainingData, message: "training data folder \(folder) does not exist")
             }
-            if !isDirectory.boolValue {
+            guard PNGFileFinder.isFolder(folder) else {
                 out.append(folder)
                 continue
             }
-            guard let walker = fm.enumerator(atPath: folder) else { continue }
-            for case let relative as String in walker where relative.lowercased().hasSuffix(".png") {
-                out.append((folder as NSString).appendingPathComponent(relative))
-            }
+            out += try PNGFileFinder.files(under: folder).map(\.path)
         }
         return out.sorted()
     }

@@ -2,34 +2,37 @@ import Foundation
 import NacreArchive
 import NacreCatalog
 
-/// Reads `.nacre` files into the catalog's archive and image rows, for `nacre reindex`.
+/// Reads `.nacre` files into the catalog's archive and image rows: `nacre reindex`, and the
+/// daemon when it indexes a sealed archive.
 /// Damage is isolated: an unreadable image or archive is recorded as a problem and skipped.
-struct ArchiveReindexer {
+public enum ArchiveIndexer {
     /// Something that was skipped or found damaged, and why.
-    struct Problem: Encodable, Hashable {
+    public struct Problem: Encodable, Hashable, Sendable {
         /// Path of the archive.
-        var archive: String
+        public var archive: String
         /// The image's name, when one image was skipped; nil for a problem with the whole archive.
-        var image: String?
+        public var image: String?
         /// True when the whole archive was left out of the catalog.
-        var archiveSkipped: Bool
-        var reason: String
+        public var archiveSkipped: Bool
+        public var reason: String
     }
 
     /// What reading the archives gave.
-    struct Result {
-        var summaries: [ArchiveSummary] = []
-        var problems: [Problem] = []
+    public struct Result: Sendable {
+        public var summaries: [ArchiveSummary] = []
+        public var problems: [Problem] = []
         /// Images whose record does not carry the original file size (v1.0 archives); stored as 0.
-        var unknownOriginalSizeCount = 0
+        public var unknownOriginalSizeCount = 0
         /// Archives whose manifest model id is not a catalog model id (64 lower-case hex digits);
         /// their rows use the SHA-256 of the model blob the archive carries instead.
-        var modelIDsFromHashCount = 0
+        public var modelIDsFromHashCount = 0
+
+        public init() {}
     }
 
     /// The catalog key of an archive's model: the manifest's model id when it is a SHA-256 in hex
     /// (the catalog's content address), else the SHA-256 of the model blob stored in the archive.
-    static func catalogModelID(_ manifest: ArchiveManifest) -> (id: String, fromHash: Bool) {
+    public static func catalogModelID(_ manifest: ArchiveManifest) -> (id: String, fromHash: Bool) {
         let id = manifest.modelID
         let isHexDigest = id.utf8.count == 64 && id.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
         return isHexDigest ? (id, false) : (manifest.modelSHA256.hex, true)
@@ -37,27 +40,27 @@ struct ArchiveReindexer {
 
     /// Every regular `*.nacre` file under `roots` (recursively), sorted; symbolic links are neither
     /// followed nor read. A root may also be a `.nacre` file itself.
-    static func findArchives(under roots: [String]) throws(ReindexError) -> [String] {
+    public static func findArchives(under roots: [String]) throws(StoreError) -> [String] {
         var found: [String] = []
         for root in roots {
             let url = URL(fileURLWithPath: root).standardizedFileURL
             guard let kind = fileKind(url.path) else {
-                throw ReindexError(code: .notFound, message: "\(root): no such file or folder. Pass the folders that hold the .nacre archives; the catalog was not changed.")
+                throw StoreError(code: .notFound, message: "\(root): no such file or folder. Pass the folders that hold the .nacre archives; the catalog was not changed.")
             }
             if kind == .regular {
                 guard url.pathExtension == "nacre" else {
-                    throw ReindexError(code: .notAFolder, message: "\(root) is not a folder or a .nacre file; the catalog was not changed.")
+                    throw StoreError(code: .notAFolder, message: "\(root) is not a folder or a .nacre file; the catalog was not changed.")
                 }
                 found.append(url.path)
                 continue
             }
             guard kind == .directory else {
-                throw ReindexError(code: .notAFolder, message: "\(root) is not a folder (symbolic links are not followed); the catalog was not changed.")
+                throw StoreError(code: .notAFolder, message: "\(root) is not a folder (symbolic links are not followed); the catalog was not changed.")
             }
             // FileManager's enumerator does not descend into symbolic links to folders; links to
             // files are filtered out below with lstat.
             guard let walker = FileManager.default.enumerator(atPath: url.path) else {
-                throw ReindexError(code: .unreadable, message: "\(root): the folder cannot be read. Check its permissions; the catalog was not changed.")
+                throw StoreError(code: .unreadable, message: "\(root): the folder cannot be read. Check its permissions; the catalog was not changed.")
             }
             while let relative = walker.nextObject() as? String {
                 guard relative.hasSuffix(".nacre") else { continue }
@@ -82,7 +85,7 @@ struct ArchiveReindexer {
     }
 
     /// Reads every archive; `progress` is called after each one with (done, total).
-    static func read(archives paths: [String], progress: (Int, Int) -> Void = { _, _ in }) -> Result {
+    public static func read(archives paths: [String], progress: (Int, Int) -> Void = { _, _ in }) -> Result {
         var result = Result()
         for (number, path) in paths.enumerated() {
             read(archive: path, into: &result)
@@ -92,7 +95,7 @@ struct ArchiveReindexer {
     }
 
     /// Reads one archive into `result`: its row and every readable image, or a problem.
-    static func read(archive path: String, into result: inout Result) {
+    public static func read(archive path: String, into result: inout Result) {
         let reader: ArchiveReader
         let manifest: ArchiveManifest
         do {
@@ -132,7 +135,7 @@ struct ArchiveReindexer {
     }
 
     /// The catalog row of an image read from an archive.
-    static func catalogImage(_ image: ArchiveImage, frame: FrameLocation, archiveID: String, encodedAt: Date) -> NacreCatalog.ImageRecord {
+    public static func catalogImage(_ image: ArchiveImage, frame: FrameLocation, archiveID: String, encodedAt: Date) -> NacreCatalog.ImageRecord {
         let record = image.record
         return NacreCatalog.ImageRecord(
             archiveID: archiveID, nameBytes: Data(record.name), width: Int(record.width), height: Int(record.height),

@@ -7,13 +7,13 @@ import NacreImage
 /// The stored mode is the one `PNGLayout(restoring:)` writes, not the raw IHDR: a palette source
 /// is recorded as RGB (or RGBA with tRNS), a gray source with a tRNS colour as gray+alpha,
 /// 1/2/4-bit gray as 8-bit gray, 16-bit as 16-bit.
-struct ArchivedImageMode: Hashable {
-    var channels: UInt8
-    var colorType: UInt8
-    var bitDepth: UInt8
+public struct ArchivedImageMode: Hashable, Sendable {
+    public var channels: UInt8
+    public var colorType: UInt8
+    public var bitDepth: UInt8
 
     /// The mode a restore of an image read from a file in `source` mode is written in.
-    init(source: SourceFormat) {
+    public init(source: SourceFormat) {
         let layout = PNGLayout(restoring: source)
         switch layout.channels {
         case .gray: (channels, colorType) = (1, 0)
@@ -25,7 +25,7 @@ struct ArchivedImageMode: Hashable {
     }
 
     /// The mode stored in `record`.
-    init(record: ImageRecord) {
+    public init(record: ImageRecord) {
         channels = record.channels
         colorType = record.colorType
         bitDepth = record.bitDepth
@@ -33,7 +33,7 @@ struct ArchivedImageMode: Hashable {
 
     /// The layout a restore is written in. Unknown colour types (a newer writer's) fall back to
     /// RGB, or RGBA when the record counts 4 channels.
-    var layout: PNGLayout {
+    public var layout: PNGLayout {
         let channels: PNGLayout.Channels
         switch colorType {
         case 0: channels = .gray
@@ -47,7 +47,7 @@ struct ArchivedImageMode: Hashable {
     /// True when writing in this mode gives back exactly the 8-bit RGB the codec decoded, so
     /// PSNR measured on the decoded pixels is the PSNR of the restored file. Gray layouts
     /// average the channels, and 16-bit alpha layouts can move colour where alpha is 0.
-    var restoresDecodedRGBExactly: Bool {
+    public var restoresDecodedRGBExactly: Bool {
         let layout = self.layout
         return layout.channels.hasColor && !(layout.is16Bit && layout.channels.hasAlpha)
     }

@@ -1,0 +1,49 @@
+import Foundation
+import NacreArchive
+import NacreCodec
+import NacreImage
+
+/// Restores archived images: decodes the latents with the archive's own model and writes PNG in
+/// the mode the record stores (gray stays gray, alpha exact, 16-bit as 16-bit with 8-bit precision).
+/// Shared by `nacre unpack`, the daemon's `restore` and its post-seal verification.
+public enum ImageRestorer {
+    /// The restored pixels of `image` (colour from the codec, alpha from the frame).
+    public static func decode(_ image: ArchiveImage, with codec: CodecModel) throws -> PixelBuffer {
+        guard image.bitstreams.count == 1 else {
+            throw StoreError(code: .damagedImage,
+                             message: "the image frame holds \(image.bitstreams.count) bitstreams; this nacre reads one (an encoded image record).")
+        }
+        let encoded = try EncodedImage(serialized: image.bitstreams[0])
+        guard encoded.width == Int(image.record.width), encoded.height == Int(image.record.height) else {
+            throw StoreError(code: .damagedImage,
+                             message: "the bitstream is \(encoded.width)×\(encoded.height) but the record says \(image.record.width)×\(image.record.height); the image is damaged.")
+        }
+        let decoded = try codec.decode(encoded)
+        return try PixelBuffer(width: decoded.width, height: decoded.height, rgb: decoded.rgb, alpha: image.alpha)
+    }
+
+    /// The restored image as PNG bytes in its source's mode.
+    public static func png(_ image: ArchiveImage, with codec: CodecModel) throws -> [UInt8] {
+        try PNGWriter.encode(try decode(image, with: codec), layout: ArchivedImageMode(record: image.record).layout)
+    }
+
+    /// The pixels a restore of `decoded` writes: unchanged when the mode keeps the decoded 8-bit
+    /// RGB exactly, else after the round trip through the mode's PNG layout. PSNR is measured on
+    /// these, at pack time and when a sealed archive is verified.
+    public static func restoredPixels(_ decoded: PixelBuffer, mode: ArchivedImageMode) throws -> PixelBuffer {
+        guard !mode.restoresDecodedRGBExactly else { return decoded }
+        return try PNGReader.decode(try PNGWriter.encode(decoded, layout: mode.layout, fast: true)).pixels
+    }
+
+    /// FOLDER/NAME, refusing names that could land outside FOLDER (absolute, empty, `.`/`..`
+    /// components, NUL).
+    public static func destination(of name: String, in folder: String) throws(StoreError) -> String {
+        let components = name.split(separator: "/", omittingEmptySubsequences: false)
+        guard !name.isEmpty, !name.hasPrefix("/"), !name.contains("\0"),
+              !components.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }) else {
+            throw StoreError(code: .unsafeName,
+                             message: "the archive names an image \"\(name)\", which is not a plain relative path (absolute, empty, or with `.`/`..` components); refusing to write it. Restore the others by name.")
+        }
+        return (folder as NSString).appendingPathComponent(name)
+    }
+}
