@@ -25,11 +25,13 @@ struct CommandArguments {
 
     func has(_ key: String) -> Bool { values[key] != nil && values[key] != .null }
 
-    /// A non-empty string, or nil when absent.
+    /// A non-empty string, or nil when absent. An integer is taken as its decimal text (names
+    /// and ids may be all digits, and `nacre ctl KEY=VALUE` sends those as numbers).
     func string(_ key: String) throws(ControlError) -> String? {
         switch values[key] {
         case nil, .null?: return nil
         case .string(let text)? where !text.isEmpty && !text.contains("\0"): return text
+        case .int(let number)?: return String(number)
         default: throw bad(key, "a non-empty string")
         }
     }
