@@ -36,8 +36,9 @@ public struct CtlInvocation: Equatable, Sendable {
                                           archive=ID limit=N cursor=NEXT)
           search GLOB|KEY=VALUE...        same filters as list; at least one is required
           info IMAGE [archive=ID]         one image's record (or id=N)
-          restore IMAGE [to PATH] [denoise] [overwrite] [archive=ID]
-                                          write IMAGE as PNG (default: the first restore root)
+          restore IMAGE [to PATH] [denoise] [overwrite] [fast] [archive=ID]
+                                          write IMAGE as PNG (default: the first restore root;
+                                          fast: quicker, larger PNG)
           seal                            close the open batch now
           retrain [budget_minutes=N]      start a re-training run
           verify [ARCHIVE] [limit=N after=ID]
@@ -130,7 +131,8 @@ public struct CtlInvocation: Equatable, Sendable {
                     args["to"] = .string(path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path)
                 case "denoise": args["denoise"] = true
                 case "overwrite": args["overwrite"] = true
-                default: throw UsageError(description: "unexpected '\(word)'; restore IMAGE [to PATH] [denoise] [overwrite]")
+                case "fast": args["fast"] = true
+                default: throw UsageError(description: "unexpected '\(word)'; restore IMAGE [to PATH] [denoise] [overwrite] [fast]")
                 }
             }
         }

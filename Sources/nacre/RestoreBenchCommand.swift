@@ -35,6 +35,9 @@ struct RestoreBenchCommand: AsyncParsableCommand {
     @Option(help: "RSS is also read after this many restores (the baseline).") var baseline = 10
     @Option(help: "In-process server: compute threads (the config's encode.threads; 0 = one per core).")
     var threads = 0
+    @Flag(help: "Ask for fast PNG compression (restore's `fast`: quicker, larger files).") var fast = false
+    @Option(help: "OpenMP wait policy for the in-process server (passive sleeps idle threads; active spins), applied by re-executing; 'inherit' keeps the environment's, as `nacre daemon` does.")
+    var waitPolicy = "inherit"
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
@@ -45,11 +48,15 @@ struct RestoreBenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if waitPolicy != "inherit", !Engine.reexecuteWithOpenMPWaitPolicy(waitPolicy) {
+            print("warning: could not re-execute with OMP_WAIT_POLICY=\(waitPolicy)")
+        }
         var local: InProcessServer?
         if !archives.isEmpty { local = try await InProcessServer(archives: archives, threads: threads) }
         defer { local?.stop() }
         let path = socket ?? local!.socketPath
         var args: [String: JSONValue] = ["image": .string(image), "overwrite": true]
+        if fast { args["fast"] = true }
         if let archiveID { args["archive"] = .string(archiveID) }
         let request = ControlRequest(command: .restore, args: args)
         let (count, baseline) = (self.count, self.baseline)
@@ -105,7 +112,8 @@ struct RestoreBenchCommand: AsyncParsableCommand {
         if json {
             let object: JSONValue = [
                 "image": .string(image), "width": result?["width"] ?? .null, "height": result?["height"] ?? .null,
-                "count": .int(Int64(count)), "p50_ms": .double(percentile(0.5)), "p90_ms": .double(percentile(0.9)),
+                "count": .int(Int64(count)), "fast_png": .bool(fast), "bytes": result?["bytes"] ?? .null,
+                "omp_wait_policy": .string(ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"] ?? "default"), "p50_ms": .double(percentile(0.5)), "p90_ms": .double(percentile(0.9)),
                 "p99_ms": .double(percentile(0.99)), "mean_ms": .double(mean), "min_ms": .double(sorted[0]),
                 "rss_after_\(baseline)_kb": .int(Int64(m.rssBaselineKB)), "rss_after_\(count)_kb": .int(Int64(m.rssFinalKB)),
                 "rss_growth_percent": .double(growth), "pid": .int(m.pid),
@@ -115,7 +123,8 @@ struct RestoreBenchCommand: AsyncParsableCommand {
             print(object.description)
             return
         }
-        print("restore \(image) (\(result?["width"]?.intValue ?? 0)×\(result?["height"]?.intValue ?? 0), \(result?["mode"]?.stringValue ?? "?")) over \(socket ?? "an in-process server"), \(count) times"
+        print("restore \(image) (\(result?["width"]?.intValue ?? 0)×\(result?["height"]?.intValue ?? 0), \(result?["mode"]?.stringValue ?? "?")) over \(socket ?? "an in-process server"), \(count) times, "
+              + "\(result?["bytes"]?.intValue ?? 0) B PNG\(fast ? " (fast)" : ""), OMP_WAIT_POLICY=\(ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"] ?? "default")"
               + (workers.map { "; \($0.workers) decode worker(s) × \($0.engineThreads) engine thread(s)" } ?? ""))
         print(String(format: "  latency ms: p50 %.1f  p90 %.1f  p99 %.1f  mean %.1f  min %.1f", percentile(0.5), percentile(0.9), percentile(0.99), mean, sorted[0]))
         print(String(format: "  RSS of pid %lld: %.1f MB after %d, %.1f MB after %d (%+.1f %%)", m.pid,

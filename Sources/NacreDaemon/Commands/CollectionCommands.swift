@@ -137,19 +137,21 @@ public final class CollectionCommands: ControlHandler {
     // MARK: restore
 
     private func restore(_ request: ControlRequest, peer: PeerCredentials) async throws(ControlError) -> JSONValue {
-        let args = try CommandArguments(request, allowed: ["image", "id", "archive", "to", "denoise", "overwrite"])
+        let args = try CommandArguments(request, allowed: ["image", "id", "archive", "to", "denoise", "overwrite", "fast"])
         if try args.bool("denoise") {
             throw ControlError(.notAvailable, "'denoise' is not available yet: the learned denoiser is not built (issue 7); restore without 'denoise' to get the decoder's output")
         }
         let destination = try args.string("to")
         let overwrite = try args.bool("overwrite")
+        let fastPNG = try args.bool("fast")
         let image = try await findImage(args)
         let catalog = self.catalog
         guard let archive = try await ControlError.catalog({ try await catalog.archive(id: image.archiveID) }) else {
             throw ControlError(.damaged, "the catalog lists '\(image.displayName)' in archive \(image.archiveID), which it does not know; run `nacre reindex`")
         }
         let (roots, workers) = settings.withLock { ($0.restoreRoots, $0.workers) }
-        let job = RestoreJob(image: image, archive: archive, destination: destination, overwrite: overwrite, restoreRoots: roots)
+        let job = RestoreJob(image: image, archive: archive, destination: destination, overwrite: overwrite,
+                             fastPNG: fastPNG, restoreRoots: roots)
         do {
             let reply = try await workers.run { context in try job.run(context) }
             logger.info("restored", metadata: ["image": "\(image.displayName)", "archive": "\(archive.id)",

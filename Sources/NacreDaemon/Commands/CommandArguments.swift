@@ -54,13 +54,17 @@ struct CommandArguments {
 
     /// An integer in `range`, or nil when absent.
     func int(_ key: String, in range: ClosedRange<Int64>) throws(ControlError) -> Int64? {
+        let number: Int64?
         switch values[key] {
         case nil, .null?: return nil
-        case .int(let number)? where range.contains(number): return number
-        case .double(let number)? where number.rounded() == number && range.contains(Int64(exactly: number) ?? range.lowerBound - 1):
-            return Int64(number)
-        default: throw bad(key, "an integer from \(range.lowerBound) to \(range.upperBound)")
+        case .int(let value)?: number = value
+        case .double(let value)?: number = Int64(exactly: value)
+        default: number = nil
         }
+        guard let number, range.contains(number) else {
+            throw bad(key, "an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
     }
 
     /// An ISO 8601 date (`2026-11-23`, taken as midnight UTC) or date-time

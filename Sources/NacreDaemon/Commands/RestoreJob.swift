@@ -2,6 +2,7 @@ import Foundation
 import NacreArchive
 import NacreCatalog
 import NacreCodec
+import NacreImage
 import NacreStore
 
 /// One `restore`, run on a ``DecodeWorkers`` thread: confine the destination, read the image's
@@ -13,6 +14,9 @@ struct RestoreJob: Sendable {
     /// The requested destination (absolute), or nil for the default.
     var destination: String?
     var overwrite: Bool
+    /// Favour PNG write speed over file size (zlib's fastest level): deflate is the largest
+    /// single cost of restoring a big image.
+    var fastPNG: Bool
     var restoreRoots: [String]
 
     func run(_ context: DecodeWorkers.Context) throws(ControlError) -> JSONValue {
@@ -30,10 +34,14 @@ struct RestoreJob: Sendable {
         }
         let png: [UInt8]
         do {
-            png = try ImageRestorer.png(frame, with: codec)
+            png = fastPNG
+                ? try PNGWriter.encode(try ImageRestorer.decode(frame, with: codec), layout: ArchivedImageMode(record: frame.record).layout, fast: true)
+                : try ImageRestorer.png(frame, with: codec)
         } catch let error as StoreError {
             throw ControlError.damaged("image '\(image.displayName)' in archive \(archive.id) cannot be decoded", error)
         } catch let error as CodecError {
+            throw ControlError.damaged("image '\(image.displayName)' in archive \(archive.id) cannot be decoded", error)
+        } catch let error as ImageError {
             throw ControlError.damaged("image '\(image.displayName)' in archive \(archive.id) cannot be decoded", error)
         } catch {
             throw ControlError(.internal, "decoding '\(image.displayName)' failed: \(error)")
