@@ -70,6 +70,9 @@ struct RestoreBenchCommand: AsyncParsableCommand {
         var milliseconds: [Double]
         var rssBaselineKB: Int
         var rssFinalKB: Int
+        /// The server's CPU time (user + system) per timed restore, from /proc/PID/stat: far less
+        /// sensitive than wall time to other load on a shared machine.
+        var cpuMillisecondsPerRestore: Double
         var pid: Int64
         var lastReply: JSONValue
     }
@@ -82,6 +85,7 @@ struct RestoreBenchCommand: AsyncParsableCommand {
         }
         var times: [Double] = []
         var rssBaseline = 0
+        let cpuStart = try cpuSeconds(pid: pid)
         var last: JSONValue = .null
         for index in 0..<count {
             let started = ContinuousClock.now
@@ -91,7 +95,21 @@ struct RestoreBenchCommand: AsyncParsableCommand {
             times.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
             if index + 1 == baseline { rssBaseline = try residentKB(pid: pid) }
         }
-        return Measurement(milliseconds: times, rssBaselineKB: rssBaseline, rssFinalKB: try residentKB(pid: pid), pid: pid, lastReply: last)
+        let cpu = (try cpuSeconds(pid: pid) - cpuStart) * 1000 / Double(count)
+        return Measurement(milliseconds: times, rssBaselineKB: rssBaseline, rssFinalKB: try residentKB(pid: pid),
+                           cpuMillisecondsPerRestore: cpu, pid: pid, lastReply: last)
+    }
+
+    /// utime + stime of the process, in seconds (fields 14 and 15 of /proc/PID/stat).
+    static func cpuSeconds(pid: Int64) throws -> Double {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        // Fields after the command name, which is in parentheses and may contain spaces.
+        guard let close = stat.lastIndex(of: ")") else { throw ValidationError("unreadable /proc/\(pid)/stat") }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else {
+            throw ValidationError("unreadable /proc/\(pid)/stat")
+        }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     static func residentKB(pid: Int64) throws -> Int {
@@ -115,6 +133,7 @@ struct RestoreBenchCommand: AsyncParsableCommand {
                 "count": .int(Int64(count)), "fast_png": .bool(fast), "bytes": result?["bytes"] ?? .null,
                 "omp_wait_policy": .string(ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"] ?? "default"), "p50_ms": .double(percentile(0.5)), "p90_ms": .double(percentile(0.9)),
                 "p99_ms": .double(percentile(0.99)), "mean_ms": .double(mean), "min_ms": .double(sorted[0]),
+                "server_cpu_ms_per_restore": .double(m.cpuMillisecondsPerRestore),
                 "rss_after_\(baseline)_kb": .int(Int64(m.rssBaselineKB)), "rss_after_\(count)_kb": .int(Int64(m.rssFinalKB)),
                 "rss_growth_percent": .double(growth), "pid": .int(m.pid),
                 "decode_workers": workers.map { .int(Int64($0.workers)) } ?? .null,
@@ -127,6 +146,7 @@ struct RestoreBenchCommand: AsyncParsableCommand {
               + "\(result?["bytes"]?.intValue ?? 0) B PNG\(fast ? " (fast)" : ""), OMP_WAIT_POLICY=\(ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"] ?? "default")"
               + (workers.map { "; \($0.workers) decode worker(s) × \($0.engineThreads) engine thread(s)" } ?? ""))
         print(String(format: "  latency ms: p50 %.1f  p90 %.1f  p99 %.1f  mean %.1f  min %.1f", percentile(0.5), percentile(0.9), percentile(0.99), mean, sorted[0]))
+        print(String(format: "  server CPU per restore: %.1f ms (user + system)", m.cpuMillisecondsPerRestore))
         print(String(format: "  RSS of pid %lld: %.1f MB after %d, %.1f MB after %d (%+.1f %%)", m.pid,
                      Double(m.rssBaselineKB) / 1024, baseline, Double(m.rssFinalKB) / 1024, count, growth))
     }
