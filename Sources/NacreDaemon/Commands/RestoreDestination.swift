@@ -70,6 +70,7 @@ final class RestoreDestination {
         let namesFolder = requested.hasSuffix("/") || components.isEmpty
         let folderComponents = namesFolder ? components : Array(components.dropLast())
         let folder = "/" + folderComponents.joined(separator: "/")
+        let fileName = namesFolder ? try baseName(of: imageName) : components.last!
         let fd = Glibc.open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else {
             let error = errno
@@ -81,16 +82,16 @@ final class RestoreDestination {
             }
             throw ControlError(.forbiddenPath, "the daemon cannot open the folder \(folder): \(String(cString: strerror(error))); restore into a restore root (\(roots.joined(separator: ", ")))")
         }
-        var destination = try confined(fd: fd, shownAs: folder, realRoots: realRoots,
-                                       name: namesFolder ? try baseName(of: imageName) : components.last!)
+        var destination = try confined(fd: fd, shownAs: folder, realRoots: realRoots, name: fileName)
         // `to` naming an existing folder (no trailing slash): restore into it under the image's name.
         var info = stat()
         if !namesFolder, fstatat(fd, destination.name, &info, AT_SYMLINK_NOFOLLOW) == 0, info.st_mode & S_IFMT == S_IFDIR {
+            let innerName = try baseName(of: imageName)
             let inner = openat(fd, destination.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             guard inner >= 0 else {
                 throw ControlError(.forbiddenPath, "cannot open the folder \(requested): \(String(cString: strerror(errno)))")
             }
-            destination = try confined(fd: inner, shownAs: requested, realRoots: realRoots, name: try baseName(of: imageName))
+            destination = try confined(fd: inner, shownAs: requested, realRoots: realRoots, name: innerName)
         }
         return destination
     }
