@@ -58,16 +58,8 @@ struct RDBenchCommand: ParsableCommand {
                      report.encodeMillisecondsPerMegapixel, report.decodeMillisecondsPerMegapixel, engine.threads,
                      report.latentDecodeMillisecondsPerMegapixel))
         let decoderBytes = codec.decoderBytes().count
-        print(String(format: "decoder: %.2f kMAC/px (g_s + h_s), %d parameters, %d bytes as stored (float32 g_s + int8 h_s + tables)",
-                     config.decoderMACsPerPixel / 1000, codec.decoderParameterCount, decoderBytes))
-        // What the decoder would weigh with int8 g_s weights (per-output-channel f32 scales, f32
-        // biases and GDN); not implemented yet, printed so the cost to drive down is visible.
-        let gsWeights = codec.network.synthesis.parameters.filter { $0.name.hasSuffix(".weight") && $0.shape.count == 4 }
-        let gsOther = codec.network.synthesis.parameters.filter { !($0.name.hasSuffix(".weight") && $0.shape.count == 4) }
-        let int8Estimate = gsWeights.reduce(0) { $0 + $1.count + 4 * $1.shape[0] } + gsOther.reduce(0) { $0 + 4 * $1.count }
-            + 4 * config.levelCount * config.latentChannels + codec.hyperSynthesis.serialized().count
-            + codec.gaussianTables.serialized().count + codec.factorizedTables.serialized().count
-        print("decoder with int8 g_s weights (estimate; int8 g_s is not implemented): \(int8Estimate) bytes")
+        print(String(format: "decoder: %.2f kMAC/px (g_s + h_s), %d parameters, %d bytes as stored (%@ g_s + int8 h_s + tables)",
+                     config.decoderMACsPerPixel / 1000, codec.decoderParameterCount, decoderBytes, codec.decoderPrecision.rawValue))
         let totalPixels = report.measurements.filter { $0.quality == qualityList[0] }.reduce(0) { $0 + $1.pixels }
         print(String(format: "decoder bytes spread over these %d images: +%.4f bpp (whole-archive rate = latent bpp + this)",
                      images.count, Double(decoderBytes * 8) / Double(totalPixels)))
