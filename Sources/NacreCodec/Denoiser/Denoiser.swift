@@ -77,7 +77,7 @@ public final class Denoiser {
                                                    height: min(half.height, core.y + core.height + margin) - y0)
                 let input = try Tensor(zeros: TensorShape(n: 1, c: DenoiserArchitecture.inputChannels, h: region.height, w: region.width))
                 DenoiserPlanes.writeInput(image, quality: quality, region: region, to: input.data)
-                let residual = try network.forward(input, training: false)
+                let residual = try infer(input)
                 DenoiserPlanes.addResidual(residual.data, region: region, core: core, decoded: image.rgb,
                                            width: image.width, height: image.height, into: &output)
             }
@@ -87,6 +87,25 @@ public final class Denoiser {
 }
 
 extension Denoiser {
+    /// The network's forward pass for inference: the convolutions with the LeakyReLU done in
+    /// place (the training layers allocate a new tensor per activation).
+    func infer(_ input: Tensor) throws -> Tensor {
+        var x = input
+        let slope = architecture.negativeSlope
+        for (index, conv) in convolutions.enumerated() {
+            x = try conv.forward(x, training: false)
+            if index < convolutions.count - 1 { Self.leakyReLUInPlace(x.data, count: x.count, slope: slope) }
+        }
+        return x
+    }
+
+    static func leakyReLUInPlace(_ data: UnsafeMutablePointer<Float>, count: Int, slope: Float) {
+        for i in 0..<count {
+            let v = data[i]
+            data[i] = v > 0 ? v : v * slope
+        }
+    }
+
     /// `value` as 16 hex digits (how decoder identifiers are shown everywhere).
     static func hex(_ value: UInt64) -> String {
         let digits = String(value, radix: 16)
