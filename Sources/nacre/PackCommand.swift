@@ -30,6 +30,8 @@ struct PackCommand: ParsableCommand {
     @Option(help: "Quality 1…100 (default 50).") var quality: Double?
     @Option(help: "Instead of --quality: per image, the lowest quality whose PSNR reaches this many dB.") var targetPsnr: Double?
     @Option(help: "Compute threads.") var threads: Int?
+    @Option(help: "Denoiser block (from `nacre train-denoiser`, for this model's decoder) to store in the archive's model frame, for `unpack --denoise`.")
+    var denoiser: String?
     @Flag(help: "Replace an existing archive at OUT (after the new one is sealed).") var force = false
     @Flag(help: "Print JSON instead of text.") var json = false
     @Argument(help: "PNG files or folders.") var inputs: [String]
@@ -59,10 +61,17 @@ struct PackCommand: ParsableCommand {
         } catch {
             throw CodecCommandError("\(modelPath): \(error.message)")
         }
-        let decoder = codec.decoderBytes()
+        var modelFrame = ModelFrameContent(decoder: codec.decoderBytes())
+        if let denoiser {
+            let filter = try Denoiser.load(contentsOfFile: denoiser, engine: engine)
+            do { try filter.requireDecoder(codec.identifier) } catch { throw CodecCommandError("\(denoiser): \(error.message)") }
+            modelFrame.denoiser = filter.serialized()
+        }
+        let decoder = modelFrame.encoded()
         let digest = SHA256.hash(decoder)
         var settings = ["codec.N": "\(codec.configuration.hiddenChannels)", "codec.M": "\(codec.configuration.latentChannels)",
                         "codec.levels": "\(codec.configuration.levelCount)", "codec.modelIdentifier": codec.identifierString]
+        if let block = modelFrame.denoiser { settings["codec.denoiser"] = "\(block.count) bytes" }
         if let targetPsnr { settings["targetPSNR"] = "\(targetPsnr)" } else { settings["quality"] = "\(quality ?? 50)" }
         let manifest = ArchiveManifest(writerVersion: "nacre \(NacreVersion.string)", modelID: digest.hex,
                                        modelSHA256: digest, codecSettings: settings)

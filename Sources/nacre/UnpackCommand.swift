@@ -24,6 +24,7 @@ struct UnpackCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Folder to write the PNG files to (created if missing).") var output: String
     @Option(name: .customLong("image"), help: "Restore only this image (repeatable); all by default.") var images: [String] = []
     @Option(help: "Compute threads.") var threads: Int?
+    @Flag(help: "Apply the denoiser stored in the archive (from `pack --denoiser`) to every restored image.") var denoise = false
     @Flag(help: "Overwrite existing files.") var force = false
     @Flag(help: "Print JSON instead of text.") var json = false
 
@@ -36,6 +37,12 @@ struct UnpackCommand: ParsableCommand {
         } catch {
             throw CLIError(error)
         }
+        let engine = try Engine(threads: threads)
+        let models = try ImageRestorer.models(fromModelFrame: modelBytes, engine: engine)
+        if denoise && models.denoiser == nil {
+            throw CodecCommandError("\(archive) carries no denoiser; nothing was written. Restore without --denoise, or pack with `--denoiser`.")
+        }
+        let denoiser = denoise ? models.denoiser : nil
         let positions = try selectedPositions(in: reader)
         var targets: [(position: Int, name: String, path: String)] = []
         for position in positions {
@@ -47,13 +54,13 @@ struct UnpackCommand: ParsableCommand {
             }
             targets.append((position, name, path))
         }
-        let codec = try CodecModel.load(modelBytes, engine: try Engine(threads: threads))
+        let codec = models.codec
         var restored: [UnpackReportJSON.Restored] = []
         var failed: [UnpackReportJSON.Failed] = []
         for target in targets {
             do {
                 let image = try reader.readImage(at: target.position)
-                let png = try ImageRestorer.png(image, with: codec)
+                let png = try ImageRestorer.png(image, with: codec, denoiser: denoiser)
                 try FileManager.default.createDirectory(atPath: (target.path as NSString).deletingLastPathComponent,
                                                         withIntermediateDirectories: true)
                 try CodecFiles.writeAtomically(png, to: target.path)

@@ -14,8 +14,9 @@ public final class Denoiser {
     let convolutions: [Conv2D]
     let network: Sequential
 
-    /// Half-resolution side of the tiles an image is filtered in (bounded memory for any size).
-    static let tileSide = 256
+    /// Half-resolution side of the tiles an image is filtered in (bounded memory for any size);
+    /// the result does not depend on it (tests change it).
+    var tileSide = 256
 
     /// A denoiser with fresh weights: uniform initialisation, and a zero last layer so that it
     /// starts as the identity (training only ever has to learn a correction).
@@ -68,14 +69,14 @@ public final class Denoiser {
         let half = DenoiserPlanes.halfSize(width: image.width, height: image.height)
         let margin = architecture.receptiveRadius
         var output = image.rgb
-        for tileY in stride(from: 0, to: half.height, by: Self.tileSide) {
-            for tileX in stride(from: 0, to: half.width, by: Self.tileSide) {
-                let core = DenoiserPlanes.Region(x: tileX, y: tileY, width: min(Self.tileSide, half.width - tileX),
-                                                 height: min(Self.tileSide, half.height - tileY))
+        for tileY in stride(from: 0, to: half.height, by: tileSide) {
+            for tileX in stride(from: 0, to: half.width, by: tileSide) {
+                let core = DenoiserPlanes.Region(x: tileX, y: tileY, width: min(tileSide, half.width - tileX),
+                                                 height: min(tileSide, half.height - tileY))
                 let x0 = max(0, core.x - margin), y0 = max(0, core.y - margin)
                 let region = DenoiserPlanes.Region(x: x0, y: y0, width: min(half.width, core.x + core.width + margin) - x0,
                                                    height: min(half.height, core.y + core.height + margin) - y0)
-                let input = try Tensor(zeros: TensorShape(n: 1, c: DenoiserArchitecture.inputChannels, h: region.height, w: region.width))
+                let input = try Tensor(zeros: TensorShape(n: 1, c: DenoiserArchitecture.tensorChannels, h: region.height, w: region.width))
                 DenoiserPlanes.writeInput(image, quality: quality, region: region, to: input.data)
                 let residual = try infer(input)
                 DenoiserPlanes.addResidual(residual.data, region: region, core: core, decoded: image.rgb,

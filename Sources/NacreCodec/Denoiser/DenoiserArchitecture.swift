@@ -2,11 +2,13 @@
 ///
 /// The network works at half resolution on the pixel-unshuffled image: each 2×2 block of RGB
 /// pixels becomes 12 channels, plus one constant channel holding quality/100, so the filter can
-/// adapt its strength to the coding quality. `convolutions` 3×3 convolutions (13 → C, C → C …,
-/// C → 12) with LeakyReLU between them predict the 12-channel residual, which is shuffled back to
-/// full resolution and added to the decoded image.
+/// adapt its strength to the coding quality, and 3 zero channels (16 in all: oneDNN's blocked
+/// layout, whose backward kernels are fast where 13-channel plain tensors fell to a slow one).
+/// `convolutions` 3×3 convolutions (16 → C, C → C …, C → 16) with LeakyReLU between them
+/// predict the residual in the first 12 output channels (the other 4 are trained to zero and
+/// ignored), which is shuffled back to full resolution and added to the decoded image.
 public struct DenoiserArchitecture: Hashable, Sendable, CustomStringConvertible {
-    /// Hidden channels C (1…256).
+    /// Hidden channels C (a multiple of 16 in 16…256: the engine's blocked layout).
     public var hiddenChannels: Int
     /// Number of 3×3 convolutions (2…16).
     public var convolutions: Int
@@ -17,8 +19,8 @@ public struct DenoiserArchitecture: Hashable, Sendable, CustomStringConvertible 
     public static let factor = 2
     /// Channels of the unshuffled image (3 · factor²).
     public static let imageChannels = 12
-    /// Input channels: the unshuffled image and the quality plane.
-    public static let inputChannels = imageChannels + 1
+    /// Channels of the network's input and output tensors.
+    public static let tensorChannels = 16
 
     public init(hiddenChannels: Int = 16, convolutions: Int = 4, negativeSlope256: Int = 26) {
         self.hiddenChannels = hiddenChannels
@@ -28,9 +30,9 @@ public struct DenoiserArchitecture: Hashable, Sendable, CustomStringConvertible 
 
     /// Throws unless every field is within its documented range.
     public func validate() throws(DenoiserError) {
-        guard (1...256).contains(hiddenChannels), (2...16).contains(convolutions), (0...255).contains(negativeSlope256) else {
+        guard (16...256).contains(hiddenChannels), hiddenChannels % 16 == 0, (2...16).contains(convolutions), (0...255).contains(negativeSlope256) else {
             throw DenoiserError(code: .invalidArgument,
-                                message: "denoiser architecture \(self) is out of range (channels 1…256, convolutions 2…16, slope 0…255/256)")
+                                message: "denoiser architecture \(self) is out of range (channels a multiple of 16 in 16…256, convolutions 2…16, slope 0…255/256)")
         }
     }
 
@@ -40,7 +42,7 @@ public struct DenoiserArchitecture: Hashable, Sendable, CustomStringConvertible 
     /// (input, output) channels of each convolution, first to last.
     public var layerChannels: [(input: Int, output: Int)] {
         (0..<convolutions).map { i in
-            (i == 0 ? Self.inputChannels : hiddenChannels, i == convolutions - 1 ? Self.imageChannels : hiddenChannels)
+            (i == 0 ? Self.tensorChannels : hiddenChannels, i == convolutions - 1 ? Self.tensorChannels : hiddenChannels)
         }
     }
 

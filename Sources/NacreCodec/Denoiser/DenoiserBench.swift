@@ -115,7 +115,7 @@ extension DenoiserBench {
             for _ in 0..<5 { try body() }
             lines.append(String(format: "%@ %.2f ms", label, Double(DispatchTime.now().uptimeNanoseconds - start) / 5e6))
         }
-        let input = try Tensor(zeros: TensorShape(n: 1, c: DenoiserArchitecture.inputChannels, h: 256, w: 384))
+        let input = try Tensor(zeros: TensorShape(n: 1, c: DenoiserArchitecture.tensorChannels, h: 256, w: 384))
         try time("planes in") { DenoiserPlanes.writeInput(image, quality: 50, region: region, to: input.data) }
         var x = input
         try time("network") { x = try denoiser.infer(input) }

@@ -4,7 +4,10 @@ import NacreImage
 ///
 /// Space to depth with factor 2: plane `c·4 + i·2 + j` at half-resolution (y, x) holds colour `c`
 /// of the full-resolution pixel (2y + i, 2x + j), in 0…1; pixels past an odd right or bottom edge
-/// repeat the last column or row. The input has one more plane, filled with quality/100.
+/// repeat the last column or row. The input's plane 12 holds quality/100 and planes 13…15 are
+/// zero. Tensors have 16 channels (`DenoiserArchitecture.tensorChannels`), so they are in the
+/// engine's nChw16c layout: element (c, p) of one image is at `p·16 + c`; that keeps every
+/// convolution, forward and backward, on oneDNN's fast blocked kernels.
 enum DenoiserPlanes {
     /// A rectangle in half-resolution coordinates.
     struct Region: Hashable, Sendable {
@@ -17,14 +20,18 @@ enum DenoiserPlanes {
     /// Half-resolution size of a full-resolution image.
     static func halfSize(width: Int, height: Int) -> (width: Int, height: Int) { ((width + 1) / 2, (height + 1) / 2) }
 
-    /// Writes the 13 input planes of `region` of `image` (NCHW, one image) to `out`.
+    static let stride = DenoiserArchitecture.tensorChannels
+
+    /// Writes the input planes of `region` of `image` (one image of a zero-filled 16-channel tensor) to `out`.
     static func writeInput(_ image: PixelBuffer, quality: Double, region: Region, to out: UnsafeMutablePointer<Float>) {
         let plane = region.width * region.height
         writeUnshuffled(image.rgb, width: image.width, height: image.height, region: region, scale: 1 / 255, to: out)
-        (out + DenoiserArchitecture.imageChannels * plane).update(repeating: Float(quality / 100), count: plane)
+        let q = Float(quality / 100)
+        for p in 0..<plane { out[p * stride + DenoiserArchitecture.imageChannels] = q }
     }
 
-    /// Writes the 12 planes of (original − decoded)/255 over `region` (the training target).
+    /// Writes the 12 planes of (original − decoded)/255 over `region` (the training target; the
+    /// other 4 channels stay as they are, zero).
     static func writeResidual(original: [UInt8], decoded: [UInt8], width: Int, height: Int, region: Region,
                               to out: UnsafeMutablePointer<Float>) {
         let difference = zip(original, decoded).map { Float(Int($0) - Int($1)) }
@@ -43,7 +50,6 @@ enum DenoiserPlanes {
     @inline(__always)
     private static func unshuffle(width: Int, height: Int, region: Region, to out: UnsafeMutablePointer<Float>,
                                   _ sample: (Int) -> Float) {
-        let plane = region.width * region.height
         for y in 0..<region.height {
             for i in 0..<2 {
                 let row = min(2 * (region.y + y) + i, height - 1)
@@ -52,18 +58,17 @@ enum DenoiserPlanes {
                         let column = min(2 * (region.x + x) + j, width - 1)
                         let source = (row * width + column) * 3
                         let target = y * region.width + x
-                        for c in 0..<3 { out[(c * 4 + i * 2 + j) * plane + target] = sample(source + c) }
+                        for c in 0..<3 { out[target * stride + c * 4 + i * 2 + j] = sample(source + c) }
                     }
                 }
             }
         }
     }
 
-    /// Adds the 12-plane residual (NCHW over `region`) to the decoded samples inside `core` (a
+    /// Adds the 12-plane residual (a 16-channel tensor over `region`) to the decoded samples inside `core` (a
     /// sub-rectangle of `region`), rounding and clamping to 8 bits, into `output`.
     static func addResidual(_ residual: UnsafePointer<Float>, region: Region, core: Region, decoded: [UInt8],
                             width: Int, height: Int, into output: inout [UInt8]) {
-        let plane = region.width * region.height
         decoded.withUnsafeBufferPointer { d in
             output.withUnsafeMutableBufferPointer { o in
                 for y in core.y..<(core.y + core.height) {
@@ -77,7 +82,7 @@ enum DenoiserPlanes {
                                 guard column < width else { continue }
                                 let target = (row * width + column) * 3
                                 for c in 0..<3 {
-                                    let value = Float(d[target + c]) + residual[(c * 4 + i * 2 + j) * plane + source] * 255
+                                    let value = Float(d[target + c]) + residual[source * stride + c * 4 + i * 2 + j] * 255
                                     o[target + c] = UInt8(max(0, min(255, value.rounded())))
                                 }
                             }

@@ -74,18 +74,18 @@ public final class DenoiserTrainer {
     @discardableResult
     public func trainStep() throws -> Double {
         let half = options.patchSide / 2, b = options.batchSize
-        let input = try Tensor(zeros: TensorShape(n: b, c: DenoiserArchitecture.inputChannels, h: half, w: half))
-        let target = try Tensor(zeros: TensorShape(n: b, c: DenoiserArchitecture.imageChannels, h: half, w: half))
+        let input = try Tensor(zeros: TensorShape(n: b, c: DenoiserArchitecture.tensorChannels, h: half, w: half))
+        let target = try Tensor(zeros: TensorShape(n: b, c: DenoiserArchitecture.tensorChannels, h: half, w: half))
         for i in 0..<b {
             let pair = training[Int(rng.next() % UInt64(training.count))]
             let maxX = (pair.original.width - options.patchSide) / 2, maxY = (pair.original.height - options.patchSide) / 2
             let region = DenoiserPlanes.Region(x: Int(rng.next() % UInt64(maxX + 1)), y: Int(rng.next() % UInt64(maxY + 1)),
                                                width: half, height: half)
             DenoiserPlanes.writeInput(pair.decoded, quality: pair.quality, region: region,
-                                      to: input.data + i * DenoiserArchitecture.inputChannels * half * half)
+                                      to: input.data + i * DenoiserArchitecture.tensorChannels * half * half)
             DenoiserPlanes.writeResidual(original: pair.original.rgb, decoded: pair.decoded.rgb, width: pair.original.width,
                                          height: pair.original.height, region: region,
-                                         to: target.data + i * DenoiserArchitecture.imageChannels * half * half)
+                                         to: target.data + i * DenoiserArchitecture.tensorChannels * half * half)
         }
         optimizer.zeroGradients()
         let output = try denoiser.network.forward(input, training: true)
