@@ -31,7 +31,6 @@ struct DenoiseBenchCommand: ParsableCommand {
             guard parts.count == 2 else { throw ValidationError("--speed takes CHANNELS,CONVOLUTIONS, e.g. 16,4") }
             let architecture = DenoiserArchitecture(hiddenChannels: parts[0], convolutions: parts[1])
             let candidate = try Denoiser(architecture: architecture, decoderIdentifier: 0, engine: engine)
-            print(try DenoiserBench.profile(of: candidate))
             let ms = try DenoiserBench.speed(of: candidate, width: 768, height: 512, repeats: 7)
             print(String(format: "%@: %d parameters, %.2f kMAC/px, %.1f ms/MP (%d threads)", architecture.description,
                          architecture.parameterCount, architecture.multiplyAccumulatesPerPixel / 1000, ms, engine.threads))

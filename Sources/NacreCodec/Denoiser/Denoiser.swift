@@ -77,10 +77,10 @@ public final class Denoiser {
                 let region = DenoiserPlanes.Region(x: x0, y: y0, width: min(half.width, core.x + core.width + margin) - x0,
                                                    height: min(half.height, core.y + core.height + margin) - y0)
                 let input = try Tensor(zeros: TensorShape(n: 1, c: DenoiserArchitecture.tensorChannels, h: region.height, w: region.width))
-                DenoiserPlanes.writeInput(image, quality: quality, region: region, to: input.data)
+                DenoiserPlanes.writeInput(image, quality: quality, region: region, to: input.data, threads: engine.threads)
                 let residual = try infer(input)
                 DenoiserPlanes.addResidual(residual.data, region: region, core: core, decoded: image.rgb,
-                                           width: image.width, height: image.height, into: &output)
+                                           width: image.width, height: image.height, into: &output, threads: engine.threads)
             }
         }
         return try PixelBuffer(width: image.width, height: image.height, rgb: output, alpha: image.alpha)

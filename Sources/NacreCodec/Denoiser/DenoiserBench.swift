@@ -1,6 +1,5 @@
 import Foundation
 import NacreImage
-import NacreEngine
 
 /// Measures a denoiser on real bitstreams: each image is coded once per quality, decoded, and
 /// filtered; PSNR with and without the filter (same bitstream), and the time the filter adds.
@@ -100,27 +99,5 @@ extension DenoiserBench {
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
         return times.sorted()[times.count / 2] / (Double(width * height) / 1e6)
-    }
-}
-
-extension DenoiserBench {
-    /// Temporary profile: ms per stage on a 768×512 image.
-    public static func profile(of denoiser: Denoiser) throws -> String {
-        let image = try PixelBuffer(width: 768, height: 512, rgb: (0..<(768 * 512 * 3)).map { UInt8($0 % 251) })
-        let region = DenoiserPlanes.Region(x: 0, y: 0, width: 384, height: 256)
-        var lines: [String] = []
-        func time(_ label: String, _ body: () throws -> Void) rethrows {
-            try body()
-            let start = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<5 { try body() }
-            lines.append(String(format: "%@ %.2f ms", label, Double(DispatchTime.now().uptimeNanoseconds - start) / 5e6))
-        }
-        let input = try Tensor(zeros: TensorShape(n: 1, c: DenoiserArchitecture.tensorChannels, h: 256, w: 384))
-        try time("planes in") { DenoiserPlanes.writeInput(image, quality: 50, region: region, to: input.data) }
-        var x = input
-        try time("network") { x = try denoiser.infer(input) }
-        var out = image.rgb
-        try time("planes out") { DenoiserPlanes.addResidual(x.data, region: region, core: region, decoded: image.rgb, width: 768, height: 512, into: &out) }
-        return lines.joined(separator: "\n")
     }
 }
