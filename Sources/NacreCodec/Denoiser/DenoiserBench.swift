@@ -20,6 +20,9 @@ public struct DenoiserBench {
         public var points: [Point]
         /// Denoiser time / megapixels, in ms (wall time).
         public var millisecondsPerMegapixel: Double
+        /// Decoding time (entropy decoding, h_s, g_s) / megapixels in the same run, in ms: what
+        /// the denoiser adds to.
+        public var decodeMillisecondsPerMegapixel: Double
         /// Bits per pixel the denoiser block adds when its bytes are spread over the images.
         public var denoiserBitsPerPixel: Double
     }
@@ -45,13 +48,15 @@ public struct DenoiserBench {
     public func run(images: [(name: String, pixels: PixelBuffer)],
                     progress: (String, Double, Double, Double, Double) -> Void = { _, _, _, _, _ in }) throws -> Report {
         var sums = [(bits: Double, psnr: Double, denoised: Double)](repeating: (0, 0, 0), count: qualities.count)
-        var seconds = 0.0, megapixels = 0.0, totalPixels = 0
+        var seconds = 0.0, decodeSeconds = 0.0, megapixels = 0.0, totalPixels = 0
         for (name, image) in images {
             totalPixels += image.pixelCount
             for (index, quality) in qualities.enumerated() {
                 let encoded = try model.encode(image, quality: quality)
+                let decodeStart = DispatchTime.now().uptimeNanoseconds
                 let decoded = try model.decode(encoded)
                 let start = DispatchTime.now().uptimeNanoseconds
+                decodeSeconds += Double(start - decodeStart) / 1e9
                 let filtered = try denoiser.apply(to: decoded, quality: encoded.quality)
                 seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 megapixels += Double(image.pixelCount) / 1e6
@@ -71,7 +76,8 @@ public struct DenoiserBench {
             Point(quality: qualities[i], bitsPerPixel: rates[i], psnr: plain[i], denoisedPSNR: sums[i].denoised / count,
                   equalRateGain: sums[i].denoised / count - Self.interpolate(rates: rates, psnr: plain, at: rates[i] + extra))
         }
-        return Report(points: points, millisecondsPerMegapixel: seconds * 1000 / max(1e-9, megapixels), denoiserBitsPerPixel: extra)
+        return Report(points: points, millisecondsPerMegapixel: seconds * 1000 / max(1e-9, megapixels),
+                      decodeMillisecondsPerMegapixel: decodeSeconds * 1000 / max(1e-9, megapixels), denoiserBitsPerPixel: extra)
     }
 
     /// PSNR of the curve (rates increasing) at `rate`, linear in log-rate between its points.
