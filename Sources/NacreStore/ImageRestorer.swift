@@ -45,12 +45,15 @@ public enum ImageRestorer {
         try PNGWriter.encode(try decode(image, with: codec, denoiser: denoiser), layout: ArchivedImageMode(record: image.record).layout)
     }
 
-    /// The decoder and (if the archive carries one) the denoiser of an archive's model frame
-    /// (`ArchiveReader.readModel()`); a denoiser trained for another decoder is refused.
-    public static func models(fromModelFrame blob: [UInt8], engine: Engine) throws -> (codec: CodecModel, denoiser: Denoiser?) {
+    /// The decoder and (if the archive carries one and `includingDenoiser`) the denoiser of an
+    /// archive's model frame (`ArchiveReader.readModel()`); a denoiser trained for another decoder
+    /// is refused. Plain restores pass `includingDenoiser: false`, so they never depend on the
+    /// denoiser block.
+    public static func models(fromModelFrame blob: [UInt8], engine: Engine,
+                              includingDenoiser: Bool = true) throws -> (codec: CodecModel, denoiser: Denoiser?) {
         let content = try ModelFrameContent(blob: blob)
         let codec = try CodecModel.load(content.decoder, engine: engine)
-        guard let block = content.denoiser else { return (codec, nil) }
+        guard includingDenoiser, let block = content.denoiser else { return (codec, nil) }
         let denoiser = try Denoiser(serialized: block, engine: engine)
         try denoiser.requireDecoder(codec.identifier)
         return (codec, denoiser)

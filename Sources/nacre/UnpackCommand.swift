@@ -37,12 +37,6 @@ struct UnpackCommand: ParsableCommand {
         } catch {
             throw CLIError(error)
         }
-        let engine = try Engine(threads: threads)
-        let models = try ImageRestorer.models(fromModelFrame: modelBytes, engine: engine)
-        if denoise && models.denoiser == nil {
-            throw CodecCommandError("\(archive) carries no denoiser; nothing was written. Restore without --denoise, or pack with `--denoiser`.")
-        }
-        let denoiser = denoise ? models.denoiser : nil
         let positions = try selectedPositions(in: reader)
         var targets: [(position: Int, name: String, path: String)] = []
         for position in positions {
@@ -54,7 +48,12 @@ struct UnpackCommand: ParsableCommand {
             }
             targets.append((position, name, path))
         }
-        let codec = models.codec
+        let engine = try Engine(threads: threads)
+        let models = try ImageRestorer.models(fromModelFrame: modelBytes, engine: engine, includingDenoiser: denoise)
+        if denoise && models.denoiser == nil {
+            throw CodecCommandError("\(archive) carries no denoiser; nothing was written. Restore without --denoise, or pack with `--denoiser`.")
+        }
+        let (codec, denoiser) = models
         var restored: [UnpackReportJSON.Restored] = []
         var failed: [UnpackReportJSON.Failed] = []
         for target in targets {

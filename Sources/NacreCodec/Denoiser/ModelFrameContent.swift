@@ -4,7 +4,7 @@
 /// Without a denoiser the blob is the decoder bytes themselves, exactly as archives have always
 /// stored them. With one, the blob is a small bundle (docs/MODEL.md, "Model frame bundle"):
 /// `NXMF`, version, flags, then the two parts, each with a u32 length. The first four bytes tell
-/// the two forms apart (`NXCM` or `NXMF`).
+/// the two forms apart (`NXMF`, or else decoder bytes, which start with `NXCM`).
 public struct ModelFrameContent: Sendable, Equatable {
     /// The decoder's bytes (an `NXCM` model without its encoder part).
     public var decoder: [UInt8]
@@ -12,7 +12,6 @@ public struct ModelFrameContent: Sendable, Equatable {
     public var denoiser: [UInt8]?
 
     static let bundleMagic: [UInt8] = Array("NXMF".utf8)
-    static let decoderMagic: [UInt8] = Array("NXCM".utf8)
     static let bundleVersion: UInt16 = 1
 
     public init(decoder: [UInt8], denoiser: [UInt8]? = nil) {
@@ -21,20 +20,15 @@ public struct ModelFrameContent: Sendable, Equatable {
     }
 
     /// Splits a model-frame blob into its parts (the parts' own checks happen when they are loaded).
+    /// A blob that does not start with `NXMF` is the decoder bytes alone.
     ///
-    /// - Throws: `DenoiserError` `corruptBlock` for an unknown leading magic or lengths that do
-    ///   not tile the blob, `unsupportedVersion` for a newer bundle.
+    /// - Throws: `DenoiserError` `corruptBlock` for a bundle whose lengths do not tile the blob,
+    ///   `unsupportedVersion` for a newer bundle.
     public init(blob: [UInt8]) throws(DenoiserError) {
-        guard blob.count >= 4 else {
-            throw DenoiserError(code: .corruptBlock, message: "the model frame holds only \(blob.count) bytes; the archive's model is damaged")
-        }
-        let magic = Array(blob[0..<4])
-        if magic == Self.decoderMagic {
+        // Anything else is taken as decoder bytes, whose loader names what is wrong with them.
+        guard blob.count >= 4, Array(blob[0..<4]) == Self.bundleMagic else {
             self.init(decoder: blob)
             return
-        }
-        guard magic == Self.bundleMagic else {
-            throw DenoiserError(code: .corruptBlock, message: "the model frame starts with neither \"NXCM\" nor \"NXMF\"; the archive's model is damaged or from an unknown writer")
         }
         var r = ByteReader(blob, what: "model frame", shortReadCode: .corruptStream)
         do {
