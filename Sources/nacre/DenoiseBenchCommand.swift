@@ -32,8 +32,8 @@ struct DenoiseBenchCommand: ParsableCommand {
             let architecture = DenoiserArchitecture(hiddenChannels: parts[0], convolutions: parts[1])
             let candidate = try Denoiser(architecture: architecture, decoderIdentifier: 0, engine: engine)
             let ms = try DenoiserBench.speed(of: candidate, width: 768, height: 512, repeats: 7)
-            print(String(format: "%@: %d parameters, %.2f kMAC/px, %.1f ms/MP (%d threads)", architecture.description,
-                         architecture.parameterCount, architecture.multiplyAccumulatesPerPixel / 1000, ms, engine.threads))
+            print(String(format: "%@: %d parameters, %.2f kMAC/px, %.1f ms/MP wall (median), %.1f ms/MP CPU (%d threads)", architecture.description,
+                         architecture.parameterCount, architecture.multiplyAccumulatesPerPixel / 1000, ms.wall, ms.cpu, engine.threads))
             return
         }
         guard let data, let model, let denoiser else { throw ValidationError("pass --data, --model and --denoiser (or --speed)") }

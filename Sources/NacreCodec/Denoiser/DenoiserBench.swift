@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import NacreImage
 
 /// Measures a denoiser on real bitstreams: each image is coded once per quality, decoded, and
@@ -92,18 +95,28 @@ public struct DenoiserBench {
 }
 
 extension DenoiserBench {
-    /// Wall time of `denoiser` on a synthetic `width × height` image, ms per megapixel (the
-    /// median of `repeats` runs after one warm-up); for choosing an architecture before training.
-    public static func speed(of denoiser: Denoiser, width: Int, height: Int, repeats: Int) throws -> Double {
+    /// Time of `denoiser` on a synthetic `width × height` image, ms per megapixel: the median wall
+    /// time of `repeats` runs after one warm-up, and the process CPU time per run (all threads),
+    /// which a busy machine inflates far less than wall time. For choosing an architecture.
+    public static func speed(of denoiser: Denoiser, width: Int, height: Int, repeats: Int) throws -> (wall: Double, cpu: Double) {
         var rng = SystemRandomNumberGenerator()
         let image = try PixelBuffer(width: width, height: height, rgb: (0..<(width * height * 3)).map { _ in UInt8.random(in: 0...255, using: &rng) })
         _ = try denoiser.apply(to: image, quality: 50)
         var times: [Double] = []
+        let cpuStart = processCPUSeconds()
         for _ in 0..<max(1, repeats) {
             let start = DispatchTime.now().uptimeNanoseconds
             _ = try denoiser.apply(to: image, quality: 50)
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
-        return times.sorted()[times.count / 2] / (Double(width * height) / 1e6)
+        let megapixels = Double(width * height) / 1e6
+        let cpu = (processCPUSeconds() - cpuStart) * 1000 / Double(times.count)
+        return (times.sorted()[times.count / 2] / megapixels, cpu / megapixels)
+    }
+
+    private static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 }
