@@ -111,6 +111,8 @@ struct DenoiserTests {
         #expect(differences.filter { $0 != 0 }.count * 1000 <= differences.count)
         let alpha = try PixelBuffer(width: 5, height: 3, rgb: [UInt8](repeating: 90, count: 45), alpha: [UInt8](0..<15))
         #expect(try denoiser.apply(to: alpha, quality: 10).alpha == alpha.alpha)
+        let single = try PixelBuffer(width: 1, height: 1, rgb: [10, 200, 30])
+        #expect(try denoiser.apply(to: single, quality: 100).rgb.count == 3)
     }
 
     @Test func aFewTrainingStepsLowerTheErrorOnARealCodedCrop() throws {
