@@ -57,7 +57,7 @@ extension CodecModel {
         let tiles = try layout.tiles.map { rect -> TileAnalysis in
             let tile = layout.side == 0 ? image : try image.window(x: rect.x, y: rect.y, width: rect.width, height: rect.height)
             let input = try ImagePadding.tensor(from: tile)
-            let y = try network.analysis.forward(input, training: false)
+            let y = layout.side == 0 ? try network.analysis.forward(input, training: false) : try analyzeTile(rect, of: image)
             let z = try Self.quantizedHyperLatent(ofLatent: y, network: network, range: hyperSynthesis.layers[0].inputRange)
             return TileAnalysis(y: y, z: z, input: input, width: tile.width, height: tile.height)
         }
@@ -103,12 +103,18 @@ extension CodecModel {
         let position = try QualityPosition(code: encoded.qualityCode, levelCount: configuration.levelCount)
         let decoderGains = gains(at: position).decoder
         var rgb = [UInt8](repeating: 0, count: encoded.width * encoded.height * 3)
+        let grid = layout.side > 0 && encoded.tileContext ? LatentGrid(layout: layout, tiles: tileLatents, channels: configuration.latentChannels) : nil
         for ((rect, latents), record) in zip(zip(layout.tiles, tileLatents), encoded.tiles) {
-            let shape = record.yShape
-            let gained = try Tensor(shape: TensorShape(n: 1, c: shape.channels, h: shape.height, w: shape.width),
-                                    values: latents.y.map(Float.init))
-            let xHat = try network.synthesis.forward(try network.engine.multiplyChannels(gained, gains: decoderGains), training: false)
-            let tile = try ImagePadding.pixels(from: xHat, width: rect.width, height: rect.height)
+            let tile: PixelBuffer
+            if let grid {
+                tile = try synthesizeTile(rect, from: grid, decoderGains: decoderGains)
+            } else {
+                let shape = record.yShape
+                let gained = try Tensor(shape: TensorShape(n: 1, c: shape.channels, h: shape.height, w: shape.width),
+                                        values: latents.y.map(Float.init))
+                let xHat = try synthesize(try network.engine.multiplyChannels(gained, gains: decoderGains))
+                tile = try ImagePadding.pixels(from: xHat, width: rect.width, height: rect.height)
+            }
             for row in 0..<rect.height {
                 let destination = ((rect.y + row) * encoded.width + rect.x) * 3
                 rgb.replaceSubrange(destination..<(destination + rect.width * 3),
@@ -126,7 +132,7 @@ extension CodecModel {
         return DecodedLatents(z: tiles.flatMap(\.z), y: tiles.flatMap(\.y), scaleIndices: tiles.flatMap(\.scaleIndices))
     }
 
-    private func decodeTileLatents(_ encoded: EncodedImage) throws -> (layout: TileLayout, latents: [DecodedLatents]) {
+    func decodeTileLatents(_ encoded: EncodedImage) throws -> (layout: TileLayout, latents: [DecodedLatents]) {
         guard encoded.modelIdentifier == identifier else {
             throw CodecError(code: .incompatibleModel,
                 message: "the image was coded by model \(String(format: "%016llx", encoded.modelIdentifier)), not \(identifierString); decode it with its own model")
