@@ -1,6 +1,7 @@
 import Foundation
 import NacreArchive
 import NacreCodec
+import NacreEngine
 import NacreImage
 
 /// Restores archived images: decodes the latents with the archive's own model and writes PNG in
@@ -25,6 +26,37 @@ public enum ImageRestorer {
     /// The restored image as PNG bytes in its source's mode.
     public static func png(_ image: ArchiveImage, with codec: CodecModel) throws -> [UInt8] {
         try PNGWriter.encode(try decode(image, with: codec), layout: ArchivedImageMode(record: image.record).layout)
+    }
+
+    /// The restored pixels of `image`, filtered by `denoiser` when one is given (it must have
+    /// been trained for `codec`, else `DenoiserError.wrongDecoder`); alpha from the frame.
+    public static func decode(_ image: ArchiveImage, with codec: CodecModel, denoiser: Denoiser?) throws -> PixelBuffer {
+        let decoded = try decode(image, with: codec)
+        guard let denoiser else { return decoded }
+        try denoiser.requireDecoder(codec.identifier)
+        // The bitstream's quality (what the decoder used), as in training.
+        let quality = try EncodedImage(serialized: image.bitstreams[0]).quality
+        return try denoiser.apply(to: decoded, quality: quality)
+    }
+
+    /// The restored image as PNG bytes in its source's mode, denoised when `denoiser` is given
+    /// (`nacre unpack --denoise`, the daemon's `restore … denoise`).
+    public static func png(_ image: ArchiveImage, with codec: CodecModel, denoiser: Denoiser?) throws -> [UInt8] {
+        try PNGWriter.encode(try decode(image, with: codec, denoiser: denoiser), layout: ArchivedImageMode(record: image.record).layout)
+    }
+
+    /// The decoder and (if the archive carries one and `includingDenoiser`) the denoiser of an
+    /// archive's model frame (`ArchiveReader.readModel()`); a denoiser trained for another decoder
+    /// is refused. Plain restores pass `includingDenoiser: false`, so they never depend on the
+    /// denoiser block.
+    public static func models(fromModelFrame blob: [UInt8], engine: Engine,
+                              includingDenoiser: Bool = true) throws -> (codec: CodecModel, denoiser: Denoiser?) {
+        let content = try ModelFrameContent(blob: blob)
+        let codec = try CodecModel.load(content.decoder, engine: engine)
+        guard includingDenoiser, let block = content.denoiser else { return (codec, nil) }
+        let denoiser = try Denoiser(serialized: block, engine: engine)
+        try denoiser.requireDecoder(codec.identifier)
+        return (codec, denoiser)
     }
 
     /// The pixels a restore of `decoded` writes: unchanged when the mode keeps the decoded 8-bit

@@ -30,6 +30,8 @@ struct PackCommand: ParsableCommand {
     @Option(help: "Quality 1…100 (default 50).") var quality: Double?
     @Option(help: "Instead of --quality: per image, the lowest quality whose PSNR reaches this many dB.") var targetPsnr: Double?
     @Option(help: "Compute threads.") var threads: Int?
+    @Option(help: "Denoiser block (from `nacre train-denoiser`, for this model's decoder) to store in the archive's model frame, for `unpack --denoise`.")
+    var denoiser: String?
     @Option(help: "Per-collection adaptation: fine-tune the decoder on these images for this many seconds before sealing (0: off). Same bitstreams, better restores, longer packing.")
     var adaptSeconds = 0.0
     @Option(help: "Adapt on at most this many of the images (their pixels are held in memory).") var adaptImages = 64
@@ -41,6 +43,9 @@ struct PackCommand: ParsableCommand {
         if quality != nil && targetPsnr != nil { throw ValidationError("Pass --quality or --target-psnr, not both.") }
         if inputs.isEmpty { throw ValidationError("Pass at least one PNG file or folder.") }
         if !(adaptSeconds >= 0) || adaptImages < 1 { throw ValidationError("--adapt-seconds must be ≥ 0 and --adapt-images ≥ 1.") }
+        if denoiser != nil && adaptSeconds > 0 {
+            throw ValidationError("--denoiser and --adapt-seconds cannot be combined: a denoiser is trained for one decoder, and adaptation makes a new one.")
+        }
     }
 
     func run() throws {
@@ -93,10 +98,17 @@ struct PackCommand: ParsableCommand {
             decoder = adapted
             encodings = encodings.map { adaptation.relabel($0, for: adapted) }
         }
-        let decoderBytes = decoder.decoderBytes()
+        var modelFrame = ModelFrameContent(decoder: decoder.decoderBytes())
+        if let denoiser {
+            let filter = try Denoiser.load(contentsOfFile: denoiser, engine: engine)
+            do { try filter.requireDecoder(decoder.identifier) } catch { throw CodecCommandError("\(denoiser): \(error.message)") }
+            modelFrame.denoiser = filter.serialized()
+        }
+        let decoderBytes = modelFrame.encoded()
         let digest = SHA256.hash(decoderBytes)
         var settings = ["codec.N": "\(codec.configuration.hiddenChannels)", "codec.M": "\(codec.configuration.latentChannels)",
                         "codec.levels": "\(codec.configuration.levelCount)", "codec.modelIdentifier": decoder.identifierString]
+        if let block = modelFrame.denoiser { settings["codec.denoiser"] = "\(block.count) bytes" }
         if let targetPsnr { settings["targetPSNR"] = "\(targetPsnr)" } else { settings["quality"] = "\(quality ?? 50)" }
         if adaptSeconds > 0 { settings["adaptation.seconds"] = "\(adaptSeconds)"; settings["adaptation.base"] = codec.identifierString }
         let manifest = ArchiveManifest(writerVersion: "nacre \(NacreVersion.string)", modelID: digest.hex,

@@ -24,6 +24,7 @@ struct UnpackCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Folder to write the PNG files to (created if missing).") var output: String
     @Option(name: .customLong("image"), help: "Restore only this image (repeatable); all by default.") var images: [String] = []
     @Option(help: "Compute threads.") var threads: Int?
+    @Flag(help: "Apply the denoiser stored in the archive (from `pack --denoiser`) to every restored image.") var denoise = false
     @Flag(help: "Overwrite existing files.") var force = false
     @Flag(help: "Print JSON instead of text.") var json = false
 
@@ -47,13 +48,18 @@ struct UnpackCommand: ParsableCommand {
             }
             targets.append((position, name, path))
         }
-        let codec = try CodecModel.load(modelBytes, engine: try Engine(threads: threads))
+        let engine = try Engine(threads: threads)
+        let models = try ImageRestorer.models(fromModelFrame: modelBytes, engine: engine, includingDenoiser: denoise)
+        if denoise && models.denoiser == nil {
+            throw CodecCommandError("\(archive) carries no denoiser; nothing was written. Restore without --denoise, or pack with `--denoiser`.")
+        }
+        let (codec, denoiser) = models
         var restored: [UnpackReportJSON.Restored] = []
         var failed: [UnpackReportJSON.Failed] = []
         for target in targets {
             do {
                 let image = try reader.readImage(at: target.position)
-                let png = try ImageRestorer.png(image, with: codec)
+                let png = try ImageRestorer.png(image, with: codec, denoiser: denoiser)
                 try FileManager.default.createDirectory(atPath: (target.path as NSString).deletingLastPathComponent,
                                                         withIntermediateDirectories: true)
                 try CodecFiles.writeAtomically(png, to: target.path)

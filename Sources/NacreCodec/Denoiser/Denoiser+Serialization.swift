@@ -1,0 +1,143 @@
+import Foundation
+import NacreEngine
+
+extension Denoiser {
+    static let magic: [UInt8] = Array("NXDN".utf8)
+    static let formatVersion: UInt16 = 1
+
+    /// The denoiser block (docs/MODEL.md, "Denoiser block"): architecture, decoder identifier,
+    /// provenance and per-output-channel symmetric int8 weights with f32 scales and biases,
+    /// closed by a 64-bit FNV-1a checksum. Deterministic.
+    public func serialized() -> [UInt8] {
+        var w = ByteWriter()
+        w.append(contentsOf: Self.magic)
+        w.append(Self.formatVersion)
+        w.append(UInt16(0))
+        w.append(decoderIdentifier)
+        w.append(UInt16(architecture.hiddenChannels))
+        w.append(UInt8(architecture.convolutions))
+        w.append(UInt8(architecture.negativeSlope256))
+        let infoText = Array(info.keys.sorted().map { "\($0)=\(info[$0]!)" }.joined(separator: "\n").utf8)
+        w.append(UInt32(infoText.count))
+        w.append(contentsOf: infoText)
+        for conv in convolutions {
+            let outputs = conv.weight.shape[0], perOutput = conv.weight.count / outputs
+            let weights = conv.weight.values()
+            for o in 0..<outputs {
+                let row = weights[(o * perOutput)..<((o + 1) * perOutput)]
+                w.append(Self.int8Scale(of: row).bitPattern)
+            }
+            for o in 0..<outputs {
+                let row = weights[(o * perOutput)..<((o + 1) * perOutput)]
+                let scale = Self.int8Scale(of: row)
+                for v in row { w.append(UInt8(bitPattern: Self.quantize(v, scale: scale))) }
+            }
+            for v in conv.bias!.values() { w.append(v.bitPattern) }
+        }
+        w.append(FNV1a.hash(w.bytes))
+        return w.bytes
+    }
+
+    /// Replaces every weight by its stored (int8) value, so training can measure what the archive
+    /// will carry.
+    public func roundWeightsToStoredPrecision() throws {
+        for conv in convolutions {
+            let outputs = conv.weight.shape[0], perOutput = conv.weight.count / outputs
+            var weights = conv.weight.values()
+            for o in 0..<outputs {
+                let range = (o * perOutput)..<((o + 1) * perOutput)
+                let scale = Self.int8Scale(of: weights[range])
+                for i in range { weights[i] = Float(Self.quantize(weights[i], scale: scale)) * scale }
+            }
+            try conv.weight.setValues(weights)
+        }
+    }
+
+    /// Loads a block written by `serialized()`, checking everything.
+    ///
+    /// - Throws: `DenoiserError` `corruptBlock` (bad magic, checksum, length, shape or value) or
+    ///   `unsupportedVersion` (a newer version or unknown flags); never traps on damaged bytes.
+    public convenience init(serialized bytes: [UInt8], engine: Engine) throws {
+        func corrupt(_ what: String) -> DenoiserError {
+            DenoiserError(code: .corruptBlock, message: "the denoiser block is damaged: \(what); re-train or re-export it with `nacre train-denoiser`")
+        }
+        guard bytes.count >= 4 + 4 + 8 + 4 + 4 + 8 else { throw corrupt("only \(bytes.count) bytes") }
+        guard Array(bytes[0..<4]) == Self.magic else { throw corrupt("it does not start with \"NXDN\"") }
+        let body = Array(bytes[0..<(bytes.count - 8)])
+        var checksum: UInt64 = 0
+        for (i, b) in bytes[(bytes.count - 8)...].enumerated() { checksum |= UInt64(b) << (8 * UInt64(i)) }
+        guard checksum == FNV1a.hash(body) else { throw corrupt("checksum mismatch") }
+        var r = ByteReader(body, what: "denoiser block", shortReadCode: .corruptStream)
+        let architecture: DenoiserArchitecture
+        let identifier: UInt64
+        var info: [String: String] = [:]
+        do {
+            _ = try r.readBytes(4)
+            let version = try r.read(UInt16.self)
+            let flags = try r.read(UInt16.self)
+            guard version == Self.formatVersion, flags == 0 else {
+                throw DenoiserError(code: .unsupportedVersion,
+                    message: "the denoiser block has version \(version), flags \(flags); this build reads version \(Self.formatVersion) without flags. Update nacre, or restore without denoising")
+            }
+            identifier = try r.read(UInt64.self)
+            architecture = DenoiserArchitecture(hiddenChannels: Int(try r.read(UInt16.self)), convolutions: Int(try r.read(UInt8.self)),
+                                                negativeSlope256: Int(try r.read(UInt8.self)))
+            do { try architecture.validate() } catch { throw corrupt(error.message) }
+            let infoLength = Int(try r.read(UInt32.self))
+            guard infoLength <= r.remaining else { throw corrupt("an info text of \(infoLength) bytes past the end") }
+            for line in String(decoding: try r.readBytes(infoLength), as: UTF8.self).split(separator: "\n") {
+                let parts = line.split(separator: "=", maxSplits: 1)
+                info[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+            }
+        } catch let error as DenoiserError {
+            throw error
+        } catch {
+            throw corrupt("truncated header")
+        }
+        let expected = architecture.layerChannels.reduce(0) { $0 + $1.output * (4 + $1.input * 9 + 4) }
+        guard r.remaining == expected else {
+            throw corrupt("\(r.remaining) bytes of weights where \(architecture) needs \(expected)")
+        }
+        try self.init(architecture: architecture, decoderIdentifier: identifier, engine: engine, info: info)
+        do {
+            for conv in convolutions {
+                let outputs = conv.weight.shape[0], perOutput = conv.weight.count / outputs
+                var scales: [Float] = []
+                for _ in 0..<outputs { scales.append(Float(bitPattern: try r.read(UInt32.self))) }
+                guard scales.allSatisfy({ $0.isFinite && $0 >= 0 }) else { throw corrupt("a weight scale of \(conv.weight.name) is negative or not finite") }
+                var weights = [Float](repeating: 0, count: conv.weight.count)
+                for i in 0..<weights.count {
+                    weights[i] = Float(Int8(bitPattern: try r.read(UInt8.self))) * scales[i / perOutput]
+                }
+                var biases: [Float] = []
+                for _ in 0..<outputs { biases.append(Float(bitPattern: try r.read(UInt32.self))) }
+                guard biases.allSatisfy(\.isFinite) else { throw corrupt("a bias of \(conv.weight.name) is not finite") }
+                try conv.weight.setValues(weights)
+                try conv.bias!.setValues(biases)
+            }
+        } catch let error as DenoiserError {
+            throw error
+        } catch {
+            throw corrupt("truncated weights")
+        }
+    }
+
+    /// Reads a denoiser block file (as written by `nacre train-denoiser`).
+    public static func load(contentsOfFile path: String, engine: Engine) throws -> Denoiser {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw DenoiserError(code: .invalidArgument, message: "cannot read denoiser \(path): \(error.localizedDescription)")
+        }
+        return try Denoiser(serialized: Array(data), engine: engine)
+    }
+
+    /// Scale of symmetric int8: the largest magnitude maps to 127.
+    static func int8Scale(of values: ArraySlice<Float>) -> Float {
+        (values.map { abs($0) }.max() ?? 0) / 127
+    }
+
+    static func quantize(_ value: Float, scale: Float) -> Int8 {
+        guard scale > 0 else { return 0 }
+        return Int8(max(-127, min(127, (value / scale).rounded())))
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import NacreCodec
+import NacreEngine
+import NacreImage
+
+/// `nacre bench denoise`: PSNR with and without a denoiser on the same bitstreams, per quality,
+/// the gain at equal bpp with the denoiser's archive bytes counted, and the time it adds.
+struct DenoiseBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "denoise",
+        abstract: "Denoiser benchmark: PSNR gain per quality at identical bitstreams, gain at equal bpp, ms/MP added.",
+        discussion: """
+            With --speed C,L only the time of an untrained denoiser with C hidden channels and L convolutions \
+            is measured (on a synthetic 768×512 image), to choose an architecture.
+            """)
+
+    @Option(help: "Folder of test PNGs (e.g. ../shared/data/kodak).") var data: String?
+    @Option(help: "Coded model (from `nacre export-model`).") var model: String?
+    @Option(help: "Denoiser block (from `nacre train-denoiser`).") var denoiser: String?
+    @Option(help: "Comma-separated qualities (1…100).") var qualities = "1,15,29,43,58,72,86,100"
+    @Option(help: "Use only the first N images.") var limit: Int?
+    @Option(help: "Compute threads.") var threads: Int?
+    @Option(help: "Time only an untrained denoiser of this shape: CHANNELS,CONVOLUTIONS.") var speed: String?
+    @Option(help: "Write the report as JSON here.") var json: String?
+
+    func run() throws {
+        let engine = try Engine(threads: threads)
+        if let speed {
+            let parts = speed.split(separator: ",").compactMap { Int($0) }
+            guard parts.count == 2 else { throw ValidationError("--speed takes CHANNELS,CONVOLUTIONS, e.g. 16,4") }
+            let architecture = DenoiserArchitecture(hiddenChannels: parts[0], convolutions: parts[1])
+            let candidate = try Denoiser(architecture: architecture, decoderIdentifier: 0, engine: engine)
+            let ms = try DenoiserBench.speed(of: candidate, width: 768, height: 512, repeats: 7)
+            print(String(format: "%@: %d parameters, %.2f kMAC/px, %.1f ms/MP wall (median), %.1f ms/MP CPU (%d threads)", architecture.description,
+                         architecture.parameterCount, architecture.multiplyAccumulatesPerPixel / 1000, ms.wall, ms.cpu, engine.threads))
+            return
+        }
+        guard let data, let model, let denoiser else { throw ValidationError("pass --data, --model and --denoiser (or --speed)") }
+        let codec = try CodecModel.load(contentsOfFile: model, engine: engine)
+        let filter = try Denoiser.load(contentsOfFile: denoiser, engine: engine)
+        let qualityList = try qualities.split(separator: ",").map { text -> Double in
+            guard let q = Double(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("bad quality \(text)") }
+            return q
+        }
+        let images = try CodecFiles.pngPaths(in: data, limit: limit).map {
+            (name: ($0 as NSString).lastPathComponent, pixels: try CodecFiles.readPNG($0))
+        }
+        // The denoiser's cost in an archive: the growth of the model frame's blob, before zstd
+        // (an upper bound: int8 weights compress little).
+        let decoder = codec.decoderBytes()
+        let cost = ModelFrameContent(decoder: decoder, denoiser: filter.serialized()).encoded().count - decoder.count
+        print("nacre bench denoise: \(images.count) images from \(data), model \(codec.identifierString), denoiser \(filter.architecture) "
+              + "(\(filter.parameterCount) parameters, block \(filter.serialized().count) B, +\(cost) B in the model frame), threads \(engine.threads)")
+        let bench = try DenoiserBench(model: codec, denoiser: filter, qualities: qualityList, denoiserBytes: cost)
+        let report = try bench.run(images: images) { name, q, bpp, plain, better in
+            FileHandle.standardError.write(Data(String(format: "  %@ q%5.1f  %.4f bpp  %.2f → %.2f dB\n", name, q, bpp, plain, better).utf8))
+        }
+        print("quality      bpp   PSNR dB  denoised   gain   gain at equal bpp")
+        for p in report.points {
+            print(String(format: "%7.1f  %7.4f  %8.3f  %8.3f  %+6.3f  %+6.3f", p.quality, p.bitsPerPixel, p.psnr, p.denoisedPSNR,
+                         p.denoisedPSNR - p.psnr, p.equalRateGain))
+        }
+        let meanGain = report.points.reduce(0) { $0 + $1.equalRateGain } / Double(report.points.count)
+        print(String(format: "mean gain at equal bpp %+.3f dB (denoiser bytes counted: +%.5f bpp over these images); denoiser %.1f ms/MP added to a decode of %.1f ms/MP (%d threads)",
+                     meanGain, report.denoiserBitsPerPixel, report.millisecondsPerMegapixel, report.decodeMillisecondsPerMegapixel, engine.threads))
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try CodecFiles.writeAtomically(Array(try encoder.encode(report)), to: json)
+        }
+    }
+}

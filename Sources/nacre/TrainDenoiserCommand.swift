@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import NacreCodec
+import NacreEngine
+import NacreImage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `nacre train-denoiser`: trains the restore-time post-filter for one coded model.
+struct TrainDenoiserCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-denoiser",
+        abstract: "Train a denoiser (post-filter applied on restore) for a coded model.",
+        discussion: """
+            Crops of the training photos are coded and decoded once with --model at random qualities 1…100 and \
+            cached (--cache); every 8th photo is held back, its crops coded at the 8 trained levels, to report the \
+            PSNR gain per quality. Writes a checkpoint (OUT.ckpt) at every validation and the denoiser block (OUT) at \
+            the end; continue with --resume. Ctrl-C or SIGTERM checkpoints and stops. Never train on Kodak.
+            """)
+
+    @Option(help: "Full coded model (encoder + decoder) whose decoder the denoiser follows.") var model: String
+    @Option(parsing: .upToNextOption, help: "Folders (or files) of PNG training photos.") var data: [String]
+    @Option(help: "Where to write the denoiser block.") var out: String
+    @Option(help: "Pair cache prefix (default OUT.pairs); reused when it was made with the same decoder.") var cache: String?
+    @Flag(help: "Continue from OUT.ckpt.") var resume = false
+    @Option(help: "Steps of the learning-rate schedule, and the stopping point.") var steps = 6000
+    @Option(help: "Stop after this many seconds of training in this invocation.") var timeBudget: Double?
+    @Option(help: "Hidden channels.") var channels = 16
+    @Option(help: "3×3 convolutions.") var convolutions = 4
+    @Option(help: "Patches per step.") var batch = 16
+    @Option(help: "Patch side in pixels (even).") var patch = 128
+    @Option(help: "Peak learning rate.") var lr = 2e-3
+    @Option(help: "Crops per training photo.") var cropsPerImage = 24
+    @Option(help: "Crop side in pixels (coded as one tile).") var cropSide = 256
+    @Option(help: "Steps between validations.") var validateEvery = 1000
+    @Option(help: "Compute threads.") var threads: Int?
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+
+    func run() throws {
+        let engine = try Engine(threads: threads)
+        let codec = try CodecModel.load(contentsOfFile: model, engine: engine)
+        guard codec.canEncode else { throw CodecCommandError("\(model) is a decoder-only model; pass the full model (from `nacre export-model`)") }
+        var paths: [String] = []
+        for folder in data { paths += try CodecFiles.pngPaths(in: folder) }
+        guard paths.count >= 2 else { throw CodecCommandError("need at least 2 training photos (1 is held back for validation); found \(paths.count)") }
+        if paths.contains(where: { $0.lowercased().contains("kodak") }) {
+            throw CodecCommandError("a training path names Kodak, the test set; train on other photos")
+        }
+        let held = Set(stride(from: 7, to: paths.count, by: 8).map { paths[$0] } + (paths.count < 8 ? [paths.last!] : []))
+        let prefix = cache ?? out + ".pairs"
+        let levels = codec.configuration.levelCount
+        let validationQualities = (0..<8).map { 1 + 99 * Double($0) / 7 }
+        let trainingPairs = try pairs(prefix + ".train", codec: codec, images: paths.filter { !held.contains($0) },
+                                      crops: cropsPerImage, seed: seed) { rng in 1 + Double(rng.next() % 9901) / 100 }
+        var cycle = 0
+        let validationPairs = try pairs(prefix + ".validation", codec: codec, images: paths.filter { held.contains($0) },
+                                        crops: validationQualities.count, seed: seed &+ 1) { _ in
+            defer { cycle += 1 }
+            return validationQualities[cycle % validationQualities.count]
+        }
+        log("pairs: \(trainingPairs.count) training crops from \(paths.count - held.count) photos, \(validationPairs.count) held-back crops from \(held.count) photos (\(levels) model levels)")
+
+        let architecture = DenoiserArchitecture(hiddenChannels: channels, convolutions: convolutions)
+        let denoiser = try Denoiser(architecture: architecture, decoderIdentifier: codec.identifier, engine: engine, seed: seed)
+        let trainer = try DenoiserTrainer(denoiser: denoiser, training: trainingPairs,
+                                          options: .init(steps: steps, batchSize: batch, patchSide: patch, learningRate: lr, seed: seed))
+        let checkpointPath = out + ".ckpt"
+        if resume {
+            try trainer.resume(from: try WeightsFile.read(from: checkpointPath))
+            log("resumed at step \(trainer.step) from \(checkpointPath)")
+        }
+        log("training \(architecture) (\(architecture.parameterCount) parameters, \(String(format: "%.2f", architecture.multiplyAccumulatesPerPixel / 1000)) kMAC/px) for decoder \(codec.identifierString)")
+        let stop = StopRequest()
+        let start = Date()
+        var window = 0.0, windowSteps = 0, windowStart = Date()
+        var validation: DenoiserTrainer.Validation?
+        while trainer.step < steps && !stop.requested {
+            if let timeBudget, Date().timeIntervalSince(start) >= timeBudget { break }
+            window += try trainer.trainStep()
+            windowSteps += 1
+            if windowSteps == 50 {
+                let rate = Double(windowSteps) / Date().timeIntervalSince(windowStart)
+                log(String(format: "step %d  loss %.3f (MSE, 8-bit²)  %.2f steps/s", trainer.step, window / Double(windowSteps), rate))
+                window = 0; windowSteps = 0; windowStart = Date()
+            }
+            if trainer.step % validateEvery == 0 {
+                validation = try trainer.validate(on: validationPairs)
+                log("validation @\(trainer.step): \(validation!.summary)")
+                try trainer.checkpoint().write(to: checkpointPath)
+            }
+        }
+        if validation == nil || trainer.step % validateEvery != 0 {
+            validation = try trainer.validate(on: validationPairs)
+            log("validation @\(trainer.step): \(validation!.summary)")
+            try trainer.checkpoint().write(to: checkpointPath)
+        }
+        denoiser.info = ["source.model": codec.identifierString, "training.steps": "\(trainer.step)",
+                         "training.pairs": "\(trainingPairs.count)",
+                         "validation.gainDB": String(format: "%.3f", validation!.meanGain)]
+        let block = denoiser.serialized()
+        try CodecFiles.writeAtomically(block, to: out)
+        print("denoiser \(out): \(block.count) bytes, step \(trainer.step), held-back gain \(validation!.summary); checkpoint \(checkpointPath)")
+    }
+
+    /// The pairs cached at `path` for this decoder, or made now (and cached).
+    private func pairs(_ path: String, codec: CodecModel, images: [String], crops: Int, seed: UInt64,
+                       quality: (inout SeededRandom) -> Double) throws -> [DenoiserTrainingPair] {
+        if let bytes = FileManager.default.contents(atPath: path),
+           let cached = DenoiserTrainingPair.pairs(fromCache: Array(bytes), decoderIdentifier: codec.identifier) {
+            return cached
+        }
+        let pixels = try images.map { try CodecFiles.readPNG($0) }
+        let total = images.count * crops
+        let made = try DenoiserTrainingPair.make(model: codec, images: pixels, cropsPerImage: crops, side: cropSide, seed: seed,
+                                                 quality: quality) { count in
+            if count % 50 == 0 || count == total { log("coding crops: \(count)/\(total)") }
+        }
+        try CodecFiles.writeAtomically(DenoiserTrainingPair.cacheBytes(made, decoderIdentifier: codec.identifier), to: path)
+        return made
+    }
+
+    private func log(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}
