@@ -138,9 +138,7 @@ public final class CollectionCommands: ControlHandler {
 
     private func restore(_ request: ControlRequest, peer: PeerCredentials) async throws(ControlError) -> JSONValue {
         let args = try CommandArguments(request, allowed: ["image", "id", "archive", "to", "denoise", "overwrite", "fast"])
-        if try args.bool("denoise") {
-            throw ControlError(.notAvailable, "'denoise' is not available yet: the learned denoiser is not built (issue 7); restore without 'denoise' to get the decoder's output")
-        }
+        let denoise = try args.bool("denoise")
         let destination = try args.string("to")
         let overwrite = try args.bool("overwrite")
         let fastPNG = try args.bool("fast")
@@ -151,7 +149,7 @@ public final class CollectionCommands: ControlHandler {
         }
         let (roots, workers) = settings.withLock { ($0.restoreRoots, $0.workers) }
         let job = RestoreJob(image: image, archive: archive, destination: destination, overwrite: overwrite,
-                             fastPNG: fastPNG, restoreRoots: roots)
+                             fastPNG: fastPNG, denoise: denoise, restoreRoots: roots)
         do {
             let reply = try await workers.run { context in try job.run(context) }
             logger.info("restored", metadata: ["image": "\(image.displayName)", "archive": "\(archive.id)",

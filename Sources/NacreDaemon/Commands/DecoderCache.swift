@@ -1,6 +1,7 @@
 import Logging
 import NacreCodec
 import NacreEngine
+import NacreStore
 
 /// The decoders one worker thread has loaded, keyed by catalog model id, least recently used
 /// evicted beyond `capacity`. Archives carry their own decoder, so a restore from an old archive
@@ -13,8 +14,9 @@ final class DecoderCache {
     private let capacity: Int
     private let logger: Logger
     private var engine: Engine?
-    /// Most recently used last.
-    private var entries: [(modelID: String, codec: CodecModel)] = []
+    /// Most recently used last. `denoiser` is nil until a restore asks for it (then `.some(nil)`
+    /// when the archive has none), so a damaged denoiser block never breaks plain restores.
+    private var entries: [(modelID: String, codec: CodecModel, denoiser: Denoiser??)] = []
 
     init(engineThreads: Int, capacity: Int, logger: Logger) {
         self.engineThreads = engineThreads
@@ -35,13 +37,27 @@ final class DecoderCache {
         }
         let engine = try self.engine ?? Engine(threads: engineThreads, logger: logger)
         self.engine = engine
-        let codec = try CodecModel.load(try modelBytes(), engine: engine)
+        let codec = try ImageRestorer.models(fromModelFrame: try modelBytes(), engine: engine, includingDenoiser: false).codec
         if entries.count >= capacity {
             let evicted = entries.removeFirst()
             logger.debug("decoder evicted from the cache", metadata: ["model": "\(evicted.modelID)"])
         }
-        entries.append((modelID, codec))
+        entries.append((modelID, codec, nil))
         logger.debug("decoder loaded", metadata: ["model": "\(modelID)", "identifier": "\(codec.identifierString)"])
         return codec
+    }
+
+    /// The denoiser stored with `modelID`'s decoder (nil when the archive carries none), loaded
+    /// from `modelBytes()` on first use. Call after ``decoder(for:modelBytes:)``.
+    func denoiser(for modelID: String, modelBytes: () throws -> [UInt8]) throws -> Denoiser? {
+        guard let index = entries.firstIndex(where: { $0.modelID == modelID }) else {
+            _ = try decoder(for: modelID, modelBytes: modelBytes)
+            return try denoiser(for: modelID, modelBytes: modelBytes)
+        }
+        if let loaded = entries[index].denoiser { return loaded }
+        let loaded = try ImageRestorer.models(fromModelFrame: try modelBytes(), engine: entries[index].codec.network.engine,
+                                              includingDenoiser: true).denoiser
+        entries[index].denoiser = .some(loaded)
+        return loaded
     }
 }

@@ -17,6 +17,8 @@ struct RestoreJob: Sendable {
     /// Favour PNG write speed over file size (zlib's fastest level): deflate is the largest
     /// single cost of restoring a big image.
     var fastPNG: Bool
+    /// Run the archive's learned denoiser on the decoded image.
+    var denoise: Bool
     var restoreRoots: [String]
 
     func run(_ context: DecodeWorkers.Context) throws(ControlError) -> JSONValue {
@@ -32,11 +34,21 @@ struct RestoreJob: Sendable {
         } catch {
             throw ControlError(.internal, "cannot load the decoder of archive \(archive.id): \(error)")
         }
+        var denoiser: Denoiser?
+        if denoise {
+            do {
+                denoiser = try context.decoders.denoiser(for: archive.modelID) { try reader.readModel() }
+            } catch {
+                throw ControlError(.damaged, "the denoiser stored in archive \(archive.id) cannot be read: \(error); restore without 'denoise'")
+            }
+            guard denoiser != nil else {
+                throw ControlError(.notAvailable, "archive \(archive.id) carries no denoiser (it was packed without one); restore without 'denoise'")
+            }
+        }
         let png: [UInt8]
         do {
-            png = fastPNG
-                ? try PNGWriter.encode(try ImageRestorer.decode(frame, with: codec), layout: ArchivedImageMode(record: frame.record).layout, fast: true)
-                : try ImageRestorer.png(frame, with: codec)
+            png = try PNGWriter.encode(try ImageRestorer.decode(frame, with: codec, denoiser: denoiser),
+                                       layout: ArchivedImageMode(record: frame.record).layout, fast: fastPNG)
         } catch let error as StoreError {
             throw ControlError.damaged("image '\(image.displayName)' in archive \(archive.id) cannot be decoded", error)
         } catch let error as CodecError {
@@ -54,6 +66,7 @@ struct RestoreJob: Sendable {
             "psnr_db": CollectionJSON.number(image.psnr, digits: 3),
             "ms_ssim": CollectionJSON.number(image.msSSIM, digits: 5),
             "image": .string(image.displayName),
+            "denoised": .bool(denoiser != nil),
             "id": image.id.map { .int($0) } ?? .null,
             "archive": .string(archive.id),
             "width": CollectionJSON.int(image.width), "height": CollectionJSON.int(image.height),
