@@ -139,17 +139,42 @@ final class CodecContext {
          "codec.levels": "\(codec.configuration.levelCount)", "codec.modelIdentifier": codec.identifierString]
     }
 
-    /// Refuses a PNG whose IHDR declares more pixels than the configured limits before anything
-    /// is allocated (the decoder checks its built-in limits itself).
+    /// Most chunks other than IDAT a PNG may have. Real files carry a handful of metadata
+    /// chunks; a flood of them costs the decoder time and memory for nothing.
+    static let maxAncillaryChunks = 1024
+
+    /// Checks what the decoder does not, before anything is allocated: the configured pixel
+    /// limits against the IHDR (the decoder applies its built-in ones), and chunk floods. Leaves
+    /// every other verdict (signature, truncation, CRCs) to the decoder.
     static func checkHeader(_ bytes: [UInt8], limits: ImageLimits) throws(PipelineError) {
         let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         guard bytes.count >= 24, Array(bytes[0..<8]) == signature, Array(bytes[12..<16]) == Array("IHDR".utf8) else { return }
         func word(_ at: Int) -> UInt64 { bytes[at..<(at + 4)].reduce(0) { $0 << 8 | UInt64($1) } }
         let (width, height) = (word(16), word(20))
-        guard width > 0, height > 0 else { return }
-        if width > UInt64(limits.maxWidth) || height > UInt64(limits.maxHeight) || width * height > UInt64(limits.maxPixels) {
+        if width > 0, height > 0,
+           width > UInt64(limits.maxWidth) || height > UInt64(limits.maxHeight) || width * height > UInt64(limits.maxPixels) {
             throw .badInput("too_large", "the PNG header declares \(width)×\(height) pixels, over the limit of \(limits.maxWidth)×\(limits.maxHeight) and \(limits.maxPixels) pixels (config `limits`)")
         }
+        var offset = 8
+        var ancillary = 0
+        let idat = Array("IDAT".utf8)
+        while offset + 12 <= bytes.count {
+            let length = Int(word(offset))
+            if !bytes[(offset + 4)..<(offset + 8)].elementsEqual(idat) {
+                ancillary += 1
+                if ancillary > maxAncillaryChunks {
+                    throw .badInput("chunk_flood", "the PNG has more than \(maxAncillaryChunks) chunks besides its image data; real images carry a handful")
+                }
+            }
+            guard length <= bytes.count else { return }
+            offset += 12 + length
+        }
+    }
+
+    /// Whether a file name has control characters (a newline, a tab, ...): such names break
+    /// line-oriented tools, logs and `nacre ctl restore NAME`, so the file is quarantined.
+    static func hasControlCharacters(_ name: [UInt8]) -> Bool {
+        name.contains { $0 < 0x20 || $0 == 0x7F }
     }
 
     /// `notPNG` → `not_png`: quarantine reason codes are snake_case.

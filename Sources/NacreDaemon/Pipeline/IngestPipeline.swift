@@ -182,6 +182,10 @@ public actor IngestPipeline: DaemonPipeline {
             case .rejected(let file, let reason):
                 quarantine(file, code: reason.code.rawValue, message: reason.message)
                 await record(.warning, "ingest.quarantined", "\(reason.code.rawValue): \(reason.message)", subject: file.path)
+            case .ready(let file) where CodecContext.hasControlCharacters(file.rawName):
+                let message = "the file name has control characters (newline, tab, ...); rename it without them"
+                quarantine(file, code: "control_character_name", message: message)
+                await record(.warning, "ingest.quarantined", "control_character_name: \(message)", subject: file.path)
             case .ready(let file):
                 if let row = try await claim(file) { try await encode(row) }
             }
