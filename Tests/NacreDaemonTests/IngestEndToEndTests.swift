@@ -12,117 +12,119 @@ import Testing
 
 /// A real daemon ingests real photo crops: the `seal` command, the sealed archive verified and
 /// indexed, restores matching the PSNR recorded at encode, originals gone only after indexing.
-@Suite("Ingest end to end", .serialized, .enabled(if: NacreExecutable.path != nil, "the nacre executable is not built (run `swift build` first)"))
-struct IngestEndToEndTests {
-    @Test func ingestSealVerifyIndexAndRestore() async throws {
-        let daemon = try PipelineDaemon(yaml: pipelineConfigYAML(maxImages: 100, maxAgeSeconds: 600))
-        defer { daemon.remove() }
-        try daemon.start()
-        defer { if daemon.isRunning { kill(daemon.pid, SIGKILL) } }
-        #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
+extension PipelineProcessTests {
+    @Suite("Ingest end to end")
+    struct IngestEndToEndTests {
+        @Test func ingestSealVerifyIndexAndRestore() async throws {
+            let daemon = try PipelineDaemon(yaml: pipelineConfigYAML(maxImages: 100, maxAgeSeconds: 600))
+            defer { daemon.remove() }
+            try daemon.start()
+            defer { if daemon.isRunning { kill(daemon.pid, SIGKILL) } }
+            #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
 
-        let empty = try #require(await daemon.request(.seal))
-        #expect(empty["result"]?["sealed"] == false)
-        #expect(empty["result"]?["message"] == "nothing to seal")
+            let empty = try #require(await daemon.request(.seal))
+            #expect(empty["result"]?["sealed"] == false)
+            #expect(empty["result"]?["message"] == "nothing to seal")
 
-        let crops = try TestCrops.make(count: 6)
-        for crop in crops { dropIntoInbox(daemon.inbox, name: crop.name, bytes: crop.png) }
-        #expect(await eventually(timeout: 120) { await daemon.status()?["open_batch"]?["images"] == 6 }, "log:\n\(daemon.log)")
-        let status = try #require(await daemon.status())
-        #expect(status["queue"]?["appended"] == 6)
-        #expect(status["open_batch"]?["raw_bytes"] == .int(6 * 64 * 64 * 3))
-        let modelID = try #require(status["model"]?["id"]?.stringValue)
-        #expect(daemon.processingNames().sorted() == crops.map(\.name).sorted(), "originals wait in the processing folder")
+            let crops = try TestCrops.make(count: 6)
+            for crop in crops { dropIntoInbox(daemon.inbox, name: crop.name, bytes: crop.png) }
+            #expect(await eventually(timeout: 120) { await daemon.status()?["open_batch"]?["images"] == 6 }, "log:\n\(daemon.log)")
+            let status = try #require(await daemon.status())
+            #expect(status["queue"]?["appended"] == 6)
+            #expect(status["open_batch"]?["raw_bytes"] == .int(6 * 64 * 64 * 3))
+            let modelID = try #require(status["model"]?["id"]?.stringValue)
+            #expect(daemon.processingNames().sorted() == crops.map(\.name).sorted(), "originals wait in the processing folder")
 
-        // Watch the originals disappear while the batch is sealed: each must already be indexed.
-        let catalog = try Catalog(path: daemon.catalogPath)
-        let violations = Mutex<[String]>([])
-        let watching = Mutex(true)
-        let watcher = Task {
-            var present = Set(daemon.processingNames())
-            while watching.withLock({ $0 }) {
-                let now = Set(daemon.processingNames())
-                for gone in present.subtracting(now) where (try? await catalog.images(named: gone))?.isEmpty != false {
-                    violations.withLock { $0.append(gone) }
+            // Watch the originals disappear while the batch is sealed: each must already be indexed.
+            let catalog = try Catalog(path: daemon.catalogPath)
+            let violations = Mutex<[String]>([])
+            let watching = Mutex(true)
+            let watcher = Task {
+                var present = Set(daemon.processingNames())
+                while watching.withLock({ $0 }) {
+                    let now = Set(daemon.processingNames())
+                    for gone in present.subtracting(now) where (try? await catalog.images(named: gone))?.isEmpty != false {
+                        violations.withLock { $0.append(gone) }
+                    }
+                    present = now
+                    try? await Task.sleep(for: .milliseconds(5))
                 }
-                present = now
-                try? await Task.sleep(for: .milliseconds(5))
             }
+            let sealed = try #require(await daemon.request(.seal), "log:\n\(daemon.log)")
+            watching.withLock { $0 = false }
+            await watcher.value
+            #expect(sealed["ok"] == true, "\(sealed)")
+            #expect(sealed["result"]?["sealed"] == true)
+            #expect(sealed["result"]?["images"] == 6)
+            #expect(sealed["result"]?["state"] == "indexed")
+            let archiveID = try #require(sealed["result"]?["archive_id"]?.stringValue)
+            #expect(violations.withLock { $0 }.isEmpty, "originals deleted before their image was indexed: \(violations.withLock { $0 })")
+            #expect(await eventually(timeout: 10) { daemon.processingNames().isEmpty })
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: daemon.inbox)) ?? []).isEmpty)
+
+            // The archive alone: intact, the daemon's model, every image restores to its recorded PSNR.
+            let path = daemon.archives + "/" + archiveID + ".nacre"
+            #expect(daemon.archivePaths() == [path])
+            let reader = try ArchiveReader.open(path: path)
+            #expect(reader.verify().isIntact)
+            let manifest = try reader.readManifest()
+            #expect(manifest.modelID == modelID)
+            #expect(SHA256.hash(try reader.readModel()).hex == modelID)
+            let restored = try restoreAll(archive: path)
+            #expect(restored.map(\.name).sorted() == crops.map(\.name).sorted())
+            for image in restored {
+                let crop = try #require(crops.first { $0.name == image.name })
+                let psnr = try PSNR(reference: crop.pixels, distorted: image.pixels).decibels
+                #expect(abs(psnr - image.recordedPSNR) <= 0.01, "\(image.name): restored \(psnr) dB, recorded \(image.recordedPSNR) dB")
+                #expect(image.recordedPSNR > 20, "\(image.name): \(image.recordedPSNR) dB is not a plausible encode")
+                #expect(image.record.originalSHA256 == SHA256.hash(crop.png))
+            }
+
+            // The catalog agrees: archive indexed, images with their source paths, rows done, model champion.
+            let archive = try #require(try await catalog.archive(id: archiveID))
+            #expect(archive.state == .indexed)
+            #expect(archive.sealedAt != nil && archive.verifiedAt != nil)
+            #expect(archive.modelID == modelID)
+            for crop in crops {
+                let image = try await catalog.image(named: crop.name)
+                #expect(image.archiveID == archiveID)
+                #expect(image.sourcePath == daemon.inbox + "/" + crop.name)
+                #expect(image.originalSHA256 == SHA256.hash(crop.png).hex)
+            }
+            let rows = try await catalog.ingestRows(in: Set(IngestState.allCases))
+            #expect(rows.count == 6 && rows.allSatisfy { $0.state == .done && $0.batchID == archiveID })
+            #expect(try await catalog.champion()?.id == modelID)
+            #expect(try await catalog.recentEvents(kind: "archive.indexed").first?.subject == archiveID)
+
+            #expect(await daemon.stop() == 0, "log:\n\(daemon.log)")
         }
-        let sealed = try #require(await daemon.request(.seal), "log:\n\(daemon.log)")
-        watching.withLock { $0 = false }
-        await watcher.value
-        #expect(sealed["ok"] == true, "\(sealed)")
-        #expect(sealed["result"]?["sealed"] == true)
-        #expect(sealed["result"]?["images"] == 6)
-        #expect(sealed["result"]?["state"] == "indexed")
-        let archiveID = try #require(sealed["result"]?["archive_id"]?.stringValue)
-        #expect(violations.withLock { $0 }.isEmpty, "originals deleted before their image was indexed: \(violations.withLock { $0 })")
-        #expect(await eventually(timeout: 10) { daemon.processingNames().isEmpty })
-        #expect(((try? FileManager.default.contentsOfDirectory(atPath: daemon.inbox)) ?? []).isEmpty)
 
-        // The archive alone: intact, the daemon's model, every image restores to its recorded PSNR.
-        let path = daemon.archives + "/" + archiveID + ".nacre"
-        #expect(daemon.archivePaths() == [path])
-        let reader = try ArchiveReader.open(path: path)
-        #expect(reader.verify().isIntact)
-        let manifest = try reader.readManifest()
-        #expect(manifest.modelID == modelID)
-        #expect(SHA256.hash(try reader.readModel()).hex == modelID)
-        let restored = try restoreAll(archive: path)
-        #expect(restored.map(\.name).sorted() == crops.map(\.name).sorted())
-        for image in restored {
-            let crop = try #require(crops.first { $0.name == image.name })
-            let psnr = try PSNR(reference: crop.pixels, distorted: image.pixels).decibels
-            #expect(abs(psnr - image.recordedPSNR) <= 0.01, "\(image.name): restored \(psnr) dB, recorded \(image.recordedPSNR) dB")
-            #expect(image.recordedPSNR > 20, "\(image.name): \(image.recordedPSNR) dB is not a plausible encode")
-            #expect(image.record.originalSHA256 == SHA256.hash(crop.png))
+        @Test func batchSealsByCountAndMovesOriginalsToDone() async throws {
+            let daemon = try PipelineDaemon(yaml: pipelineConfigYAML(maxImages: 2, originals: "policy: move, done_dir: done"))
+            defer { daemon.remove() }
+            try daemon.start()
+            defer { if daemon.isRunning { kill(daemon.pid, SIGKILL) } }
+            #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
+
+            let crops = try TestCrops.make(count: 5, prefix: "count")
+            for crop in crops { dropIntoInbox(daemon.inbox, name: crop.name, bytes: crop.png) }
+            // Two full batches seal by count; the fifth image waits in the open batch.
+            #expect(await eventually(timeout: 120) {
+                let queue = await daemon.status()?["queue"]
+                return queue?["appended"] == 1 && daemon.archivePaths().count == 2 && daemon.processingNames().count == 1
+            }, "log:\n\(daemon.log)")
+            let done = Set((try? FileManager.default.contentsOfDirectory(atPath: daemon.folder.sub("done"))) ?? [])
+            #expect(done.count == 4)
+            for crop in crops where done.contains(crop.name) {
+                #expect(FileManager.default.contents(atPath: daemon.folder.sub("done/" + crop.name)) == Data(crop.png))
+            }
+            #expect(await daemon.stop() == 0, "log:\n\(daemon.log)")
+            // Graceful stop parks the open batch: its image is back in `claimed`, nothing sealed.
+            let catalog = try Catalog(path: daemon.catalogPath)
+            let claimed = try await catalog.ingestRows(in: [.claimed])
+            #expect(claimed.count == 1)
+            #expect(daemon.archivePaths().count == 2)
+            #expect(try await catalog.archives(in: [.open]).isEmpty)
         }
-
-        // The catalog agrees: archive indexed, images with their source paths, rows done, model champion.
-        let archive = try #require(try await catalog.archive(id: archiveID))
-        #expect(archive.state == .indexed)
-        #expect(archive.sealedAt != nil && archive.verifiedAt != nil)
-        #expect(archive.modelID == modelID)
-        for crop in crops {
-            let image = try await catalog.image(named: crop.name)
-            #expect(image.archiveID == archiveID)
-            #expect(image.sourcePath == daemon.inbox + "/" + crop.name)
-            #expect(image.originalSHA256 == SHA256.hash(crop.png).hex)
-        }
-        let rows = try await catalog.ingestRows(in: Set(IngestState.allCases))
-        #expect(rows.count == 6 && rows.allSatisfy { $0.state == .done && $0.batchID == archiveID })
-        #expect(try await catalog.champion()?.id == modelID)
-        #expect(try await catalog.recentEvents(kind: "archive.indexed").first?.subject == archiveID)
-
-        #expect(await daemon.stop() == 0, "log:\n\(daemon.log)")
-    }
-
-    @Test func batchSealsByCountAndMovesOriginalsToDone() async throws {
-        let daemon = try PipelineDaemon(yaml: pipelineConfigYAML(maxImages: 2, originals: "policy: move, done_dir: done"))
-        defer { daemon.remove() }
-        try daemon.start()
-        defer { if daemon.isRunning { kill(daemon.pid, SIGKILL) } }
-        #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
-
-        let crops = try TestCrops.make(count: 5, prefix: "count")
-        for crop in crops { dropIntoInbox(daemon.inbox, name: crop.name, bytes: crop.png) }
-        // Two full batches seal by count; the fifth image waits in the open batch.
-        #expect(await eventually(timeout: 120) {
-            let queue = await daemon.status()?["queue"]
-            return queue?["appended"] == 1 && daemon.archivePaths().count == 2 && daemon.processingNames().count == 1
-        }, "log:\n\(daemon.log)")
-        let done = Set((try? FileManager.default.contentsOfDirectory(atPath: daemon.folder.sub("done"))) ?? [])
-        #expect(done.count == 4)
-        for crop in crops where done.contains(crop.name) {
-            #expect(FileManager.default.contents(atPath: daemon.folder.sub("done/" + crop.name)) == Data(crop.png))
-        }
-        #expect(await daemon.stop() == 0, "log:\n\(daemon.log)")
-        // Graceful stop parks the open batch: its image is back in `claimed`, nothing sealed.
-        let catalog = try Catalog(path: daemon.catalogPath)
-        let claimed = try await catalog.ingestRows(in: [.claimed])
-        #expect(claimed.count == 1)
-        #expect(daemon.archivePaths().count == 2)
-        #expect(try await catalog.archives(in: [.open]).isEmpty)
     }
 }

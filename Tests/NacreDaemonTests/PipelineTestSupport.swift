@@ -10,7 +10,14 @@ import NacreImage
 import NacreStore
 import NacreTestSupport
 import Synchronization
+import Testing
 @testable import NacreDaemon
+
+/// The suites that run real daemons with the ingest pipeline, one after another: each keeps
+/// the CPU busy (model loading, encoding), and in parallel they would starve each other and
+/// the timing-sensitive socket tests.
+@Suite("Pipeline processes", .serialized, .enabled(if: NacreExecutable.path != nil, "the nacre executable is not built (run `swift build` first)"))
+struct PipelineProcessTests {}
 
 /// A `nacre daemon` child process running the real ingest pipeline (built-in base model) on a
 /// temporary folder: start, `kill -9`, graceful stop, control requests.

@@ -29,8 +29,10 @@ enum BatchVerifier {
 
     /// Verifies the archive at `path`; throws ``PipelineError`` `.verification` naming every
     /// problem found.
+    /// Throws ``PipelineError`` `.stopped` between images once `stop` is raised (the archive
+    /// stays `sealed` and is verified at the next start).
     static func verify(archiveID: String, path: String, expected: [Expected], toleranceDB: Double,
-                       context: CodecContext) throws -> Verified {
+                       context: CodecContext, stop: StopFlag) throws -> Verified {
         let reader: ArchiveReader
         let manifest: ArchiveManifest
         let model: [UInt8]
@@ -63,6 +65,7 @@ enum BatchVerifier {
         }
         var images: [NacreCatalog.ImageRecord] = []
         for (position, listing) in reader.images.enumerated() {
+            if stop.isRaised { throw PipelineError(.stopped, "stopping; archive \(archiveID) is verified at the next start") }
             let name = listing.displayName
             guard let item = byName[listing.name] else {
                 problems.append("\(name) is in the archive but not in the batch")

@@ -5,6 +5,7 @@ import NacreCodec
 import NacreEngine
 import NacreImage
 import NacreStore
+import Synchronization
 
 /// Runs the pipeline's CPU-heavy work (PNG decode, encode, archive writing, verification) on
 /// one dedicated serial queue, off Swift's cooperative pool, so the control server's handlers
@@ -28,24 +29,32 @@ final class CodecWorker: @unchecked Sendable {
     }
 
     /// Loads the model on a new queue. Throws ``PipelineError`` `.model` when it cannot be read
-    /// or cannot encode.
-    static func start(modelPath: String, threads: Int) async throws -> CodecWorker {
+    /// or cannot encode, `.stopped` when `stop` is raised first (the load is then abandoned; it
+    /// cannot be interrupted, and the process is on its way out).
+    static func start(modelPath: String, threads: Int, stop: StopFlag) async throws -> CodecWorker {
         let queue = DispatchQueue(label: "nacre.codec", qos: .utility)
-        let loaded: Unchecked<CodecContext> = try await run(on: queue) {
-            do {
+        let outcome = LoadOutcome()
+        queue.async {
+            outcome.set(Result { () throws -> Unchecked<CodecContext> in
+                do {
                 let engine = try Engine(threads: threads > 0 ? threads : nil)
                 let codec = try CodecModel.load(contentsOfFile: modelPath, engine: engine)
                 guard codec.canEncode else {
                     throw PipelineError(.model, "\(modelPath) is a decoder-only model; the daemon needs the full model written by `nacre export-model --out`")
                 }
-                return Unchecked(CodecContext(engine: engine, codec: codec, modelPath: modelPath))
-            } catch let error as PipelineError {
-                throw error
-            } catch {
-                throw PipelineError(.model, "cannot load the encode model \(modelPath): \(error)")
-            }
+                    return Unchecked(CodecContext(engine: engine, codec: codec, modelPath: modelPath))
+                } catch let error as PipelineError {
+                    throw error
+                } catch {
+                    throw PipelineError(.model, "cannot load the encode model \(modelPath): \(error)")
+                }
+            })
         }
-        return CodecWorker(queue: queue, context: loaded.value)
+        while true {
+            if let result = outcome.value { return CodecWorker(queue: queue, context: try result.get().value) }
+            if stop.isRaised { throw PipelineError(.stopped, "stopping before the model finished loading") }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
     }
 
     /// Runs `body` on the worker's queue with the context and returns its result.
@@ -59,6 +68,13 @@ final class CodecWorker: @unchecked Sendable {
             queue.async { continuation.resume(with: Result { try body() }) }
         }
     }
+}
+
+/// The model load's result, handed from the queue to the waiting task.
+private final class LoadOutcome: Sendable {
+    private let result = Mutex<Result<Unchecked<CodecContext>, any Error>?>(nil)
+    func set(_ value: Result<Unchecked<CodecContext>, any Error>) { result.withLock { $0 = value } }
+    var value: Result<Unchecked<CodecContext>, any Error>? { result.withLock { $0 } }
 }
 
 /// Carries a value that is only ever used on the worker's queue across an isolation boundary.

@@ -42,6 +42,8 @@ public actor IngestPipeline: DaemonPipeline {
     private var sealWaiters: [CheckedContinuation<Result<JSONValue, ControlError>, Never>] = []
     /// Consecutive infrastructure failures, for the retry back-off.
     private var failures = 0
+    /// Raised on graceful shutdown; long worker jobs check it.
+    private let stop = StopFlag()
 
     /// - Parameters:
     ///   - catalog: the daemon's one catalog (also the one the collection commands read).
@@ -63,25 +65,46 @@ public actor IngestPipeline: DaemonPipeline {
     // MARK: DaemonPipeline
 
     public func run() async throws {
-        let worker = try await start()
+        let stop = self.stop
+        try await withGracefulShutdownHandler {
+            try await runUntilStopped()
+        } onGracefulShutdown: {
+            stop.raise()
+        }
+    }
+
+    private func runUntilStopped() async throws {
+        let worker: CodecWorker
+        do {
+            worker = try await start()
+        } catch let error as PipelineError where error.code == .stopped {
+            phase = .stopped
+            return
+        }
         self.worker = worker
         phase = .recovering
-        while true {
+        while !stopRequested {
             do {
                 try await recover()
+                break
+            } catch let error as PipelineError where error.code == .stopped {
                 break
             } catch {
                 guard await backOff(after: error, while: "recovering") else { break }
             }
         }
-        phase = .running
-        logger.info("ingest pipeline running", metadata: ["model": "\(worker.modelID)", "redo": "\(redo.count)"])
-        while !Self.stopRequested {
+        if !stopRequested {
+            phase = .running
+            logger.info("ingest pipeline running", metadata: ["model": "\(worker.modelID)", "redo": "\(redo.count)"])
+        }
+        while !stopRequested {
             do {
                 if try await step() {
                     failures = 0
                     continue
                 }
+            } catch let error as PipelineError where error.code == .stopped {
+                break
             } catch {
                 guard await backOff(after: error, while: "ingesting") else { break }
                 try? await recover()
@@ -135,7 +158,7 @@ public actor IngestPipeline: DaemonPipeline {
 
     // MARK: The loop
 
-    private static var stopRequested: Bool { Task.isShuttingDownGracefully || Task.isCancelled }
+    private var stopRequested: Bool { stop.isRaised || Task.isShuttingDownGracefully || Task.isCancelled }
 
     /// Loads the model and records it; prepares the processing folder.
     private func start() async throws -> CodecWorker {
@@ -146,7 +169,7 @@ public actor IngestPipeline: DaemonPipeline {
         } else {
             do { modelPath = try BaseModel.locate() } catch { throw PipelineError(.model, error.message) }
         }
-        let worker = try await CodecWorker.start(modelPath: modelPath, threads: config.threads)
+        let worker = try await CodecWorker.start(modelPath: modelPath, threads: config.threads, stop: stop)
         if var known = try await catalog.model(id: worker.modelID) {
             if known.filePath != modelPath {
                 known.filePath = modelPath
@@ -205,10 +228,10 @@ public actor IngestPipeline: DaemonPipeline {
         batch = nil
         let until = Date().addingTimeInterval(delay)
         while Date() < until {
-            if Self.stopRequested { return false }
+            if stopRequested { return false }
             try? await Task.sleep(for: .milliseconds(100))
         }
-        return !Self.stopRequested
+        return !stopRequested
     }
 
     /// On graceful stop: the current image is finished (the loop only checks between images);
@@ -368,10 +391,12 @@ public actor IngestPipeline: DaemonPipeline {
         }
         let path = archive.path
         let tolerance = config.verifyToleranceDB
+        let stop = self.stop
         let verified: BatchVerifier.Verified
         do {
             verified = try await worker.perform {
-                try BatchVerifier.verify(archiveID: archiveID, path: path, expected: expected, toleranceDB: tolerance, context: $0)
+                try BatchVerifier.verify(archiveID: archiveID, path: path, expected: expected, toleranceDB: tolerance,
+                                         context: $0, stop: stop)
             }
         } catch let error as PipelineError where error.code == .verification {
             try await reject(archive, rows: rows, error: error)
@@ -454,6 +479,9 @@ public actor IngestPipeline: DaemonPipeline {
                 } else {
                     reply = .failure(ControlError(.internal, "archive \(open.archiveID) failed verification and was deleted; its images are encoded again (see the log)"))
                 }
+            } catch let error as PipelineError where error.code == .stopped {
+                reply = .failure(ControlError(.shuttingDown, "the daemon is stopping; archive \(open.archiveID) is sealed and is verified and indexed at the next start"))
+                failure = error
             } catch {
                 reply = .failure(ControlError(.internal, "sealing archive \(open.archiveID) failed: \(error)"))
                 failure = error

@@ -26,6 +26,8 @@ public struct PipelineError: Error, CustomStringConvertible, Sendable, Equatable
         /// A sealed archive did not verify: an image is missing, unreadable or decodes to a
         /// different PSNR than was recorded at encode.
         public static let verification = Code("verification")
+        /// A graceful stop interrupted the work; it is redone at the next start.
+        public static let stopped = Code("stopped")
     }
 
     public var code: Code
