@@ -106,6 +106,11 @@ extension PipelineProcessTests {
             (Array(folder.utf8) + [UInt8(ascii: "/")] + name + [0]).map { CChar(bitPattern: $0) }
         }
 
+        static func deviceID(_ path: String) -> UInt64? {
+            var info = stat()
+            return stat(path, &info) == 0 ? UInt64(info.st_dev) : nil
+        }
+
         static func exists(_ path: String) -> Bool {
             var info = stat()
             return lstat(path, &info) == 0

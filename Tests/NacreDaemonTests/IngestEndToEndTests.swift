@@ -99,6 +99,64 @@ extension PipelineProcessTests {
             #expect(await daemon.stop() == 0, "log:\n\(daemon.log)")
         }
 
+        @Test func statusAnswersWhileAnImageEncodes() async throws {
+            let daemon = try PipelineDaemon(yaml: pipelineConfigYAML())
+            defer { daemon.remove() }
+            try daemon.start()
+            defer { if daemon.isRunning { kill(daemon.pid, SIGKILL) } }
+            #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
+
+            // A 512×512 image (the fixture crops tiled) takes long enough to encode to watch.
+            let tiles = try TestCrops.make(count: 3, side: 128, prefix: "tile")
+            var rgb: [UInt8] = []
+            for row in 0..<512 {
+                for column in 0..<4 {
+                    let tile = tiles[((row / 128) * 4 + column) % tiles.count].pixels
+                    let start = (row % 128) * 128 * 3
+                    rgb += tile.rgb[start..<(start + 128 * 3)]
+                }
+            }
+            let big = try PNGWriter.encode(try PixelBuffer(width: 512, height: 512, rgb: rgb), layout: PNGLayout(channels: .rgb))
+            dropIntoInbox(daemon.inbox, name: "big.png", bytes: big)
+            var duringEncode: [Double] = []
+            let deadline = Date().addingTimeInterval(120)
+            while Date() < deadline {
+                let started = Date()
+                guard let status = await daemon.status() else { break }
+                let latency = Date().timeIntervalSince(started)
+                if status["open_batch"]?["images"] == 1 { break }
+                if status["queue"]?["claimed"] == 1 { duringEncode.append(latency) }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(duringEncode.count >= 2, "status was not answered while the image was being encoded")
+            #expect((duringEncode.max() ?? 0) < 2, "status took \(duringEncode.max() ?? 0) s during an encode")
+            #expect(await daemon.stop() == 0)
+        }
+
+        @Test(.enabled(if: BadInputTests.deviceID("/dev/shm") != BadInputTests.deviceID("/tmp"), "/dev/shm is not another file system here"))
+        func inboxAndDoneFolderOnAnotherFileSystem() async throws {
+            let other = "/dev/shm/nacre-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            defer { try? FileManager.default.removeItem(atPath: other) }
+            let daemon = try PipelineDaemon(yaml: pipelineConfigYAML(originals: "policy: move, done_dir: \(other)/done", inbox: other + "/inbox"))
+            defer { daemon.remove() }
+            try daemon.start()
+            defer { if daemon.isRunning { kill(daemon.pid, SIGKILL) } }
+            #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
+
+            let crops = try TestCrops.make(count: 3, prefix: "exdev")
+            for crop in crops { dropIntoInbox(other + "/inbox", name: crop.name, bytes: crop.png) }
+            #expect(await eventually(timeout: 60) { await daemon.status()?["open_batch"]?["images"] == 3 }, "log:\n\(daemon.log)")
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: other + "/inbox")) ?? []).isEmpty, "claimed by copy, then unlinked")
+            #expect(daemon.processingNames().sorted() == crops.map(\.name).sorted())
+            let sealed = await daemon.request(.seal)
+            #expect(sealed?["result"]?["images"] == 3, "\(String(describing: sealed))")
+            for crop in crops {
+                #expect(FileManager.default.contents(atPath: other + "/done/" + crop.name) == Data(crop.png))
+            }
+            #expect(daemon.processingNames().isEmpty)
+            #expect(await daemon.stop() == 0)
+        }
+
         @Test func batchSealsByCountAndMovesOriginalsToDone() async throws {
             let daemon = try PipelineDaemon(yaml: pipelineConfigYAML(maxImages: 2, originals: "policy: move, done_dir: done"))
             defer { daemon.remove() }

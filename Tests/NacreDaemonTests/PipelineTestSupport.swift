@@ -151,11 +151,11 @@ extension NacreExecutable {
 
 /// A daemon config for pipeline tests; paths relative to the daemon's folder.
 func pipelineConfigYAML(maxImages: Int = 100, maxAgeSeconds: Double = 600, originals: String = "policy: delete",
-                        extraTop: String = "") -> String {
+                        inbox: String = "inbox", extraTop: String = "") -> String {
     """
     spools:
       - name: main
-        inbox: inbox
+        inbox: \(inbox)
     archive_dir: archives
     state_dir: state
     quarantine_dir: quarantine
@@ -206,7 +206,9 @@ enum TestCrops {
                 }
             }
         }
-        precondition(crops.count == count, "only \(crops.count) distinct crops available")
+        guard crops.count == count else {
+            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "only \(crops.count) distinct \(side) px crops available, \(count) asked"])
+        }
         return crops
     }
 
