@@ -51,3 +51,30 @@ extension Catalog {
         }
     }
 }
+
+extension Catalog {
+    /// Moves one ingest row through several states in ONE transaction, each step checked as by
+    /// ``transitionIngest(id:from:to:batchID:reason:)``: e.g. `claimed → encoded → appended` once
+    /// the image's frame is in the open batch, for one commit instead of two (the `encoded` state
+    /// alone is worth nothing to recovery: its latent lives only in memory).
+    ///
+    /// - Parameters:
+    ///   - expected: the row must currently be in this state.
+    ///   - states: the states to pass through, in order; the row ends in the last.
+    ///   - batchID: the batch, for the move to `appended` (the other steps ignore it).
+    @discardableResult
+    public func advanceIngest(id: Int64, from expected: IngestState, through states: [IngestState],
+                              batchID: String? = nil) async throws -> IngestRecord {
+        try await write("Moving ingest row \(id) through \(states.map(\.rawValue))") { db in
+            guard var row = try IngestRecord.fetchOne(db, key: id) else {
+                throw CatalogError(code: .notFound, message: "No ingest row \(id); re-read the pending rows.")
+            }
+            var current: IngestState? = expected
+            for state in states {
+                try Self.applyTransition(db, &row, from: current, to: state, batchID: state == .appended ? batchID : nil, reason: nil)
+                current = nil
+            }
+            return row
+        }
+    }
+}

@@ -315,10 +315,11 @@ public actor IngestPipeline: DaemonPipeline {
             try await quarantine(row, code: error.reason, message: error.message)
             return
         }
-        try await catalog.transitionIngest(id: id, from: .claimed, to: .encoded)
         let open = try await openBatch()
         _ = try await worker.perform { try $0.append(image) }
-        try await catalog.transitionIngest(id: id, from: .encoded, to: .appended, batchID: open.archiveID)
+        // claimed → encoded → appended in one commit: until the frame is in the batch file the
+        // work lives only in memory, which recovery treats like `claimed` anyway.
+        try await catalog.advanceIngest(id: id, from: .claimed, through: [.encoded, .appended], batchID: open.archiveID)
         let record = image.record
         batch?.add(name, rawBytes: Int64(record.width) * Int64(record.height) * Int64(record.channels) * (record.bitDepth == 16 ? 2 : 1))
         logger.debug("appended", metadata: ["name": "\(nameText)", "archive": "\(open.archiveID)",
@@ -436,8 +437,12 @@ public actor IngestPipeline: DaemonPipeline {
     private static let verifyFailedReason = "verify failed"
 
     /// Deletes the originals of indexed rows, or moves them to `done_dir`, then marks them done.
+    /// One fsync per folder for the whole batch, before the rows say `done` (a file whose unlink
+    /// was lost in a power cut would come back as an orphan beside a `done` row).
     private func finishOriginals(_ rows: [IngestRecord]) async throws {
-        for row in rows where row.state == .indexed {
+        let indexed = rows.filter { $0.state == .indexed }
+        guard !indexed.isEmpty else { return }
+        for row in indexed {
             if ProcessingFolder.exists(row.claimedPath) {
                 switch config.originals {
                 case .delete:
@@ -445,13 +450,15 @@ public actor IngestPipeline: DaemonPipeline {
                 case .move(let doneDir):
                     let destination = ProcessingFolder.freeName(for: ProcessingFolder.fileName(of: row.claimedPath), in: doneDir)
                     try ProcessingFolder.move(Array(row.claimedPath.utf8CString), displayName: row.claimedPath, to: destination)
-                    try ProcessingFolder.syncFolder(doneDir)
                 }
-                try ProcessingFolder.syncFolder(ProcessingFolder.parent(of: row.claimedPath))
             }
+            // Removing the (now empty) claim folder makes the unlink in it durable with the
+            // processing folder's fsync below.
             processing.release(row.claimedPath)
         }
-        for batchID in Set(rows.compactMap(\.batchID)) {
+        if case .move(let doneDir) = config.originals { try ProcessingFolder.syncFolder(doneDir) }
+        try ProcessingFolder.syncFolder(processing.path)
+        for batchID in Set(indexed.compactMap(\.batchID)) {
             try await catalog.transitionIngestBatch(batchID, from: .indexed, to: .done)
         }
     }

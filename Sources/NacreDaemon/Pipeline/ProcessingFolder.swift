@@ -42,11 +42,12 @@ struct ProcessingFolder: Sendable {
         try Self.syncFolder(file.directory)
     }
 
-    /// Removes the claim folder of `claimedPath` if it is empty (after the file left it).
+    /// Removes the claim folder of `claimedPath` if it is empty (after the file left it). The
+    /// caller fsyncs ``path`` when the removal must be durable (once for many).
     func release(_ claimedPath: String) {
         let folder = Self.parent(of: claimedPath)
         guard folder.hasPrefix(path + "/") else { return }
-        if rmdir(folder) == 0 { _ = try? Self.syncFolder(path) }
+        rmdir(folder)
     }
 
     /// The claim folders present, as paths.
