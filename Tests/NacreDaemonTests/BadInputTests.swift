@@ -27,7 +27,8 @@ extension PipelineProcessTests {
 
         @Test func corpusIsQuarantinedAndTheDaemonCarriesOn() async throws {
             let daemon = try PipelineDaemon(
-                yaml: pipelineConfigYAML(extraTop: "limits: {max_file_bytes: 100 KiB, max_pixels: 1000000}"),
+                // Stability 2 s: the slow writer's pauses (0.1 s) stay far below it even on a busy machine.
+                yaml: pipelineConfigYAML(stabilitySeconds: 2, extraTop: "limits: {max_file_bytes: 100 KiB, max_pixels: 1000000}"),
                 asNobody: Self.asNobody)
             defer { daemon.remove() }
             try daemon.start()
@@ -52,7 +53,7 @@ extension PipelineProcessTests {
             // A file still being written: growing, never closed for long; not taken until complete.
             let slow = good[1]
             let slowPath = daemon.inbox + "/" + slow.name
-            let writer = Task { await Self.writeSlowly(slow.png, to: slowPath, seconds: 3) }
+            let writer = Task { await offPool { Self.writeSlowly(slow.png, to: slowPath, seconds: 3) } }
 
             let expected = corpus.map { Quarantine.escape($0.name) }
             let allQuarantined = await eventually(timeout: 90) {
@@ -88,15 +89,16 @@ extension PipelineProcessTests {
             #expect(events.count >= corpus.count, "\(events.count) quarantine events for \(corpus.count) entries")
         }
 
-        /// Writes `bytes` to `path` in pieces over `seconds`, keeping the file open, then closes it.
-        static func writeSlowly(_ bytes: [UInt8], to path: String, seconds: Double) async {
+        /// Writes `bytes` to `path` in pieces over `seconds`, keeping the file open, then closes it
+        /// (blocking: run it off the cooperative pool).
+        static func writeSlowly(_ bytes: [UInt8], to path: String, seconds: Double) {
             let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             guard fd >= 0 else { return }
             let pieces = 30
             let size = (bytes.count + pieces - 1) / pieces
             for start in stride(from: 0, to: bytes.count, by: size) {
                 _ = bytes[start..<min(bytes.count, start + size)].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                try? await Task.sleep(for: .seconds(seconds / Double(pieces)))
+                usleep(useconds_t(seconds / Double(pieces) * 1e6))
             }
             close(fd)
             if asNobody { _ = try? NacreExecutable.runChown(path) }

@@ -151,7 +151,8 @@ extension NacreExecutable {
 
 /// A daemon config for pipeline tests; paths relative to the daemon's folder.
 func pipelineConfigYAML(maxImages: Int = 100, maxAgeSeconds: Double = 600, originals: String = "policy: delete",
-                        inbox: String = "inbox", extraTop: String = "") -> String {
+                        inbox: String = "inbox", stabilitySeconds: Double = 0.3, model: String? = nil,
+                        extraTop: String = "") -> String {
     """
     spools:
       - name: main
@@ -171,8 +172,9 @@ func pipelineConfigYAML(maxImages: Int = 100, maxAgeSeconds: Double = 600, origi
     encode:
       quality: 50
       threads: 1
+      \(model.map { "model: " + $0 } ?? "")
     watch:
-      stability_seconds: 0.3
+      stability_seconds: \(stabilitySeconds)
       rescan_interval_seconds: 0.5
     log_level: debug
     \(extraTop)

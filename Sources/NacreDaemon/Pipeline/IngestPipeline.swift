@@ -247,7 +247,9 @@ public actor IngestPipeline: DaemonPipeline {
         if let worker { try? await worker.perform { $0.abortWriter() } }
         batch = nil
         do {
-            let parked = try await catalog.discardArchive(id: open.archiveID)
+            // In a task of its own: parking must also happen when the run was cancelled.
+            let catalog = self.catalog
+            let parked = try await Task { try await catalog.discardArchive(id: open.archiveID) }.value
             logger.notice("stopping: parked the open batch; its images are encoded again at the next start",
                           metadata: ["archive": "\(open.archiveID)", "images": "\(parked.count)"])
         } catch {
