@@ -210,7 +210,14 @@ public actor IngestPipeline: DaemonPipeline {
                 quarantine(file, code: "control_character_name", message: message)
                 await record(.warning, "ingest.quarantined", "control_character_name: \(message)", subject: file.path)
             case .ready(let file):
-                if let row = try await claim(file) { try await encode(row) }
+                let row: IngestRecord?
+                do {
+                    row = try await claim(file)
+                } catch {
+                    watcher?.forget(file)  // still in the inbox: report it again after the retry
+                    throw error
+                }
+                if let row { try await encode(row) }
             }
             return true
         }
@@ -504,13 +511,15 @@ public actor IngestPipeline: DaemonPipeline {
 
     // MARK: Quarantine
 
-    /// Quarantines a spool entry the watcher rejected (it was never claimed).
+    /// Quarantines a spool entry the watcher rejected (it was never claimed). If that fails the
+    /// entry stays where it is and the watcher reports it again at its next rescan.
     private func quarantine(_ file: SpoolFile, code: String, message: String) {
         do {
             let destination = try Quarantine(folder: config.quarantineDir).move(file, code: code, message: message)
             logger.warning("quarantined", metadata: ["name": "\(file.name)", "code": "\(code)", "to": "\(destination)"])
         } catch {
-            logger.error("cannot quarantine a rejected spool entry: \(error)", metadata: ["name": "\(file.name)"])
+            logger.error("cannot quarantine a rejected spool entry; will try again: \(error)", metadata: ["name": "\(file.name)"])
+            if file.spool != "" { watcher?.forget(file) }
         }
     }
 
