@@ -129,7 +129,9 @@ extension PipelineProcessTests {
                 try await Task.sleep(for: .milliseconds(20))
             }
             #expect(duringEncode.count >= 2, "status was not answered while the image was being encoded")
-            #expect((duringEncode.max() ?? 0) < 2, "status took \(duringEncode.max() ?? 0) s during an encode")
+            // Generous: the machine running the tests may be busy; a blocked actor would answer
+            // only after the encode, i.e. never with `claimed == 1`.
+            #expect((duringEncode.max() ?? 0) < 5, "status took \(duringEncode.max() ?? 0) s during an encode")
             #expect(await daemon.stop() == 0)
         }
 
