@@ -100,6 +100,8 @@ struct ProcessingFolder: Sendable {
 
     /// Whether the two files hold the same bytes.
     static func sameContent(_ a: String, _ b: String) -> Bool {
+        var infoA = stat(), infoB = stat()
+        guard lstat(a, &infoA) == 0, lstat(b, &infoB) == 0, infoA.st_size == infoB.st_size else { return false }
         guard let first = FileManager.default.contents(atPath: a), let second = FileManager.default.contents(atPath: b) else {
             return false
         }
