@@ -159,6 +159,16 @@ extension PipelineProcessTests {
             #expect(await daemon.stop() == 0)
         }
 
+        @Test func unusableModelStopsTheDaemonWithAnError() async throws {
+            let daemon = try PipelineDaemon(yaml: pipelineConfigYAML(model: "missing.nxcm"))
+            defer { daemon.remove() }
+            try daemon.start()
+            defer { if daemon.isRunning { kill(daemon.pid, SIGKILL) } }
+            #expect(await eventually(timeout: 60) { !daemon.isRunning }, "the daemon kept running without a model")
+            #expect(await daemon.stop() == 1)
+            #expect(daemon.log.contains("cannot load the encode model \(daemon.folder.sub("missing.nxcm"))"), "log:\n\(daemon.log)")
+        }
+
         @Test func batchSealsByCountAndMovesOriginalsToDone() async throws {
             let daemon = try PipelineDaemon(yaml: pipelineConfigYAML(maxImages: 2, originals: "policy: move, done_dir: done"))
             defer { daemon.remove() }

@@ -64,12 +64,24 @@ public actor IngestPipeline: DaemonPipeline {
 
     // MARK: DaemonPipeline
 
+    /// Throws only when the pipeline cannot work at all (no usable model, the catalog refusing
+    /// the model row); every other failure is retried.
     public func run() async throws {
         let stop = self.stop
-        try await withGracefulShutdownHandler {
-            try await runUntilStopped()
-        } onGracefulShutdown: {
-            stop.raise()
+        do {
+            try await withGracefulShutdownHandler {
+                try await runUntilStopped()
+            } onGracefulShutdown: {
+                stop.raise()
+            }
+        } catch {
+            // NacreDaemonService waits for all of its tasks (TaskGroup.waitForAll), and the spool
+            // feed and the shutdown watcher only end with a stop: a failed pipeline alone would
+            // leave the daemon up, taking nothing. Ask for the graceful stop; the error then
+            // stops the daemon (exit status 1).
+            logger.critical("the ingest pipeline cannot run; stopping the daemon: \(error)")
+            kill(getpid(), SIGTERM)
+            throw error
         }
     }
 
