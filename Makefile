@@ -3,13 +3,15 @@
 #   make run    builds and runs nacre
 SHELL := /bin/bash
 DEB_PACKAGES := libpng-dev libzstd-dev libsqlite3-dev libdnnl-dev zstd pkg-config
+# Only for benchmarks (`nacre bench report`: reference codecs and the headless screenshot).
+BENCH_DEB_PACKAGES := libjpeg-turbo-progs webp libavif-bin chromium
 SWIFT ?= swift
 SWIFT_TEST_FLAGS ?=
 
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: deps build test run release install clean
+.PHONY: deps bench-deps build test run release install clean
 
 ## Install any missing Debian package (root), or print the exact command (non-root).
 deps:
@@ -27,6 +29,10 @@ deps:
 	    exit 1; \
 	  fi; \
 	fi
+
+## The benchmark tools (root): reference codecs for `nacre bench report`, Chromium for its screenshot.
+bench-deps:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BENCH_DEB_PACKAGES)
 
 build: deps
 	$(SWIFT) build

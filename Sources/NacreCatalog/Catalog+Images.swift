@@ -16,11 +16,7 @@ extension Catalog {
             throw CatalogError.invalidArgument("A page holds 1 to \(Self.maximumPageSize) images; \(limit) was asked.")
         }
         return try await read("Listing images") { db in
-            var request = ImageRecord.all()
-            if let glob = filter.nameGlob { request = request.filter(sql: "display_name GLOB ?", arguments: [glob]) }
-            if let from = filter.encodedFrom { request = request.filter(Column("encoded_at") >= from) }
-            if let before = filter.encodedBefore { request = request.filter(Column("encoded_at") < before) }
-            if let archiveID = filter.archiveID { request = request.filter(Column("archive_id") == archiveID) }
+            var request = filter.applied(to: ImageRecord.all())
             if let cursor {
                 guard try ImageRecord.exists(db, key: cursor.afterImageID) else {
                     throw CatalogError(code: .notFound,

@@ -18,6 +18,10 @@ enum CatalogSchema {
             try db.execute(sql: "PRAGMA application_id = \(applicationID)")
             try db.execute(sql: "PRAGMA user_version = 1")
         }
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: v2)
+            try db.execute(sql: "PRAGMA user_version = 2")
+        }
         return migrator
     }
 
@@ -140,6 +144,41 @@ enum CatalogSchema {
             key TEXT PRIMARY KEY NOT NULL,
             value TEXT NOT NULL
         ) STRICT, WITHOUT ROWID;
+        """
+
+    // Frozen: v2. `images.ms_ssim` becomes nullable: images under 161 px a side have no MS-SSIM
+    // (NaN in the archive record, which SQLite stores as NULL). SQLite cannot drop a NOT NULL, so
+    // the table is rebuilt with the same rows, ids and indexes.
+    private static let v2 = """
+        CREATE TABLE images_v2 (
+            id INTEGER PRIMARY KEY,
+            archive_id TEXT NOT NULL REFERENCES archives(id) ON DELETE CASCADE,
+            name_bytes BLOB NOT NULL CHECK (length(name_bytes) > 0),
+            display_name TEXT NOT NULL,
+            source_path TEXT,
+            width INTEGER NOT NULL CHECK (width > 0),
+            height INTEGER NOT NULL CHECK (height > 0),
+            channels INTEGER NOT NULL CHECK (channels BETWEEN 1 AND 4),
+            colour_type INTEGER NOT NULL,
+            bit_depth INTEGER NOT NULL CHECK (bit_depth IN (1, 2, 4, 8, 16)),
+            quality REAL NOT NULL,
+            original_bytes INTEGER NOT NULL CHECK (original_bytes >= 0),
+            latent_bytes INTEGER NOT NULL CHECK (latent_bytes >= 0),
+            original_sha256 TEXT NOT NULL
+                CHECK (length(original_sha256) = 64 AND original_sha256 NOT GLOB '*[^0-9a-f]*'),
+            psnr REAL NOT NULL,
+            ms_ssim REAL,
+            frame_offset INTEGER NOT NULL CHECK (frame_offset >= 0),
+            frame_length INTEGER NOT NULL CHECK (frame_length > 0),
+            encoded_at TEXT NOT NULL,
+            UNIQUE (archive_id, name_bytes)
+        ) STRICT;
+        INSERT INTO images_v2 SELECT * FROM images;
+        DROP TABLE images;
+        ALTER TABLE images_v2 RENAME TO images;
+        CREATE INDEX images_by_time ON images(encoded_at, id);
+        CREATE INDEX images_by_display_name ON images(display_name);
+        CREATE INDEX images_by_original_sha256 ON images(original_sha256);
         """
 
     /// Refuses a file that is not a Nacre catalog, or whose schema is newer than this build.

@@ -35,7 +35,8 @@ public struct ImageRecord: CatalogRecord, Hashable {
     public var originalSHA256: String
     /// PSNR in dB measured at encode.
     public var psnr: Double
-    /// MS-SSIM measured at encode (0…1).
+    /// MS-SSIM measured at encode (0…1); NaN when it was not measured (a side under 161 px),
+    /// stored as NULL.
     public var msSSIM: Double
     /// Byte offset of the image's frame in the archive file.
     public var frameOffset: Int64
@@ -77,5 +78,34 @@ public struct ImageRecord: CatalogRecord, Hashable {
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, archiveID, nameBytes, displayName, sourcePath, width, height, channels, colourType, bitDepth, quality
+        case originalBytes, latentBytes, originalSHA256, psnr, msSSIM, frameOffset, frameLength, encodedAt
+    }
+
+    /// Decodes a row; a NULL `ms_ssim` (not measured) becomes NaN.
+    public init(from decoder: any Decoder) throws {
+        let row = try decoder.container(keyedBy: CodingKeys.self)
+        id = try row.decodeIfPresent(Int64.self, forKey: .id)
+        archiveID = try row.decode(String.self, forKey: .archiveID)
+        nameBytes = try row.decode(Data.self, forKey: .nameBytes)
+        displayName = try row.decode(String.self, forKey: .displayName)
+        sourcePath = try row.decodeIfPresent(String.self, forKey: .sourcePath)
+        width = try row.decode(Int.self, forKey: .width)
+        height = try row.decode(Int.self, forKey: .height)
+        channels = try row.decode(Int.self, forKey: .channels)
+        colourType = try row.decode(Int.self, forKey: .colourType)
+        bitDepth = try row.decode(Int.self, forKey: .bitDepth)
+        quality = try row.decode(Double.self, forKey: .quality)
+        originalBytes = try row.decode(Int64.self, forKey: .originalBytes)
+        latentBytes = try row.decode(Int64.self, forKey: .latentBytes)
+        originalSHA256 = try row.decode(String.self, forKey: .originalSHA256)
+        psnr = try row.decode(Double.self, forKey: .psnr)
+        msSSIM = try row.decodeIfPresent(Double.self, forKey: .msSSIM) ?? .nan
+        frameOffset = try row.decode(Int64.self, forKey: .frameOffset)
+        frameLength = try row.decode(Int64.self, forKey: .frameLength)
+        encodedAt = try row.decode(Date.self, forKey: .encodedAt)
     }
 }

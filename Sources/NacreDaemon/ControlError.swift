@@ -29,6 +29,15 @@ public struct ControlError: Error, CustomStringConvertible, Sendable, Equatable 
         public static let shuttingDown = Code("shutting_down")
         /// The request was valid but handling it failed; the message says why.
         public static let `internal` = Code("internal")
+        /// A name matches several images (in different archives); name the archive too.
+        public static let ambiguous = Code("ambiguous")
+        /// A restore destination is outside the configured restore roots (absolute elsewhere,
+        /// `..`, or a symbolic link that leads out).
+        public static let forbiddenPath = Code("forbidden_path")
+        /// The restore destination exists and `overwrite` was not given.
+        public static let exists = Code("exists")
+        /// The archive (or the image's frame in it) is damaged or missing; the image cannot be read.
+        public static let damaged = Code("damaged")
     }
 
     public var code: Code

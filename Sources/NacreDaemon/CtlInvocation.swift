@@ -32,15 +32,19 @@ public struct CtlInvocation: Equatable, Sendable {
 
         commands:
           status                          daemon state: uptime, queue, open batch, model
-          list [GLOB] [KEY=VALUE...]      images (name=GLOB since=DATE until=DATE archive=ID limit=N)
-          search [GLOB] [KEY=VALUE...]    same filters as list
-          info IMAGE                      one image's record
-          restore IMAGE [to PATH] [denoise] [overwrite]
+          list [GLOB] [KEY=VALUE...]      images, newest first (name=GLOB since=DATE until=DATE
+                                          archive=ID limit=N cursor=NEXT)
+          search GLOB|KEY=VALUE...        same filters as list; at least one is required
+          info IMAGE [archive=ID]         one image's record (or id=N)
+          restore IMAGE [to PATH] [denoise] [overwrite] [fast] [archive=ID]
+                                          write IMAGE as PNG (default: the first restore root;
+                                          fast: quicker, larger PNG)
           seal                            close the open batch now
           retrain [budget_minutes=N]      start a re-training run
-          verify [ARCHIVE]                re-decode and check archives
-          stats                           totals: images, bytes, ratio, bpp, PSNR
-          models                          known models and the current one
+          verify [ARCHIVE] [limit=N after=ID]
+                                          re-read archives and report damage
+          stats                           totals: images, bytes in/out, ratio, bpp, PSNR
+          models                          known models, their use, and the champion
 
         exit status: 0 ok, 1 the daemon replied with an error, 2 usage error,
                      3 cannot connect, 4 connection broke or invalid reply
@@ -127,7 +131,8 @@ public struct CtlInvocation: Equatable, Sendable {
                     args["to"] = .string(path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path)
                 case "denoise": args["denoise"] = true
                 case "overwrite": args["overwrite"] = true
-                default: throw UsageError(description: "unexpected '\(word)'; restore IMAGE [to PATH] [denoise] [overwrite]")
+                case "fast": args["fast"] = true
+                default: throw UsageError(description: "unexpected '\(word)'; restore IMAGE [to PATH] [denoise] [overwrite] [fast]")
                 }
             }
         }

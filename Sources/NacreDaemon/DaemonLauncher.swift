@@ -13,7 +13,7 @@ public enum DaemonLauncher {
     /// Runs until SIGTERM/SIGINT. Throws ``DaemonError`` for config or start-up failures, and
     /// the catalog's or pipeline's error when those cannot start (e.g. no model).
     public static func run(config: DaemonConfig, version: String, logger: Logger,
-                           makeCommands: CommandsFactory = { _, _, _ in UnavailableCommands() }) async throws {
+                           makeCommands: CommandsFactory = { CollectionCommands(catalog: $0, config: $1, logger: $2) }) async throws {
         // The catalog's folder must exist before the catalog opens.
         try NacreDaemonService.prepareFolders(config, logger: logger)
         let catalog = try Catalog(path: config.catalogPath, logger: logger)

@@ -8,8 +8,9 @@ public final class ConvTranspose2D: Layer {
     public let bias: Parameter?
     public let engine: Engine
     let core: ConvolutionCore
-    /// Replaces `core` for few-channel outputs (see `SubPixelDeconvolution`).
-    let subPixel: SubPixelDeconvolution?
+    /// Replaces `core` for few-channel outputs, or on request (see `SubPixelDeconvolution`).
+    private(set) var subPixel: SubPixelDeconvolution?
+    private let settings: (padding: Int, outputPadding: Int, computesInputGradient: Bool)
 
     /// - Parameters:
     ///   - padding: `nil` means `kernel / 2`.
@@ -26,12 +27,33 @@ public final class ConvTranspose2D: Layer {
             label: name, inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride,
             padding: padding ?? kernel / 2, outputPadding: outputPadding ?? (stride - 1),
             computesInputGradient: computesInputGradient)
+        settings = (padding ?? kernel / 2, outputPadding ?? (stride - 1), computesInputGradient)
         weight = Parameter(name: name + ".weight", shape: core.weightDims)
         self.bias = bias ? Parameter(name: name + ".bias", shape: [outChannels]) : nil
         let bound = 1 / Float(outChannels * kernel * kernel).squareRoot()
         rng.fillUniform(weight, bound: bound)
         if let b = self.bias { rng.fillUniform(b, bound: bound) }
     }
+
+    /// Computes the layer as s² phase convolutions plus a pixel shuffle from now on, also for
+    /// outputs whose channels are a multiple of 16: oneDNN 2.6 runs a batch-1 deconvolution
+    /// poorly. Results differ from the deconvolution's in f32 rounding only. Returns whether the
+    /// geometry allows it (`out = stride · in`); a no-op when already in use.
+    @discardableResult
+    public func usePhaseConvolutions() throws -> Bool {
+        if subPixel != nil { return true }
+        subPixel = try SubPixelDeconvolution(label: weight.name.replacingOccurrences(of: ".weight", with: ""),
+                                             inChannels: core.inChannels, outChannels: core.outChannels, kernel: core.kernel,
+                                             stride: core.stride, padding: settings.padding,
+                                             outputPadding: settings.outputPadding,
+                                             computesInputGradient: settings.computesInputGradient)
+        return subPixel != nil
+    }
+
+    public var kernel: Int { core.kernel }
+    public var stride: Int { core.stride }
+    public var padding: Int { core.padding }
+    public var outputPadding: Int { core.outputPadding }
 
     public func outputShape(for input: TensorShape) throws -> TensorShape { try core.outputShape(for: input) }
 

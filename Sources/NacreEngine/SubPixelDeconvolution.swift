@@ -1,11 +1,7 @@
 /// A transposed convolution computed as s² phase convolutions stacked into one ordinary
-/// convolution plus a pixel shuffle. Used for few-channel outputs (the 3-channel image), where
-/// oneDNN's deconvolution would pad the output channels to a block of 16 and do 5× the work.
-///
-/// Output pixel `y[s·i + a]` receives `x[i + t] · w[a + p − s·t]`, so phase `a` is a convolution
-/// over offsets `t ∈ [−r, r]` with weights picked from `w`; every `w` tap lands in exactly one
-/// phase. Only built when the offsets are symmetric and `out = s · in` (e.g. kernel 5, stride 2,
-/// padding 2, output padding 1).
+/// convolution plus a pixel shuffle (`SubPixelGeometry`). Used for few-channel outputs (the
+/// 3-channel image), where oneDNN's deconvolution would pad the output channels to a block of 16
+/// and do 5× the work.
 final class SubPixelDeconvolution {
     let inChannels: Int
     let outChannels: Int
@@ -13,6 +9,7 @@ final class SubPixelDeconvolution {
     let stride: Int
     let padding: Int
     let radius: Int
+    let geometry: SubPixelGeometry
     let core: ConvolutionCore
     private let phaseWeights: Parameter   // (s²·O, I, 2r+1, 2r+1), gradients accumulate here
     private let phaseBias: Parameter
@@ -23,18 +20,16 @@ final class SubPixelDeconvolution {
     /// Returns nil when the geometry does not decompose cleanly (then use a deconvolution).
     init?(label: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int,
           outputPadding: Int, computesInputGradient: Bool) throws {
-        guard stride > 1, outputPadding == stride + 2 * padding - kernel else { return nil }  // out = s·in
-        // Offsets t with 0 ≤ a + p − s·t < k for some phase a.
-        let tMax = (stride - 1 + padding) / stride
-        let tMin = -((kernel - 1 - padding) / stride)
-        guard tMax == -tMin else { return nil }
+        guard let geometry = SubPixelGeometry(kernel: kernel, stride: stride, padding: padding,
+                                              outputPadding: outputPadding) else { return nil }
+        self.geometry = geometry
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.kernel = kernel
         self.stride = stride
         self.padding = padding
-        radius = tMax
-        let taps = 2 * radius + 1
+        radius = geometry.radius
+        let taps = geometry.taps
         core = try ConvolutionCore(label: label + ".phases", kind: .convolution, inChannels: inChannels,
                                    outChannels: stride * stride * outChannels, kernel: taps, stride: 1,
                                    padding: radius, hasBias: true, computesInputGradient: computesInputGradient)
@@ -49,18 +44,8 @@ final class SubPixelDeconvolution {
         return TensorShape(n: input.n, c: outChannels, h: input.h * stride, w: input.w * stride)
     }
 
-    /// Visits every (phase weight index, original weight index) pair.
     private func forEachTap(_ body: (Int, Int) -> Void) {
-        let taps = 2 * radius + 1, s = stride, o = outChannels, i = inChannels
-        for ah in 0..<s { for aw in 0..<s { for th in -radius...radius { for tw in -radius...radius {
-            let kh = ah + padding - s * th, kw = aw + padding - s * tw
-            guard kh >= 0, kh < kernel, kw >= 0, kw < kernel else { continue }
-            for oc in 0..<o { for ic in 0..<i {
-                let phase = (ah * s + aw) * o + oc
-                body(((phase * i + ic) * taps + th + radius) * taps + tw + radius,
-                     ((oc * i + ic) * kernel + kh) * kernel + kw)
-            }}
-        }}}}
+        geometry.forEachTap(inChannels: inChannels, outChannels: outChannels, body)
     }
 
     private func refresh(weights: Parameter, bias: Parameter?) {
@@ -102,11 +87,15 @@ final class SubPixelDeconvolution {
         return dx
     }
 
-    /// Pixel shuffle between the phase tensor (N, s²·O, H, W) and the image (N, O, s·H, s·W),
-    /// both plain NCHW (neither channel count is a multiple of 16).
+    /// Pixel shuffle between the phase tensor (N, s²·O, H, W) and the image (N, O, s·H, s·W):
+    /// both plain NCHW, or both nChw16c when O is a multiple of 16 (`shuffleBlocked`).
     private func shuffle(phases: Tensor, image: Tensor, toImage: Bool, engine: Engine) {
         let s = stride, o = outChannels, h = phases.shape.h, w = phases.shape.w
         let pd = phases.data, id = image.data
+        if image.layout == .nChw16c {
+            shuffleBlocked(phases: phases, image: image, toImage: toImage, engine: engine)
+            return
+        }
         let planes = image.shape.n * o
         engine.parallelFor(planes, minChunk: 1) { r in
             for plane in r {
@@ -124,6 +113,32 @@ final class SubPixelDeconvolution {
                         }
                     }
                 }}
+            }
+        }
+    }
+
+    /// The nChw16c shuffle: phase p's channels start at block p·O/16, so 16-channel vectors move whole.
+    private func shuffleBlocked(phases: Tensor, image: Tensor, toImage: Bool, engine: Engine) {
+        let s = stride, blocks = outChannels / 16, h = phases.shape.h, w = phases.shape.w
+        let outH = h * s, outW = w * s
+        let pd = phases.data, id = image.data
+        engine.parallelFor(image.shape.n * blocks * outH, minChunk: 1) { rows in
+            for row in rows {
+                let r = row % outH, b = (row / outH) % blocks, n = row / (outH * blocks)
+                let i = r / s, ah = r % s
+                let imageRow = id + ((n * blocks + b) * outH + r) * outW * 16
+                for aw in 0..<s {
+                    let phaseBlock = (ah * s + aw) * blocks + b
+                    let phaseRow = pd + ((n * s * s * blocks + phaseBlock) * h + i) * w * 16
+                    for j in 0..<w {
+                        let pixel = imageRow + (j * s + aw) * 16, phase = phaseRow + j * 16
+                        if toImage {
+                            for l in 0..<16 { pixel[l] = phase[l] }
+                        } else {
+                            for l in 0..<16 { phase[l] = pixel[l] }
+                        }
+                    }
+                }
             }
         }
     }

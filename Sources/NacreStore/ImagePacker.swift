@@ -38,15 +38,26 @@ public struct ImagePacker {
     /// Throws `ImageError` for a file that is not a readable PNG, and `CodecError` when encoding fails.
     public func pack(pngBytes: [UInt8], name: [UInt8]) throws -> Packed {
         let decoded = try PNGReader.decode(pngBytes)
-        let source = decoded.pixels
-        let encoded: EncodedImage
+        return try archiveImage(pngBytes: pngBytes, decoded: decoded, name: name, encoded: try encode(decoded.pixels))
+    }
+
+    /// Encodes pixels at this packer's rate.
+    public func encode(_ source: PixelBuffer) throws -> EncodedImage {
         switch rate {
-        case .quality(let quality): encoded = try codec.encode(source, quality: quality)
-        case .targetPSNR(let decibels): encoded = try codec.encode(source, targetPSNR: decibels).encoded
+        case .quality(let quality): return try codec.encode(source, quality: quality)
+        case .targetPSNR(let decibels): return try codec.encode(source, targetPSNR: decibels).encoded
         }
+    }
+
+    /// The archive image of an already encoded file, measured with `decoder` (default: this
+    /// packer's model; an adapted decoder after ``DecoderAdaptation``).
+    public func archiveImage(pngBytes: [UInt8], decoded: DecodedImage, name: [UInt8], encoded: EncodedImage,
+                             decoder: CodecModel? = nil) throws -> Packed {
+        let source = decoded.pixels
         let mode = ArchivedImageMode(source: decoded.source)
         let restored = try ImageRestorer.restoredPixels(
-            try PixelBuffer(width: source.width, height: source.height, rgb: try codec.decode(encoded).rgb, alpha: source.alpha),
+            try PixelBuffer(width: source.width, height: source.height, rgb: try (decoder ?? codec).decode(encoded).rgb,
+                            alpha: source.alpha),
             mode: mode)
         let psnr = try PSNR(reference: source, distorted: restored).decibels
         let msssim = min(source.width, source.height) >= MSSSIM.minimumSide

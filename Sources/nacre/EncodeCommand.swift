@@ -13,6 +13,7 @@ struct EncodeCommand: ParsableCommand {
     @Option(help: "Quality 1…100.") var quality: Double?
     @Option(help: "Instead of --quality: the lowest quality whose PSNR reaches this many dB.") var targetPsnr: Double?
     @Option(help: "Compute threads.") var threads: Int?
+    @Option(help: "Encoder-side latent refinement: gradient steps (0: none; slower encoding, same decoder).") var refine = 0
     @Argument(help: "Input PNG.") var input: String
     @Argument(help: "Output record.") var output: String
 
@@ -26,7 +27,8 @@ struct EncodeCommand: ParsableCommand {
             print(String(format: "target %.2f dB: quality %.1f, %.2f dB after %d trials%@", targetPsnr, encoded.quality,
                          result.psnr, result.trials, result.reachedTarget ? "" : " (target not reached)"))
         } else {
-            encoded = try codec.encode(image, quality: quality ?? 50)
+            encoded = try codec.encode(image, quality: quality ?? 50,
+                                       refinement: refine > 0 ? LatentRefinement(iterations: refine) : nil)
         }
         try CodecFiles.writeAtomically(encoded.serialized(), to: output)
         print(String(format: "%d×%d at quality %.2f: %d bytes (z %d, y %d), %.4f bpp", encoded.width, encoded.height,

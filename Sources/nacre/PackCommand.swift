@@ -30,6 +30,9 @@ struct PackCommand: ParsableCommand {
     @Option(help: "Quality 1…100 (default 50).") var quality: Double?
     @Option(help: "Instead of --quality: per image, the lowest quality whose PSNR reaches this many dB.") var targetPsnr: Double?
     @Option(help: "Compute threads.") var threads: Int?
+    @Option(help: "Per-collection adaptation: fine-tune the decoder on these images for this many seconds before sealing (0: off). Same bitstreams, better restores, longer packing.")
+    var adaptSeconds = 0.0
+    @Option(help: "Adapt on at most this many of the images (their pixels are held in memory).") var adaptImages = 64
     @Flag(help: "Replace an existing archive at OUT (after the new one is sealed).") var force = false
     @Flag(help: "Print JSON instead of text.") var json = false
     @Argument(help: "PNG files or folders.") var inputs: [String]
@@ -37,6 +40,7 @@ struct PackCommand: ParsableCommand {
     func validate() throws {
         if quality != nil && targetPsnr != nil { throw ValidationError("Pass --quality or --target-psnr, not both.") }
         if inputs.isEmpty { throw ValidationError("Pass at least one PNG file or folder.") }
+        if !(adaptSeconds >= 0) || adaptImages < 1 { throw ValidationError("--adapt-seconds must be ≥ 0 and --adapt-images ≥ 1.") }
     }
 
     func run() throws {
@@ -59,24 +63,59 @@ struct PackCommand: ParsableCommand {
         } catch {
             throw CodecCommandError("\(modelPath): \(error.message)")
         }
-        let decoder = codec.decoderBytes()
-        let digest = SHA256.hash(decoder)
+        let terminal = isatty(STDERR_FILENO) == 1
+        func show(_ text: String) { if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8)) } }
+        var decoder = codec
+        var encodings: [EncodedImage] = []
+        if adaptSeconds > 0 {
+            // First pass: encode everything (records are small), keep pixels for the adaptation sample.
+            var samples: [DecoderAdaptation.Sample] = []
+            for (number, input) in inputs.enumerated() {
+                show("encoding \(number + 1)/\(inputs.count) \(input.name)")
+                do {
+                    let pixels = try PNGReader.decode(try CodecFiles.readBytes(input.path)).pixels
+                    let encoded = try packer.encode(pixels)
+                    encodings.append(encoded)
+                    if samples.count < adaptImages { samples.append(.init(encoded: encoded, original: pixels)) }
+                } catch {
+                    if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+                    throw CodecCommandError("\(input.path): \(error)")
+                }
+            }
+            let adaptation = DecoderAdaptation(steps: 1_000_000, timeBudgetSeconds: adaptSeconds)
+            let (adapted, report) = try adaptation.adapt(codec, samples: samples) { step, mse in
+                show(String(format: "adapting the decoder: step %d, MSE %.2f", step, mse))
+            }
+            if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            FileHandle.standardError.write(Data(String(format: "adapted the decoder on %d images in %d steps (%.0f s): %.3f → %.3f dB on them%@\n",
+                samples.count, report.steps, report.seconds, report.psnrBefore, report.psnrAfter,
+                adapted.identifier == codec.identifier ? " (no gain; kept the original decoder)" : "").utf8))
+            decoder = adapted
+            encodings = encodings.map { adaptation.relabel($0, for: adapted) }
+        }
+        let decoderBytes = decoder.decoderBytes()
+        let digest = SHA256.hash(decoderBytes)
         var settings = ["codec.N": "\(codec.configuration.hiddenChannels)", "codec.M": "\(codec.configuration.latentChannels)",
-                        "codec.levels": "\(codec.configuration.levelCount)", "codec.modelIdentifier": codec.identifierString]
+                        "codec.levels": "\(codec.configuration.levelCount)", "codec.modelIdentifier": decoder.identifierString]
         if let targetPsnr { settings["targetPSNR"] = "\(targetPsnr)" } else { settings["quality"] = "\(quality ?? 50)" }
+        if adaptSeconds > 0 { settings["adaptation.seconds"] = "\(adaptSeconds)"; settings["adaptation.base"] = codec.identifierString }
         let manifest = ArchiveManifest(writerVersion: "nacre \(NacreVersion.string)", modelID: digest.hex,
                                        modelSHA256: digest, codecSettings: settings)
         // Replacing: seal under a temporary name first, so the old archive stays until the new one is whole.
         let sealPath = replacing ? Self.replacementPath(for: output) : output
         let writer: ArchiveWriter
-        do { writer = try ArchiveWriter(path: sealPath, manifest: manifest, model: decoder) } catch { throw CLIError(error) }
+        do { writer = try ArchiveWriter(path: sealPath, manifest: manifest, model: decoderBytes) } catch { throw CLIError(error) }
 
-        let terminal = isatty(STDERR_FILENO) == 1
         var packed: [PackedImageJSON] = []
         for (number, input) in inputs.enumerated() {
-            if terminal { FileHandle.standardError.write(Data("\r\u{1B}[Kpacking \(number + 1)/\(inputs.count) \(input.name)".utf8)) }
+            show("packing \(number + 1)/\(inputs.count) \(input.name)")
             do {
-                let image = try packer.pack(pngBytes: try CodecFiles.readBytes(input.path), name: Array(input.name.utf8))
+                let bytes = try CodecFiles.readBytes(input.path)
+                let name = Array(input.name.utf8)
+                let image = encodings.isEmpty
+                    ? try packer.pack(pngBytes: bytes, name: name)
+                    : try packer.archiveImage(pngBytes: bytes, decoded: try PNGReader.decode(bytes), name: name,
+                                              encoded: encodings[number], decoder: decoder)
                 let location = try writer.append(image.image)
                 packed.append(PackedImageJSON(record: image.record, latentBytes: image.latentByteCount, frameOffset: location.offset))
             } catch {

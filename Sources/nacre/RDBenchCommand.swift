@@ -25,6 +25,8 @@ struct RDBenchCommand: ParsableCommand {
     var tileSide: Int?
     @Option(help: "Convolution arithmetic of g_a, h_a and g_s: f32 or bf16 (the entropy path is integer either way).")
     var precision = "f32"
+    @Option(help: "Encoder-side latent refinement: gradient steps per image (0: none).") var refine = 0
+    @Option(help: "Step size of the refinement (quantization bins).") var refineStep = 0.05
 
     func run() throws {
         guard let arithmetic = Precision(rawValue: precision) else { throw ValidationError("unknown precision \(precision); use f32 or bf16") }
@@ -38,8 +40,9 @@ struct RDBenchCommand: ParsableCommand {
             (name: ($0 as NSString).lastPathComponent, pixels: try CodecFiles.readPNG($0))
         }
         let config = codec.configuration
-        print("nacre bench rd: \(images.count) images from \(data), model \(codec.identifierString) (N=\(config.hiddenChannels), M=\(config.latentChannels), \(config.levelCount) levels, step \(codec.info["source.step"] ?? "?")), threads \(engine.threads), \(arithmetic.rawValue)\(tileSide.map { ", forced \($0)-px tiles" } ?? "")")
-        let bench = try RateDistortionBench(model: codec, qualities: qualityList, tileSide: tileSide)
+        print("nacre bench rd: \(images.count) images from \(data), model \(codec.identifierString) (N=\(config.hiddenChannels), M=\(config.latentChannels), \(config.levelCount) levels, step \(codec.info["source.step"] ?? "?")), threads \(engine.threads), \(arithmetic.rawValue)\(tileSide.map { ", forced \($0)-px tiles" } ?? "")\(refine > 0 ? ", latent refinement \(refine) steps" : "")")
+        let refinement = refine > 0 ? LatentRefinement(iterations: refine, learningRate: refineStep) : nil
+        let bench = try RateDistortionBench(model: codec, qualities: qualityList, tileSide: tileSide, refinement: refinement)
         let report = try bench.run(images: images) { m in
             FileHandle.standardError.write(Data(String(format: "  %@ q%5.1f  %.4f bpp  %.2f dB  enc %.0f ms  dec %.0f ms\n",
                 m.image, m.quality, m.bitsPerPixel, m.psnr, m.encodeSeconds * 1000, m.decodeSeconds * 1000).utf8))

@@ -39,7 +39,9 @@ struct TrainCommand: ParsableCommand {
     var finalLr: Double?
     @Option(name: .long, help: "Steps of the cosine learning-rate decay (default 200000). With --resume, replaces the saved one, so a run can anneal within its remaining budget.")
     var decaySteps: Int?
-    @Option(name: .long, help: "Smallest λ (bits/pixel + λ·MSE on 0…255); with --lambda-max, log-spaced levels.")
+    @Option(name: .long, help: "Distortion of the objective: mse (bits/pixel + λ·MSE on 0…255) or ms-ssim (bits/pixel + λ·(1 − MS-SSIM); crops ≥ 192). Stored in the checkpoint.")
+    var distortion: DistortionMetric = .mse
+    @Option(name: .long, help: "Smallest λ (default 0.0018 for mse, 2.4 for ms-ssim); with --lambda-max, log-spaced levels.")
     var lambdaMin: Double?
     @Option(name: .long, help: "Largest λ.")
     var lambdaMax: Double?
@@ -68,6 +70,12 @@ struct TrainCommand: ParsableCommand {
         guard (lambdaMin == nil) == (lambdaMax == nil) else { throw ValidationError("give both --lambda-min and --lambda-max, or neither") }
         if let lo = lambdaMin, let hi = lambdaMax { guard lo > 0, hi > lo else { throw ValidationError("need 0 < --lambda-min < --lambda-max") } }
         guard levels >= 1 else { throw ValidationError("--levels must be at least 1") }
+        if distortion == .msssim {
+            guard crop >= MSSSIMLoss.minimumSide, crop % 64 == 0 else {
+                throw ValidationError("--distortion ms-ssim needs --crop of at least \(MSSSIMLoss.minimumSide) (a multiple of 64), got \(crop)")
+            }
+            guard smallCropSteps == 0 else { throw ValidationError("--distortion ms-ssim cannot use --small-crop-steps (128-px crops are too small for MS-SSIM)") }
+        }
         guard hiddenChannels % 16 == 0, latentChannels % 16 == 0 else { throw ValidationError("-N and -M must be multiples of 16") }
         _ = try parsedTimeBudget()
     }
@@ -101,10 +109,12 @@ struct TrainCommand: ParsableCommand {
         options.validationIntervalSteps = validateEvery
         options.threads = threads
         options.seed = seed
+        options.distortion = distortion
         var configuration = HyperpriorConfiguration.standard
         configuration.hiddenChannels = hiddenChannels
         configuration.latentChannels = latentChannels
-        if let lo = lambdaMin, let hi = lambdaMax {
+        if let lo = lambdaMin ?? (distortion == .mse ? nil : distortion.defaultLambdaRange.low),
+           let hi = lambdaMax ?? (distortion == .mse ? nil : distortion.defaultLambdaRange.high) {
             configuration.lambdas = levels == 1 ? [lo] : (0..<levels).map { lo * Foundation.pow(hi / lo, Double($0) / Double(levels - 1)) }
         }
 
@@ -182,3 +192,5 @@ final class StopRequest {
 
     var requested: Bool { flag.raised.load(ordering: .relaxed) }
 }
+
+extension DistortionMetric: ExpressibleByArgument {}

@@ -5,7 +5,8 @@ import NacreArchive
 /// Benchmark, not a test: run with
 /// `NACRE_BENCH=1 swift test -c release --filter ArchiveListBenchmark`.
 /// Writes a 10,000-image archive, then times `ls` (open through trailer and index, list every image)
-/// and a one-image restore, with the reads each makes.
+/// and a one-image restore, with the reads each makes. With `NACRE_BENCH_ARCHIVE=PATH` the archive
+/// is also copied to PATH and kept, for timing the `nacre ls` process on it (bench/ls-10k.sh).
 @Suite("Archive benchmark (NACRE_BENCH=1)")
 struct ArchiveListBenchmark {
     static let enabled = ProcessInfo.processInfo.environment["NACRE_BENCH"] == "1"
@@ -27,6 +28,10 @@ struct ArchiveListBenchmark {
         var sealed: ArchiveWriter.SealedArchive?
         let writeTime = try Self.milliseconds { sealed = try ArchiveTestSupport.writeArchive(at: path, images: images, model: model) }
         let archive = try #require(sealed)
+        if let keep = ProcessInfo.processInfo.environment["NACRE_BENCH_ARCHIVE"], !keep.isEmpty {
+            try? FileManager.default.removeItem(atPath: keep)
+            try FileManager.default.copyItem(atPath: path, toPath: keep)
+        }
         print("bench: wrote \(archive.imageCount) images, \(archive.fileSize) bytes, index+trailer \(archive.indexAndTrailerBytes) bytes in \(Int(writeTime)) ms")
 
         var listTimes: [Double] = []

@@ -53,13 +53,16 @@ public struct RateDistortionBench {
     public let qualities: [Double]
     /// Forced tile side (nil: the encoder's automatic layout).
     public let tileSide: Int?
+    /// Encoder-side latent refinement (nil: none).
+    public let refinement: LatentRefinement?
 
-    public init(model: CodecModel, qualities: [Double], tileSide: Int? = nil) throws {
+    public init(model: CodecModel, qualities: [Double], tileSide: Int? = nil, refinement: LatentRefinement? = nil) throws {
         guard !qualities.isEmpty else { throw CodecError(code: .invalidArgument, message: "give at least one quality") }
         for q in qualities { _ = try QualityPosition(quality: q, levelCount: model.configuration.levelCount) }
         self.model = model
         self.qualities = qualities
         self.tileSide = tileSide
+        self.refinement = refinement
     }
 
     /// Runs every image at every quality; `progress` gets one line per coded image.
@@ -68,7 +71,7 @@ public struct RateDistortionBench {
         for (name, image) in images {
             for quality in qualities {
                 let start = DispatchTime.now().uptimeNanoseconds
-                let encoded = try model.encode(image, quality: quality, tileSide: tileSide)
+                let encoded = try model.encode(image, quality: quality, tileSide: tileSide, refinement: refinement)
                 let middle = DispatchTime.now().uptimeNanoseconds
                 let decoded = try model.decode(encoded)
                 let end = DispatchTime.now().uptimeNanoseconds

@@ -12,15 +12,22 @@ extension CodecModel {
     ///   of that side (0: one tile), e.g. to measure what tile seams cost.
     /// - Throws: `.invalidArgument` for a decoder-only model, a bad quality or tile side,
     ///   `.imageTooLarge` above `maximumPixels`.
-    public func encode(_ image: PixelBuffer, quality: Double, tileSide: Int? = nil) throws -> EncodedImage {
+    /// - Parameter refinement: optional encoder-side latent refinement (``LatentRefinement``):
+    ///   slower encoding, same decoder and bitstream format.
+    public func encode(_ image: PixelBuffer, quality: Double, tileSide: Int? = nil,
+                       refinement: LatentRefinement? = nil) throws -> EncodedImage {
         _ = try QualityPosition(quality: quality, levelCount: configuration.levelCount)  // fail before g_a runs
-        return try encode(try analyze(image, tileSide: tileSide), quality: quality)
+        return try encode(try analyze(image, tileSide: tileSide), quality: quality, refinement: refinement)
     }
 
     /// What the encoder computes once per tile whatever the quality: y = g_a(x) and ẑ.
     struct TileAnalysis {
         let y: Tensor
         let z: IntegerFeatureMap
+        /// The padded input and the tile's real size (what a refinement measures distortion on).
+        let input: Tensor
+        let width: Int
+        let height: Int
     }
 
     /// The analyses of every tile of an image.
@@ -49,22 +56,29 @@ extension CodecModel {
         }
         let tiles = try layout.tiles.map { rect -> TileAnalysis in
             let tile = layout.side == 0 ? image : try image.window(x: rect.x, y: rect.y, width: rect.width, height: rect.height)
-            let y = try network.analysis.forward(try ImagePadding.tensor(from: tile), training: false)
+            let input = try ImagePadding.tensor(from: tile)
+            let y = layout.side == 0 ? try network.analysis.forward(input, training: false) : try analyzeTile(rect, of: image)
             let z = try Self.quantizedHyperLatent(ofLatent: y, network: network, range: hyperSynthesis.layers[0].inputRange)
-            return TileAnalysis(y: y, z: z)
+            return TileAnalysis(y: y, z: z, input: input, width: tile.width, height: tile.height)
         }
         return Analysis(layout: layout, tiles: tiles)
     }
 
-    func encode(_ analysis: Analysis, quality: Double) throws -> EncodedImage {
+    func encode(_ analysis: Analysis, quality: Double, refinement: LatentRefinement? = nil) throws -> EncodedImage {
         let position = try QualityPosition(quality: quality, levelCount: configuration.levelCount)
-        let offsets = offsets(at: position), encoderGains = gains(at: position).encoder
+        let offsets = offsets(at: position)
+        let (encoderGains, decoderGains) = gains(at: position)
         let limit = Float(1 << 24)
         let records = try analysis.tiles.map { tile -> LatentBitstream in
             let (y, z) = (tile.y, tile.z)
             let indices = try hyperSynthesis.scaleIndices(for: z, channelOffsets: offsets)
-            let gained = try network.engine.multiplyChannels(y, gains: encoderGains)
-            let yHat = gained.values().map { v -> Int32 in v.isNaN ? 0 : Int32(min(max(v.rounded(), -limit), limit)) }
+            var gained = try network.engine.multiplyChannels(y, gains: encoderGains).values()
+            if let refinement, refinement.iterations > 0 {
+                gained = try refine(gained, shape: y.shape, scaleIndices: indices, input: tile.input, width: tile.width,
+                                    height: tile.height, decoderGains: decoderGains, lambda: lambda(at: position),
+                                    settings: refinement).latents
+            }
+            let yHat = gained.map { v -> Int32 in v.isNaN ? 0 : Int32(min(max(v.rounded(), -limit), limit)) }
             return LatentBitstream(
                 zShape: .init(channels: z.channels, height: z.height, width: z.width),
                 yShape: .init(channels: y.shape.c, height: y.shape.h, width: y.shape.w),
@@ -89,12 +103,18 @@ extension CodecModel {
         let position = try QualityPosition(code: encoded.qualityCode, levelCount: configuration.levelCount)
         let decoderGains = gains(at: position).decoder
         var rgb = [UInt8](repeating: 0, count: encoded.width * encoded.height * 3)
+        let grid = layout.side > 0 && encoded.tileContext ? LatentGrid(layout: layout, tiles: tileLatents, channels: configuration.latentChannels) : nil
         for ((rect, latents), record) in zip(zip(layout.tiles, tileLatents), encoded.tiles) {
-            let shape = record.yShape
-            let gained = try Tensor(shape: TensorShape(n: 1, c: shape.channels, h: shape.height, w: shape.width),
-                                    values: latents.y.map(Float.init))
-            let xHat = try network.synthesis.forward(try network.engine.multiplyChannels(gained, gains: decoderGains), training: false)
-            let tile = try ImagePadding.pixels(from: xHat, width: rect.width, height: rect.height)
+            let tile: PixelBuffer
+            if let grid {
+                tile = try synthesizeTile(rect, from: grid, decoderGains: decoderGains)
+            } else {
+                let shape = record.yShape
+                let gained = try Tensor(shape: TensorShape(n: 1, c: shape.channels, h: shape.height, w: shape.width),
+                                        values: latents.y.map(Float.init))
+                let xHat = try synthesize(try network.engine.multiplyChannels(gained, gains: decoderGains))
+                tile = try ImagePadding.pixels(from: xHat, width: rect.width, height: rect.height)
+            }
             for row in 0..<rect.height {
                 let destination = ((rect.y + row) * encoded.width + rect.x) * 3
                 rgb.replaceSubrange(destination..<(destination + rect.width * 3),
@@ -112,7 +132,7 @@ extension CodecModel {
         return DecodedLatents(z: tiles.flatMap(\.z), y: tiles.flatMap(\.y), scaleIndices: tiles.flatMap(\.scaleIndices))
     }
 
-    private func decodeTileLatents(_ encoded: EncodedImage) throws -> (layout: TileLayout, latents: [DecodedLatents]) {
+    func decodeTileLatents(_ encoded: EncodedImage) throws -> (layout: TileLayout, latents: [DecodedLatents]) {
         guard encoded.modelIdentifier == identifier else {
             throw CodecError(code: .incompatibleModel,
                 message: "the image was coded by model \(String(format: "%016llx", encoded.modelIdentifier)), not \(identifierString); decode it with its own model")

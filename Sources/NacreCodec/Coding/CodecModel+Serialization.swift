@@ -3,8 +3,19 @@ import NacreEngine
 
 extension CodecModel {
     static let magic: [UInt8] = Array("NXCM".utf8)
+    /// Version 1: every tensor f32. Version 2: tensors carry an encoding byte; g_s's convolution
+    /// weights are int8 (`DecoderPrecision.int8`). An f32 model is still written as version 1, so
+    /// its bytes and identifier are what they always were.
     static let formatVersion: UInt16 = 1
+    static let int8FormatVersion: UInt16 = 2
     static let encoderFlag: UInt16 = 1
+
+    /// Tensor encodings in a version-2 file.
+    enum TensorEncoding: UInt8 {
+        case f32 = 0
+        /// Scales (f32 × shape[0]) then values (i8 × product), see `Int8ChannelWeights`.
+        case int8PerOutputChannel = 1
+    }
 
     /// The whole model (encoder and decoder), deterministic little-endian bytes (docs/MODEL.md).
     public func serialized() -> [UInt8] { encode(includingEncoder: canEncode) }
@@ -15,7 +26,8 @@ extension CodecModel {
     private func encode(includingEncoder: Bool) -> [UInt8] {
         var w = ByteWriter()
         w.append(contentsOf: Self.magic)
-        w.append(Self.formatVersion)
+        let version = decoderPrecision == .int8 ? Self.int8FormatVersion : Self.formatVersion
+        w.append(version)
         w.append(includingEncoder ? Self.encoderFlag : 0)
         w.append(UInt16(configuration.hiddenChannels))
         w.append(UInt16(configuration.latentChannels))
@@ -24,6 +36,7 @@ extension CodecModel {
         let infoText = info.keys.sorted().map { "\($0)=\(info[$0]!)" }.joined(separator: "\n")
         appendBlock(Array(infoText.utf8), to: &w)
         let tensors = includingEncoder ? decoderParameters + encoderParameters : decoderParameters
+        let int8Synthesis = version == Self.int8FormatVersion ? currentInt8Synthesis() : [:]
         w.append(UInt32(tensors.count))
         for p in tensors {
             let name = Array(p.name.utf8)
@@ -31,7 +44,20 @@ extension CodecModel {
             w.append(contentsOf: name)
             w.append(UInt8(p.shape.count))
             for d in p.shape { w.append(UInt32(d)) }
-            for i in 0..<p.count { w.append(p.value[i].bitPattern) }
+            if version == Self.formatVersion {
+                for i in 0..<p.count { w.append(p.value[i].bitPattern) }
+            } else if let q = int8Synthesis[p.name] {
+                w.append(TensorEncoding.int8PerOutputChannel.rawValue)
+                for scale in q.scales { w.append(scale.bitPattern) }
+                w.bytes += q.values.map { UInt8(bitPattern: $0) }
+            } else {
+                w.append(TensorEncoding.f32.rawValue)
+                for i in 0..<p.count { w.append(p.value[i].bitPattern) }
+            }
+        }
+        if version == Self.int8FormatVersion {
+            w.append(UInt8(int8ActivationScales.count))
+            for scale in int8ActivationScales { w.append(scale.bitPattern) }
         }
         appendBlock(hyperSynthesis.serialized(), to: &w)
         appendBlock(gaussianTables.serialized(), to: &w)
@@ -62,7 +88,9 @@ extension CodecModel {
             var r = ByteReader(body, what: "model", shortReadCode: .corruptStream)
             guard try r.readBytes(4) == magic else { throw corrupt("it does not start with \"NXCM\"") }
             let version = try r.read(UInt16.self)
-            guard version == formatVersion else { throw corrupt("format version \(version) (this build reads \(formatVersion))") }
+            guard version == formatVersion || version == int8FormatVersion else {
+                throw corrupt("format version \(version) (this build reads \(formatVersion) and \(int8FormatVersion))")
+            }
             let flags = try r.read(UInt16.self)
             guard flags & ~encoderFlag == 0 else { throw corrupt("unknown flags \(flags)") }
             let n = Int(try r.read(UInt16.self)), m = Int(try r.read(UInt16.self)), levels = Int(try r.read(UInt16.self))
@@ -82,6 +110,8 @@ extension CodecModel {
             let network = try HyperpriorModel(configuration: configuration, engine: engine)
             let includesEncoder = flags & encoderFlag != 0
             let expected = decoderParameters(of: network) + (includesEncoder ? encoderParameters(of: network) : [])
+            let int8Names = version == int8FormatVersion ? Set(synthesisConvolutionWeights(of: network).map(\.name)) : []
+            var int8Synthesis: [String: Int8ChannelWeights] = [:]
             let count = Int(try r.read(UInt32.self))
             guard count == expected.count else { throw corrupt("\(count) tensors where \(expected.count) are expected") }
             for p in expected {
@@ -93,11 +123,33 @@ extension CodecModel {
                 guard name == p.name, shape == p.shape else {
                     throw corrupt("tensor \(name) \(shape) where \(p.name) \(p.shape) is expected")
                 }
-                guard p.count * 4 <= r.remaining else { throw corrupt("truncated inside tensor \(name)") }
-                var values = [Float](repeating: 0, count: p.count)
-                for i in 0..<p.count { values[i] = Float(bitPattern: try r.read(UInt32.self)) }
-                guard values.allSatisfy(\.isFinite) else { throw corrupt("tensor \(name) holds NaN or infinity") }
-                try p.setValues(values)
+                let encoding: TensorEncoding
+                if version == formatVersion {
+                    encoding = .f32
+                } else {
+                    let raw = try r.read(UInt8.self)
+                    guard let e = TensorEncoding(rawValue: raw) else { throw corrupt("tensor \(name) has unknown encoding \(raw)") }
+                    encoding = e
+                    let wanted: TensorEncoding = int8Names.contains(name) ? .int8PerOutputChannel : .f32
+                    guard encoding == wanted else { throw corrupt("tensor \(name) is stored as \(encoding) where \(wanted) is expected") }
+                }
+                switch encoding {
+                case .f32:
+                    try p.setValues(try readFloats(&r, count: p.count, name: name, corrupt: corrupt))
+                case .int8PerOutputChannel:
+                    let scales = try readFloats(&r, count: p.shape[0], name: name, corrupt: corrupt)
+                    guard p.count <= r.remaining else { throw corrupt("truncated inside tensor \(name)") }
+                    let values = try r.readBytes(p.count).map { Int8(bitPattern: $0) }
+                    int8Synthesis[name] = try Int8ChannelWeights(shape: p.shape, scales: scales, values: values)
+                }
+            }
+            var activationScales: [Float] = []
+            if version == int8FormatVersion {
+                let count = Int(try r.read(UInt8.self))
+                guard count == 0 || count == int8Names.count else {
+                    throw corrupt("\(count) int8 activation scales for \(int8Names.count) g_s convolutions")
+                }
+                activationScales = try readFloats(&r, count: count, name: "int8 activation scales", corrupt: corrupt)
             }
             let hyperSynthesis = try IntegerHyperSynthesis(serialized: try readBlock(&r))
             let gaussian = try EntropyTables(serialized: try readBlock(&r))
@@ -107,7 +159,8 @@ extension CodecModel {
             for _ in 0..<(levels * m) { offsets.append(try r.read(Int32.self)) }
             return try CodecModel(configuration: configuration, network: network, hyperSynthesis: hyperSynthesis,
                                   gaussianTables: gaussian, factorizedTables: factorized, indexOffsets: offsets,
-                                  canEncode: includesEncoder, info: info)
+                                  canEncode: includesEncoder, info: info, int8Synthesis: int8Synthesis,
+                                  int8ActivationScales: activationScales)
         } catch let error as CodecError {
             throw error
         } catch {
@@ -122,6 +175,16 @@ extension CodecModel {
             throw CodecError(code: .invalidArgument, message: "cannot read model \(path): \(error.localizedDescription)")
         }
         return try load(Array(data), engine: engine)
+    }
+
+    /// `count` finite f32 values.
+    private static func readFloats(_ r: inout ByteReader, count: Int, name: String,
+                                   corrupt: (String) -> CodecError) throws -> [Float] {
+        guard count * 4 <= r.remaining else { throw corrupt("truncated inside tensor \(name)") }
+        var values = [Float](repeating: 0, count: count)
+        for i in 0..<count { values[i] = Float(bitPattern: try r.read(UInt32.self)) }
+        guard values.allSatisfy(\.isFinite) else { throw corrupt("tensor \(name) holds NaN or infinity") }
+        return values
     }
 
     private static func readBlock(_ r: inout ByteReader) throws -> [UInt8] {

@@ -27,6 +27,25 @@ public final class CodecModel {
     public let canEncode: Bool
     /// Provenance (source file, training step…), sorted keys; part of the decoder bytes.
     public let info: [String: String]
+    /// How g_s's convolution weights are stored (`.int8`: format version 2).
+    public var decoderPrecision: DecoderPrecision { int8Synthesis.isEmpty ? .f32 : .int8 }
+    /// The int8 form of g_s's convolution weights by parameter name (empty for an f32 decoder);
+    /// the network's g_s parameters hold their dequantized values.
+    let int8Synthesis: [String: Int8ChannelWeights]
+    /// The g_s parameters' versions when `int8Synthesis` was set: a parameter changed since
+    /// (e.g. by decoder fine-tuning) is quantized again when the model is serialized.
+    private var int8SynthesisVersions: [String: Int] = [:]
+    /// Per g_s convolution (in order), the per-tensor int8 step of its input, calibrated on photos;
+    /// empty when not calibrated (then int8 models decode through the dequantized f32 path).
+    public let int8ActivationScales: [Float]
+    /// Whether an int8 model with calibrated activation scales decodes with oneDNN's int8
+    /// convolutions (`Int8Synthesis`) instead of the reference path (dequantized weights, f32
+    /// engine). Off by default: on this project's CPU the two-pass int8 kernels were measured no
+    /// faster than the f32 engine (BENCHMARKS.md, int8 decoder). The environment variable
+    /// `NACRE_INT8_KERNELS=1` turns them on for a process.
+    public var usesInt8Kernels = ProcessInfo.processInfo.environment["NACRE_INT8_KERNELS"] == "1"
+    /// Built on first use by `synthesize(_:)`.
+    var int8Runner: Int8Synthesis?
     /// 64-bit FNV-1a of `decoderBytes()`: what an encoded image names to find its decoder.
     public private(set) var identifier: UInt64 = 0
 
@@ -36,7 +55,8 @@ public final class CodecModel {
 
     init(configuration: HyperpriorConfiguration, network: HyperpriorModel, hyperSynthesis: IntegerHyperSynthesis,
          gaussianTables: EntropyTables, factorizedTables: EntropyTables, indexOffsets: [Int32], canEncode: Bool,
-         info: [String: String]) throws {
+         info: [String: String], int8Synthesis: [String: Int8ChannelWeights] = [:],
+         int8ActivationScales: [Float] = []) throws {
         let m = configuration.latentChannels, n = configuration.hiddenChannels
         guard hyperSynthesis.inputChannels == n, hyperSynthesis.outputChannels == m,
               hyperSynthesis.indexCount == gaussianTables.count, factorizedTables.count == n,
@@ -44,6 +64,32 @@ public final class CodecModel {
               indexOffsets.count == configuration.levelCount * m, indexOffsets.allSatisfy({ abs($0) <= 1 << 24 }) else {
             throw CodecError(code: .incompatibleModel,
                 message: "the model's parts disagree (h_s \(hyperSynthesis.inputChannels)→\(hyperSynthesis.outputChannels) with \(hyperSynthesis.indexFractionBits) fraction bits, \(gaussianTables.count) Gaussian and \(factorizedTables.count) factorized tables, \(indexOffsets.count) offsets, for N=\(n), M=\(m)); re-export it")
+        }
+        if !int8Synthesis.isEmpty {
+            let weights = Self.synthesisConvolutionWeights(of: network)
+            guard Set(int8Synthesis.keys) == Set(weights.map(\.name)) else {
+                throw CodecError(code: .incompatibleModel,
+                    message: "int8 weights for \(int8Synthesis.keys.sorted()) where g_s has \(weights.map(\.name)); re-export the model")
+            }
+            for p in weights {
+                let q = int8Synthesis[p.name]!
+                guard q.shape == p.shape else {
+                    throw CodecError(code: .incompatibleModel, message: "int8 weights \(p.name) have shape \(q.shape) where \(p.shape) is expected; re-export the model")
+                }
+                try p.setValues(q.dequantized())
+            }
+            guard int8ActivationScales.isEmpty || int8ActivationScales.count == weights.count,
+                  int8ActivationScales.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                throw CodecError(code: .incompatibleModel,
+                    message: "\(int8ActivationScales.count) int8 activation scales for \(weights.count) g_s convolutions, or one is not a positive number; re-export the model")
+            }
+        } else if !int8ActivationScales.isEmpty {
+            throw CodecError(code: .internalInconsistency, message: "int8 activation scales given for an f32 decoder")
+        }
+        self.int8ActivationScales = int8ActivationScales
+        self.int8Synthesis = int8Synthesis
+        for p in Self.synthesisConvolutionWeights(of: network) where int8Synthesis[p.name] != nil {
+            int8SynthesisVersions[p.name] = p.version
         }
         self.configuration = configuration
         self.network = network
@@ -69,6 +115,21 @@ public final class CodecModel {
 
     static func decoderParameters(of network: HyperpriorModel) -> [Parameter] {
         network.synthesis.parameters + [network.decoderLogGains]
+    }
+
+    /// The int8 g_s weights to store: the stored ones, or for a parameter changed since (and still
+    /// finite) its values quantized again with the default clipping.
+    func currentInt8Synthesis() -> [String: Int8ChannelWeights] {
+        var result = int8Synthesis
+        for p in Self.synthesisConvolutionWeights(of: network) where int8SynthesisVersions[p.name].map({ $0 != p.version }) ?? false {
+            if let q = try? Int8ChannelWeights(quantizing: p.values(), shape: p.shape) { result[p.name] = q }
+        }
+        return result
+    }
+
+    /// The weights of g_s's transposed convolutions, the ones `DecoderPrecision.int8` stores in int8.
+    static func synthesisConvolutionWeights(of network: HyperpriorModel) -> [Parameter] {
+        network.synthesis.layers.compactMap { ($0 as? ConvTranspose2D)?.weight }
     }
 
     /// g_a, h_a and the encoder gains, plus the float h_s and z density: those two are not needed

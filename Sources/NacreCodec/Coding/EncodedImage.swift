@@ -2,6 +2,8 @@
 /// record per tile. Byte layout (docs/MODEL.md § Encoded image): magic `NXIM`, version u8, model
 /// identifier u64, quality code u16, width, height and tile side as varints, then each tile's
 /// `LatentBitstream` record prefixed by its varint length, in raster order, to the end.
+/// Version 2 (written for tiled images) means the tiles were analysed with context across their
+/// edges and are synthesized the same way (`LatentGrid`); version 1 tiles are synthesized alone.
 public struct EncodedImage: Sendable, Equatable {
     /// `CodecModel.identifier` of the model that wrote it.
     public var modelIdentifier: UInt64
@@ -13,19 +15,28 @@ public struct EncodedImage: Sendable, Equatable {
     public var tileSide: Int
     /// The coded latents z and y of each tile, raster order.
     public var tiles: [LatentBitstream]
+    /// Whether tiles are synthesized with their neighbours' latents as context (record version
+    /// 2); false for version-1 records, whose tiles were coded and are decoded alone.
+    public var tileContext: Bool
 
     static let magic: [UInt8] = Array("NXIM".utf8)
-    static let formatVersion: UInt8 = 1
+    /// Record versions: 1 (independent tiles), 2 (tiles with context; only written when tiled).
+    static let supportedVersions: ClosedRange<UInt8> = 1...2
 
     public init(modelIdentifier: UInt64, qualityCode: UInt16, width: Int, height: Int, tileSide: Int = 0,
-                tiles: [LatentBitstream]) {
+                tiles: [LatentBitstream], tileContext: Bool = true) {
         self.modelIdentifier = modelIdentifier
         self.qualityCode = qualityCode
         self.width = width
         self.height = height
         self.tileSide = tileSide
         self.tiles = tiles
+        self.tileContext = tileContext || tileSide == 0  // one tile: nothing to look across
     }
+
+    /// The record version written: 2 only when tiles with context make a difference, so untiled
+    /// records stay byte-identical to version 1.
+    var formatVersion: UInt8 { tileSide > 0 && tileContext ? 2 : 1 }
 
     /// The quality it was coded at, 1…100.
     public var quality: Double { Double(qualityCode) / 100 }
@@ -44,7 +55,7 @@ public struct EncodedImage: Sendable, Equatable {
     public func serialized() -> [UInt8] {
         var w = ByteWriter()
         w.append(contentsOf: Self.magic)
-        w.append(Self.formatVersion)
+        w.append(formatVersion)
         w.append(modelIdentifier)
         w.append(qualityCode)
         w.appendVarint(UInt64(width))
@@ -68,8 +79,8 @@ public struct EncodedImage: Sendable, Equatable {
             throw CodecError(code: .corruptBitstream, message: "the encoded image does not start with \"NXIM\"; it is not a Nacre image record")
         }
         let version = try r.read(UInt8.self)
-        guard version == Self.formatVersion else {
-            throw CodecError(code: .corruptBitstream, message: "encoded image version \(version) is not supported (expected \(Self.formatVersion)); upgrade Nacre")
+        guard Self.supportedVersions.contains(version) else {
+            throw CodecError(code: .corruptBitstream, message: "encoded image version \(version) is not supported (this Nacre reads 1…2); upgrade Nacre")
         }
         modelIdentifier = try r.read(UInt64.self)
         qualityCode = try r.read(UInt16.self)
@@ -82,6 +93,7 @@ public struct EncodedImage: Sendable, Equatable {
         height = Int(h)
         let layout = try TileLayout(width: width, height: height, side: Int(side))
         tileSide = layout.side
+        tileContext = version >= 2 || layout.side == 0
         var tiles: [LatentBitstream] = []
         for _ in 0..<layout.tileCount {
             let length = try r.readVarint(maxBytes: 5)

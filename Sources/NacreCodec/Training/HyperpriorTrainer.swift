@@ -114,7 +114,8 @@ public final class HyperpriorTrainer {
 
             optimizer.zeroGradients()
             let measured = try model.rateDistortion(images: images, level: level, training: true,
-                                                    latentNoise: latentNoise, hyperNoise: hyperNoise)
+                                                    latentNoise: latentNoise, hyperNoise: hyperNoise,
+                                                    distortion: options.distortion ?? .mse)
             guard measured.loss.isFinite else {
                 nonFiniteInARow += 1
                 logger.warning("non-finite loss; step skipped", metadata: ["step": "\(step)", "level": "\(level)"])
@@ -157,9 +158,10 @@ public final class HyperpriorTrainer {
         let images = try Tensor(shape: TensorShape(n: crops.count, c: 3, h: size, w: size), values: crops.flatMap { $0 })
         var levels: [ValidationReport.Level] = []
         for level in 0..<model.configuration.levelCount {
-            let m = try model.rateDistortion(images: images, level: level, training: false)
+            let m = try model.rateDistortion(images: images, level: level, training: false,
+                                             distortion: options.distortion ?? .mse)
             levels.append(.init(level: level, lambda: model.configuration.lambdas[level],
-                                bitsPerPixel: m.bitsPerPixel, psnr: m.psnr, loss: m.loss))
+                                bitsPerPixel: m.bitsPerPixel, psnr: m.psnr, loss: m.loss, msssim: m.msssim))
         }
         return ValidationReport(step: step, levels: levels)
     }

@@ -11,13 +11,31 @@ public struct RateDistortionMeasurement: Sendable {
     public var hyperLatentBitsPerPixel: Double
     /// Mean squared error on the 0…255 scale.
     public var mse: Double
-    /// The objective: bits/pixel + λ · MSE.
+    /// Mean MS-SSIM of the batch's image planes, when the objective is MS-SSIM.
+    public var msssim: Double?
+    /// The objective: bits/pixel + λ · MSE, or bits/pixel + λ · (1 − MS-SSIM).
     public var loss: Double
 
     /// Total estimated bits per pixel.
     public var bitsPerPixel: Double { latentBitsPerPixel + hyperLatentBitsPerPixel }
     /// PSNR of the batch's pooled MSE.
     public var psnr: Double { 10 * Foundation.log10(255 * 255 / max(mse, 1e-10)) }
+}
+
+/// What the training objective measures distortion with.
+public enum DistortionMetric: String, Codable, Sendable, CaseIterable {
+    /// Mean squared error on the 0…255 scale (λ ≈ 0.0018…0.18, CompressAI's MSE levels).
+    case mse
+    /// 1 − MS-SSIM (λ ≈ 2.4…220, CompressAI's MS-SSIM levels); crops of at least 176 px.
+    case msssim = "ms-ssim"
+
+    /// The default λ range of the metric's levels.
+    public var defaultLambdaRange: (low: Double, high: Double) {
+        switch self {
+        case .mse: return (0.0018, 0.18)
+        case .msssim: return (2.40, 220.0)
+        }
+    }
 }
 
 extension HyperpriorModel {
@@ -28,7 +46,8 @@ extension HyperpriorModel {
     /// rounded and nothing is differentiated: the rate is then the model's own estimate of
     /// what the entropy coder will spend.
     public func rateDistortion(
-        images x: Tensor, level: Int, training: Bool, latentNoise: UniformNoise? = nil, hyperNoise: UniformNoise? = nil
+        images x: Tensor, level: Int, training: Bool, latentNoise: UniformNoise? = nil, hyperNoise: UniformNoise? = nil,
+        distortion metric: DistortionMetric = .mse
     ) throws -> RateDistortionMeasurement {
         guard (0..<configuration.levelCount).contains(level) else {
             throw CodecError(code: .invalidArgument, message: "quality level \(level) is outside 0..<\(configuration.levelCount)")
@@ -51,6 +70,20 @@ extension HyperpriorModel {
         let yDecoder = try engine.multiplyChannels(yHat, gains: decoderGains)
         let xHat = try synthesis.forward(yDecoder, training: training)
         let mse = try engine.meanSquaredError(xHat, x) * 255 * 255
+        var msssim: Double?
+        var msssimGradient: [Float] = []
+        if metric == .msssim {
+            guard MSSSIMLoss.accepts(height: x.shape.h, width: x.shape.w) else {
+                throw CodecError(code: .invalidArgument,
+                                 message: "MS-SSIM training needs crops of at least \(MSSSIMLoss.minimumSide) px with sides that are multiples of 16, got \(x.shape.w)×\(x.shape.h)")
+            }
+            let planes = x.shape.n * x.shape.c
+            let evaluation = MSSSIMLoss.evaluate(reconstruction: xHat.values(), target: x.values(), planes: planes,
+                                                 height: x.shape.h, width: x.shape.w)
+            msssim = evaluation.values.reduce(0, +) / Double(planes)
+            msssimGradient = evaluation.gradient
+        }
+        let distortionTerm = msssim.map { lambda * (1 - $0) } ?? lambda * mse
 
         // Rates.
         let dYRate = training ? try Tensor(zeros: yRate.shape) : nil
@@ -68,12 +101,19 @@ extension HyperpriorModel {
 
         let measurement = RateDistortionMeasurement(
             level: level, latentBitsPerPixel: latentBits / pixels, hyperLatentBitsPerPixel: hyperBits / pixels,
-            mse: mse, loss: (latentBits + hyperBits) / pixels + lambda * mse)
+            mse: mse, msssim: msssim, loss: (latentBits + hyperBits) / pixels + distortionTerm)
         guard training, let dYRate, let dSigmaGained else { return measurement }
 
         // Backward, in reverse order of the forward.
         let perPixel = Float(1 / pixels)
-        let dXHat = try engine.meanSquaredErrorGradient(xHat, x, weight: Float(lambda * 255 * 255))
+        let dXHat: Tensor
+        if metric == .msssim {
+            // d(λ·(1 − mean MS-SSIM))/dx̂ = −λ / planes · d(MS-SSIM of the plane)/dx̂.
+            let k = Float(-lambda / Double(x.shape.n * x.shape.c))
+            dXHat = try Tensor(shape: xHat.shape, values: msssimGradient.map { $0 * k })
+        } else {
+            dXHat = try engine.meanSquaredErrorGradient(xHat, x, weight: Float(lambda * 255 * 255))
+        }
         guard let dYDecoder = try synthesis.backward(dXHat) else {
             throw CodecError(code: .internalInconsistency, message: "g_s returned no input gradient")
         }

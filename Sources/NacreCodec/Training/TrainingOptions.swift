@@ -37,6 +37,8 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var seed: UInt64 = 1
     /// Compute threads.
     public var threads: Int?
+    /// The distortion of the objective (nil: MSE, as in checkpoints written before the option).
+    public var distortion: DistortionMetric?
 
     public init() {}
 

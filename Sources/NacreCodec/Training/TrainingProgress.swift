@@ -59,13 +59,18 @@ public struct ValidationReport: Sendable, Codable {
         public var bitsPerPixel: Double
         public var psnr: Double
         public var loss: Double
+        /// Mean MS-SSIM, when the run optimises MS-SSIM.
+        public var msssim: Double?
     }
 
     /// Mean objective over the levels, the number a run tries to lower.
     public var meanLoss: Double { levels.map(\.loss).reduce(0, +) / Double(max(1, levels.count)) }
 
     public var summary: String {
-        "validation @\(step): " + levels.map { String(format: "q%d %.3f bpp %.2f dB", $0.level, $0.bitsPerPixel, $0.psnr) }
+        "validation @\(step): " + levels.map {
+            String(format: "q%d %.3f bpp %.2f dB", $0.level, $0.bitsPerPixel, $0.psnr)
+                + ($0.msssim.map { String(format: " MS-SSIM %.4f", $0) } ?? "")
+        }
             .joined(separator: " | ")
     }
 }

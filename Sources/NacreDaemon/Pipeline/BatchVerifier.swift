@@ -91,9 +91,6 @@ enum BatchVerifier {
                 }
                 var row = ArchiveIndexer.catalogImage(image, frame: listing.frame, archiveID: archiveID, encodedAt: createdAt)
                 row.sourcePath = item.sourcePath
-                // MS-SSIM is not measured below 161 px a side (NaN), but the catalog column is
-                // NOT NULL and SQLite stores NaN as NULL: record 0, "not measured".
-                if row.msSSIM.isNaN { row.msSSIM = 0 }
                 images.append(row)
             } catch {
                 problems.append("\(name): \(error)")

@@ -135,6 +135,7 @@ public actor IngestPipeline: DaemonPipeline {
 
     public func apply(_ config: DaemonConfig) async {
         self.config = config
+        (commands as? any ReloadableControlHandler)?.apply(config)
     }
 
     public func statusFields() async -> [String: JSONValue] {

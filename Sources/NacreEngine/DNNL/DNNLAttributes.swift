@@ -23,4 +23,19 @@ final class DNNLAttributes: @unchecked Sendable {
         try dnnlCheck(dnnl_post_ops_append_eltwise(po, 1, dnnl_eltwise_sqrt, 0, 0), "post_ops_append_eltwise")
         try dnnlCheck(dnnl_primitive_attr_set_post_ops(raw, po), "primitive_attr_set_post_ops")
     }
+
+    /// Adds the destination's previous contents to the result: `dst = result + dst`.
+    func appendSumPostOp() throws {
+        var po: dnnl_post_ops_t?
+        try dnnlCheck(dnnl_post_ops_create(&po), "post_ops_create")
+        defer { dnnl_post_ops_destroy(po) }
+        try dnnlCheck(dnnl_post_ops_append_sum(po, 1), "post_ops_append_sum")
+        try dnnlCheck(dnnl_primitive_attr_set_post_ops(raw, po), "primitive_attr_set_post_ops")
+    }
+
+    /// Multiplies the output by `scales`: one value (`mask` 0) or one per output channel (`mask`
+    /// 1 << 1). In oneDNN 2.x an int8 convolution computes `scale · (Σ src·weights + bias)`.
+    func setOutputScales(_ scales: [Float], mask: Int32) throws {
+        try dnnlCheck(dnnl_primitive_attr_set_output_scales(raw, Int64(scales.count), mask, scales), "primitive_attr_set_output_scales")
+    }
 }

@@ -66,10 +66,12 @@ enum DNNLConvolution {
     }
 
     /// A reorder (layout and/or data-type conversion) from `from` to `to`.
-    static func reorder(context: DNNLContext, from: DNNLMemoryDesc, to: DNNLMemoryDesc) throws -> DNNLPrimitive {
+    /// `attr` may carry output scales (e.g. f32 → s8 quantization).
+    static func reorder(context: DNNLContext, from: DNNLMemoryDesc, to: DNNLMemoryDesc,
+                        attr: DNNLAttributes? = nil) throws -> DNNLPrimitive {
         var pd: dnnl_primitive_desc_t?
         var f = from.raw, t = to.raw
-        let attr = try DNNLAttributes()
+        let attr = try attr ?? DNNLAttributes()
         try dnnlCheck(dnnl_reorder_primitive_desc_create(&pd, &f, context.engine, &t, context.engine, attr.raw),
                       "reorder_primitive_desc_create")
         return try DNNLPrimitive(label: "reorder", pd: pd!)

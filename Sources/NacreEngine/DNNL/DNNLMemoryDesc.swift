@@ -20,7 +20,13 @@ struct DNNLMemoryDesc: @unchecked Sendable {
         return dnnl_memory_desc_get_size(&md)
     }
 
-    var dataType: DNNLDataType { raw.data_type == dnnl_bf16 ? .bf16 : .f32 }
+    var dataType: DNNLDataType {
+        switch raw.data_type {
+        case dnnl_bf16: return .bf16
+        case dnnl_s8: return .s8
+        default: return .f32
+        }
+    }
 
     func sameLayout(as other: DNNLMemoryDesc) -> Bool {
         var a = raw, b = other.raw

@@ -1,0 +1,82 @@
+import Foundation
+import NacreEngine
+import NacreImage
+
+/// The champion/challenger gate of re-training: a challenger model replaces the champion only if
+/// its BD-rate against the champion, measured on held-back crops over at least four qualities,
+/// is below a margin (default −1 %: at least 1 % fewer bits at equal PSNR).
+///
+/// Each model is measured as an archive would use it: encoded with the full model, decoded with
+/// its decoder-only form (`decoderBytes()`, what the archive stores — so an int8 decoder is
+/// measured as int8), optionally through a restore post-filter (the denoiser). Rates are real
+/// bitstream bytes; PSNR is that of the MSE pooled over all crops at a quality.
+public struct ModelGate: Sendable {
+    /// Qualities measured (at least 4, so the BD-rate's cubic fit is determined).
+    public let qualities: [Double]
+    /// The BD-rate (percent) the challenger must beat (be below).
+    public let marginPercent: Double
+
+    /// What the gate found.
+    public struct Verdict: Sendable, Codable {
+        public var champion: RateDistortionCurve
+        public var challenger: RateDistortionCurve
+        /// BD-rate of the challenger against the champion, percent (negative: fewer bits).
+        public var bdRatePercent: Double
+        public var marginPercent: Double
+        /// Whether the challenger wins.
+        public var promote: Bool
+
+        public var summary: String {
+            String(format: "challenger BD-rate %+.2f %% vs champion (margin %+.2f %%): %@", bdRatePercent, marginPercent,
+                   promote ? "promoted" : "rejected")
+        }
+    }
+
+    /// - Throws: `.invalidArgument` for fewer than 4 qualities or one outside 1…100, or a margin that is not finite.
+    public init(qualities: [Double] = [10, 32, 55, 77, 100], marginPercent: Double = -1) throws {
+        guard Set(qualities).count >= 4, qualities.allSatisfy({ QualityPosition.qualityRange.contains($0) }) else {
+            throw CodecError(code: .invalidArgument, message: "the gate needs at least 4 different qualities in 1…100, got \(qualities)")
+        }
+        guard marginPercent.isFinite else {
+            throw CodecError(code: .invalidArgument, message: "the gate's margin must be a finite percentage")
+        }
+        self.qualities = qualities.sorted()
+        self.marginPercent = marginPercent
+    }
+
+    /// Judges `challenger` against `champion` on `crops` (never the training crops).
+    /// `postFilter` (e.g. each model's denoiser) is applied to every decoded crop when given.
+    public func judge(champion: CodecModel, challenger: CodecModel, crops: [PixelBuffer],
+                      postFilter: ((CodecModel, PixelBuffer) throws -> PixelBuffer)? = nil) throws -> Verdict {
+        let championCurve = try curve(of: champion, crops: crops, method: "champion \(champion.identifierString)", postFilter: postFilter)
+        let challengerCurve = try curve(of: challenger, crops: crops, method: "challenger \(challenger.identifierString)", postFilter: postFilter)
+        let bd = try BjontegaardDelta.rate(reference: championCurve, test: challengerCurve)
+        return Verdict(champion: championCurve, challenger: challengerCurve, bdRatePercent: bd,
+                       marginPercent: marginPercent, promote: bd < marginPercent)
+    }
+
+    /// The model's curve on the crops at the gate's qualities.
+    public func curve(of model: CodecModel, crops: [PixelBuffer], method: String,
+                      postFilter: ((CodecModel, PixelBuffer) throws -> PixelBuffer)? = nil) throws -> RateDistortionCurve {
+        guard !crops.isEmpty else {
+            throw CodecError(code: .invalidArgument, message: "the gate has no held-back crops to measure on")
+        }
+        let decoder = try CodecModel.load(model.decoderBytes(), engine: model.network.engine)
+        let pixels = Double(crops.reduce(0) { $0 + $1.pixelCount })
+        var bpp: [Double] = [], psnr: [Double] = []
+        for quality in qualities {
+            var bits = 0.0, squaredError = 0.0
+            for crop in crops {
+                let encoded = try model.encode(crop, quality: quality)
+                bits += Double(encoded.serialized().count * 8)
+                var decoded = try decoder.decode(encoded)
+                if let postFilter { decoded = try postFilter(decoder, decoded) }
+                squaredError += try PSNR(reference: crop, distorted: decoded).mse * Double(crop.pixelCount)
+            }
+            bpp.append(bits / pixels)
+            let mse = squaredError / pixels
+            psnr.append(mse > 0 ? 10 * Foundation.log10(255 * 255 / mse) : 100)
+        }
+        return RateDistortionCurve(method: method, bpp: bpp, psnr: psnr)
+    }
+}

@@ -1,0 +1,47 @@
+import NacreEngine
+import NacreImage
+import Testing
+@testable import NacreCodec
+
+/// The champion/challenger gate in both directions, with tiny models on real photo crops.
+struct ModelGateTests {
+    /// The tiny model with its synthesis weights disturbed: a decoder that is clearly worse.
+    static func worseModel() throws -> CodecModel {
+        let model = try CodecFixtures.tinyModel()
+        var generator = SeededGenerator(seed: 5)
+        for parameter in model.network.synthesis.parameters where parameter.shape.count == 4 {
+            let values = parameter.values().map { $0 * Float.random(in: 0.6...1.4, using: &generator) }
+            try parameter.setValues(values)
+        }
+        // Serialized and reloaded, so its identifier matches its (changed) decoder bytes.
+        return try CodecModel.load(model.serialized(), engine: try Engine(threads: 1))
+    }
+
+    @Test func aWorseChallengerIsRejectedAndABetterOneIsPromoted() throws {
+        let good = try CodecFixtures.tinyModel(), worse = try Self.worseModel()
+        #expect(good.identifier != worse.identifier)
+        let crops = try (0..<3).map(CodecFixtures.photo)
+        let gate = try ModelGate(qualities: [10, 40, 70, 100], marginPercent: -1)
+
+        let rejected = try gate.judge(champion: good, challenger: worse, crops: crops)
+        #expect(!rejected.promote, "\(rejected.summary)")
+        #expect(rejected.bdRatePercent > 0)
+
+        let promoted = try gate.judge(champion: worse, challenger: good, crops: crops)
+        #expect(promoted.promote, "\(promoted.summary)")
+        #expect(promoted.bdRatePercent < -1)
+
+        // Against itself nothing changes: BD-rate 0, not below the −1 % margin.
+        let same = try gate.judge(champion: good, challenger: good, crops: crops)
+        #expect(abs(same.bdRatePercent) < 1e-9 && !same.promote)
+    }
+
+    @Test func theGateNeedsFourQualitiesAndCrops() throws {
+        #expect(throws: CodecError.self) { try ModelGate(qualities: [10, 50, 90]) }
+        #expect(throws: CodecError.self) { try ModelGate(qualities: [10, 50, 90, 101]) }
+        let gate = try ModelGate()
+        #expect(gate.qualities.count >= 4)
+        let model = try CodecFixtures.tinyModel()
+        #expect(throws: CodecError.self) { try gate.judge(champion: model, challenger: model, crops: []) }
+    }
+}
