@@ -96,6 +96,18 @@ extension PipelineProcessTests {
             #expect(try await catalog.champion()?.id == modelID)
             #expect(try await catalog.recentEvents(kind: "archive.indexed").first?.subject == archiveID)
 
+            // The whole loop over the socket: `list` shows them, `restore` writes a PNG whose
+            // PSNR against the original is the one recorded at encode.
+            let listed = try #require(await daemon.request(.list))
+            #expect(listed["result"]?["images"]?.arrayValue?.count == 6, "\(listed)")
+            let crop = crops[0]
+            let restoredReply = try #require(await daemon.request(.restore, args: ["image": .string(crop.name)]))
+            let restoredPath = try #require(restoredReply["result"]?["path"]?.stringValue, "\(restoredReply)")
+            #expect(restoredPath == daemon.folder.sub("restore/" + crop.name))
+            let written = try PNGReader.read(contentsOfFile: restoredPath).pixels
+            let recorded = try #require(restored.first { $0.name == crop.name }).recordedPSNR
+            #expect(abs(try PSNR(reference: crop.pixels, distorted: written).decibels - recorded) <= 0.01)
+
             #expect(await daemon.stop() == 0, "log:\n\(daemon.log)")
         }
 
