@@ -47,7 +47,8 @@ test: deps
 	$(SWIFT) test --skip-build --skip NacreDaemonTests $(SWIFT_TEST_FLAGS)
 	$(SWIFT) test --skip-build --filter NacreDaemonTests $(SWIFT_TEST_FLAGS)
 
-## Start the daemon in the foreground on ./var with the development config (Ctrl-C stops it).
+## Start the daemon in the foreground on ./var with the development config and the built-in base
+## model (Ctrl-C stops it gracefully). README.md "The whole loop" shows what to do next.
 run: release
 	mkdir -p var/inbox var/archives var/restore var/quarantine var/state
 	.build/release/nacre daemon --config Config/nacre.yaml

@@ -63,6 +63,22 @@ public struct DaemonConfig: Sendable, Equatable {
         public var maxAgeSeconds: Double
     }
 
+    /// What an input image may be; larger files go to quarantine (`too_large`).
+    public struct Limits: Sendable, Equatable {
+        /// Largest PNG file in bytes.
+        public var maxFileBytes: Int64
+        /// Largest width × height the PNG header may declare (decompression bombs).
+        public var maxPixels: Int
+        /// Largest width or height.
+        public var maxSide: Int
+
+        public init(maxFileBytes: Int64 = 1 << 30, maxPixels: Int = 100_000_000, maxSide: Int = 32_768) {
+            self.maxFileBytes = maxFileBytes
+            self.maxPixels = maxPixels
+            self.maxSide = maxSide
+        }
+    }
+
     /// How the spools are watched.
     public struct Watch: Sendable, Equatable {
         /// A file whose size and mtime did not change for this long is taken (when no close/rename
@@ -108,10 +124,15 @@ public struct DaemonConfig: Sendable, Equatable {
     public var encode: EncodeTarget
     /// Worker threads for encoding; 0 means one per core.
     public var threads: Int
+    /// The full coded model (encoder and decoder) new batches are encoded with; `nil` means the
+    /// built-in base model (`BaseModel.locate()`). Restart-only.
+    public var modelPath: String?
     public var retrain: Retrain
     /// Verification fails when a decoded image's PSNR is more than this many dB away from the
     /// PSNR recorded at encode.
     public var verifyToleranceDB: Double
+    /// Input size limits.
+    public var limits: Limits
     public var watch: Watch
     /// swift-log level name (`trace` ... `critical`).
     public var logLevel: String
@@ -153,7 +174,7 @@ public struct DaemonConfig: Sendable, Equatable {
     }
 
     /// Names of changed settings that only take effect after a restart (the socket, the state,
-    /// catalog and archive locations, the log level). A reload keeps their old values.
+    /// catalog and archive locations, the log level, the encode model). A reload keeps their old values.
     public func restartRequiredChanges(to new: DaemonConfig) -> [String] {
         var changed: [String] = []
         if socket.path != new.socket.path { changed.append("socket.path") }
@@ -162,6 +183,7 @@ public struct DaemonConfig: Sendable, Equatable {
         if catalogPath != new.catalogPath { changed.append("catalog") }
         if archiveDir != new.archiveDir { changed.append("archive_dir") }
         if logLevel != new.logLevel { changed.append("log_level") }
+        if modelPath != new.modelPath { changed.append("encode.model") }
         return changed
     }
 
@@ -174,6 +196,7 @@ public struct DaemonConfig: Sendable, Equatable {
         merged.catalogPath = catalogPath
         merged.archiveDir = archiveDir
         merged.logLevel = logLevel
+        merged.modelPath = modelPath
         return merged
     }
 

@@ -16,12 +16,13 @@ struct DaemonConfigParser {
     func parse(_ root: Node) throws(DaemonError) -> DaemonConfig {
         let top = try ConfigNode(node: root, path: "").mapping(allowed: [
             "spools", "archive_dir", "catalog", "state_dir", "quarantine_dir", "originals", "socket",
-            "restore_roots", "batch", "encode", "verify", "watch", "retrain", "log_level",
+            "restore_roots", "batch", "encode", "verify", "limits", "watch", "retrain", "log_level",
         ])
         let stateDir = try top.required("state_dir").path(base: base)
-        let encodeMap = try top["encode"]?.mapping(allowed: ["quality", "target_psnr_db", "threads"])
+        let encodeMap = try top["encode"]?.mapping(allowed: ["quality", "target_psnr_db", "threads", "model"])
         let encode = try encodeMap.map { m throws(DaemonError) in try encodeTarget(m, required: true) ?? .quality(75) } ?? .quality(75)
         let threads = try encodeMap?["threads"]?.int(in: 0...1024) ?? 0
+        let modelPath = try encodeMap?["model"]?.path(base: base)
 
         let config = DaemonConfig(
             configPath: "",
@@ -36,8 +37,10 @@ struct DaemonConfigParser {
             batching: try batching(top["batch"]),
             encode: encode,
             threads: threads,
+            modelPath: modelPath,
             retrain: try retrain(top["retrain"]),
             verifyToleranceDB: try top["verify"]?.mapping(allowed: ["tolerance_db"])["tolerance_db"]?.double(in: 0...10) ?? 0.01,
+            limits: try limits(top["limits"]),
             watch: try watch(top["watch"]),
             logLevel: try logLevel(top["log_level"])
         )
@@ -73,6 +76,16 @@ struct DaemonConfigParser {
         case (_?, let p?): throw p.invalid("set either quality or target_psnr_db, not both")
         case (nil, nil): return required ? .quality(75) : nil
         }
+    }
+
+    private func limits(_ node: ConfigNode?) throws(DaemonError) -> DaemonConfig.Limits {
+        guard let node else { return DaemonConfig.Limits() }
+        let m = try node.mapping(allowed: ["max_file_bytes", "max_pixels", "max_side"])
+        let defaults = DaemonConfig.Limits()
+        return DaemonConfig.Limits(
+            maxFileBytes: try m["max_file_bytes"]?.byteSize(in: 1...(1 << 40)) ?? defaults.maxFileBytes,
+            maxPixels: try m["max_pixels"]?.int(in: 1...100_000_000) ?? defaults.maxPixels,
+            maxSide: try m["max_side"]?.int(in: 1...1_000_000) ?? defaults.maxSide)
     }
 
     private func originals(_ node: ConfigNode?) throws(DaemonError) -> DaemonConfig.OriginalsPolicy {

@@ -2,9 +2,10 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// The pipeline used until the codec, archive and catalog are wired in: it leaves spool files
-/// where they are (logging that it does), and answers every command but `status` with
-/// `not_available`. Nothing is faked: `status` says `"pipeline": "not_wired"`.
+/// A stand-in pipeline for the daemon's infrastructure tests (socket, service, reload), which
+/// need no model or catalog: it leaves spool files where they are (logging that it does), and
+/// answers every command but `status` with `not_available`. Nothing is faked: `status` says
+/// `"pipeline": "not_wired"`. `nacre daemon` runs ``IngestPipeline``.
 public final class UnwiredPipeline: DaemonPipeline {
     private let logger: Logger
     private let seen = Mutex<(ready: Int, rejected: Int)>((0, 0))

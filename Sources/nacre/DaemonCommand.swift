@@ -2,16 +2,19 @@ import ArgumentParser
 import Foundation
 import Logging
 import NacreDaemon
+import NacreEngine
 
 /// `nacre daemon --config FILE`: runs the archiving daemon in the foreground (systemd or `make run`).
 struct DaemonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "daemon",
-        abstract: "Run the archiving daemon: watch the spools, serve the control socket.",
+        abstract: "Run the archiving daemon: watch the spools, archive what arrives, serve the control socket.",
         discussion: """
-            Stops gracefully on SIGTERM or SIGINT and re-reads the config on SIGHUP. Logs go to \
-            stderr. Exit status: 0 after a graceful stop, 78 for an invalid config, 1 when the \
-            daemon cannot start or fails.
+            Files dropped into a spool's inbox are claimed, encoded with the configured model (default: \
+            the built-in base model) into batch archives, verified, indexed in the catalog, and only then \
+            deleted or moved (docs/PIPELINE.md). Stops gracefully on SIGTERM or SIGINT and re-reads the \
+            config on SIGHUP. Logs go to stderr. Exit status: 0 after a graceful stop, 78 for an invalid \
+            config, 1 when the daemon cannot start (e.g. no model, catalog unusable) or fails.
             """
     )
 
@@ -22,6 +25,9 @@ struct DaemonCommand: AsyncParsableCommand {
     var check = false
 
     func run() async throws {
+        // Idle OpenMP threads must sleep, not spin: the daemon shares the machine and idles
+        // between files (re-executes itself once with OMP_WAIT_POLICY=passive; same pid).
+        if !check { _ = Engine.reexecuteWithOpenMPWaitPolicy("passive") }
         let loaded: DaemonConfig
         do {
             loaded = try DaemonConfig.load(path: config)

@@ -131,7 +131,10 @@ struct DaemonProcessTests {
         let parsed = try JSONValue.parse(Array(json.stdout.utf8))
         #expect(parsed["ok"] == true)
 
-        let unwired = try await runCtl(["--socket", daemon.socketPath, "list"])
+        let listed = try await runCtl(["--socket", daemon.socketPath, "list"])
+        #expect(listed.status == 0, "\(listed.stderr)")
+
+        let unwired = try await runCtl(["--socket", daemon.socketPath, "retrain"])
         #expect(unwired.status == 1)
         #expect(unwired.stderr.contains("not_available"))
 

@@ -1,0 +1,107 @@
+import Foundation
+import NacreArchive
+import NacreCatalog
+import NacreCodec
+import NacreImage
+import NacreStore
+
+/// Checks a sealed batch archive against the originals still in the processing folder, before
+/// anything is indexed or deleted: the archive re-opens cleanly, carries the expected decoder,
+/// holds exactly the batch's images, each original is byte-identical to what was encoded
+/// (SHA-256), and each image decodes to the PSNR recorded at encode (within the tolerance).
+///
+/// Runs on the ``CodecWorker``'s queue (it decodes every image).
+enum BatchVerifier {
+    /// One image the batch should hold.
+    struct Expected: Sendable {
+        var name: [UInt8]
+        /// Where the original waits (processing folder).
+        var claimedPath: String
+        /// The inbox path, recorded as the image's source path.
+        var sourcePath: String
+    }
+
+    /// A verified archive, ready to index.
+    struct Verified: Sendable {
+        var archive: ArchiveRecord
+        var images: [NacreCatalog.ImageRecord]
+    }
+
+    /// Verifies the archive at `path`; throws ``PipelineError`` `.verification` naming every
+    /// problem found.
+    /// Throws ``PipelineError`` `.stopped` between images once `stop` is raised (the archive
+    /// stays `sealed` and is verified at the next start).
+    static func verify(archiveID: String, path: String, expected: [Expected], toleranceDB: Double,
+                       context: CodecContext, stop: StopFlag) throws -> Verified {
+        let reader: ArchiveReader
+        let manifest: ArchiveManifest
+        let model: [UInt8]
+        do {
+            reader = try ArchiveReader.open(path: path)
+            manifest = try reader.readManifest()
+            model = try reader.readModel()
+        } catch {
+            throw PipelineError(.verification, "archive \(path) does not re-open: \(error)")
+        }
+        var problems = reader.openProblems.map { "\($0)" }
+        guard SHA256.hash(model) == manifest.modelSHA256 else {
+            throw PipelineError(.verification, "archive \(path): the model frame does not match the manifest's SHA-256")
+        }
+        // The archive's own decoder; the loaded one when it is the same bytes (it always is for
+        // batches this daemon wrote with its current model).
+        let codec: CodecModel
+        if manifest.modelSHA256 == context.modelDigest {
+            codec = context.codec
+        } else {
+            do { codec = try CodecModel.load(model, engine: context.engine) } catch {
+                throw PipelineError(.verification, "archive \(path): its decoder does not load: \(error)")
+            }
+        }
+        let createdAt = Date(timeIntervalSince1970: Double(manifest.creationTime) / 1_000_000)
+        let byName = Dictionary(expected.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let stored = Set(reader.images.map(\.name))
+        for item in expected where !stored.contains(item.name) {
+            problems.append("\(String(decoding: item.name, as: UTF8.self)) is missing from the archive")
+        }
+        var images: [NacreCatalog.ImageRecord] = []
+        for (position, listing) in reader.images.enumerated() {
+            if stop.isRaised { throw PipelineError(.stopped, "stopping; archive \(archiveID) is verified at the next start") }
+            let name = listing.displayName
+            guard let item = byName[listing.name] else {
+                problems.append("\(name) is in the archive but not in the batch")
+                continue
+            }
+            do {
+                let image = try reader.readImage(at: position)
+                let original = try ProcessingFolder.read(item.claimedPath, limit: Int.max)
+                guard SHA256.hash(original) == image.record.originalSHA256 else {
+                    problems.append("\(name): the original in \(item.claimedPath) is not the file that was encoded (SHA-256 differs)")
+                    continue
+                }
+                let reference = try PNGReader.decode(original).pixels
+                let restored = try ImageRestorer.restoredPixels(try ImageRestorer.decode(image, with: codec),
+                                                                mode: ArchivedImageMode(record: image.record))
+                let psnr = try PSNR(reference: reference, distorted: restored).decibels
+                let recorded = Double(image.record.psnr)
+                let agrees = psnr == recorded || abs(psnr - recorded) <= toleranceDB
+                guard agrees else {
+                    problems.append(String(format: "%@: decodes to %.4f dB, %.4f dB was recorded at encode (tolerance %.4f dB)",
+                                           name, psnr, recorded, toleranceDB))
+                    continue
+                }
+                var row = ArchiveIndexer.catalogImage(image, frame: listing.frame, archiveID: archiveID, encodedAt: createdAt)
+                row.sourcePath = item.sourcePath
+                images.append(row)
+            } catch {
+                problems.append("\(name): \(error)")
+            }
+        }
+        guard problems.isEmpty else {
+            throw PipelineError(.verification, "archive \(path) failed verification: " + problems.joined(separator: "; "))
+        }
+        let archive = ArchiveRecord(id: archiveID, path: path, bytes: Int64(clamping: reader.fileSize),
+                                    modelID: ArchiveIndexer.catalogModelID(manifest).id, createdAt: createdAt,
+                                    verifiedAt: Date(), state: .verified)
+        return Verified(archive: archive, images: images)
+    }
+}

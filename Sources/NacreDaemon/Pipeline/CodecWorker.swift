@@ -1,0 +1,207 @@
+import Dispatch
+import Foundation
+import NacreArchive
+import NacreCodec
+import NacreEngine
+import NacreImage
+import NacreStore
+import Synchronization
+
+/// Runs the pipeline's CPU-heavy work (PNG decode, encode, archive writing, verification) on
+/// one dedicated serial queue, off Swift's cooperative pool, so the control server's handlers
+/// stay responsive while an image encodes.
+///
+/// The codec model and the open ``ArchiveWriter`` are not thread-safe; they live in a
+/// ``CodecContext`` that only code running on the queue touches.
+final class CodecWorker: @unchecked Sendable {
+    /// Path of the coded model in use.
+    let modelPath: String
+    /// Catalog id of the model: lower-case hex SHA-256 of its decoder bytes (what archives carry).
+    let modelID: String
+    private let queue: DispatchQueue
+    private let context: CodecContext
+
+    private init(queue: DispatchQueue, context: CodecContext) {
+        self.queue = queue
+        self.context = context
+        modelPath = context.modelPath
+        modelID = context.modelDigest.hex
+    }
+
+    /// Loads the model on a new queue. Throws ``PipelineError`` `.model` when it cannot be read
+    /// or cannot encode, `.stopped` when `stop` is raised first (the load is then abandoned; it
+    /// cannot be interrupted, and the process is on its way out).
+    static func start(modelPath: String, threads: Int, stop: StopFlag) async throws -> CodecWorker {
+        let queue = DispatchQueue(label: "nacre.codec", qos: .utility)
+        let outcome = LoadOutcome()
+        queue.async {
+            outcome.set(Result { () throws -> Unchecked<CodecContext> in
+                do {
+                let engine = try Engine(threads: threads > 0 ? threads : nil)
+                let codec = try CodecModel.load(contentsOfFile: modelPath, engine: engine)
+                guard codec.canEncode else {
+                    throw PipelineError(.model, "\(modelPath) is a decoder-only model; the daemon needs the full model written by `nacre export-model --out`")
+                }
+                    return Unchecked(CodecContext(engine: engine, codec: codec, modelPath: modelPath))
+                } catch let error as PipelineError {
+                    throw error
+                } catch {
+                    throw PipelineError(.model, "cannot load the encode model \(modelPath): \(error)")
+                }
+            })
+        }
+        while true {
+            if let result = outcome.value { return CodecWorker(queue: queue, context: try result.get().value) }
+            if stop.isRaised { throw PipelineError(.stopped, "stopping before the model finished loading") }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Runs `body` on the worker's queue with the context and returns its result.
+    func perform<T: Sendable>(_ body: @escaping @Sendable (CodecContext) throws -> T) async throws -> T {
+        let context = Unchecked(self.context)
+        return try await Self.run(on: queue) { try body(context.value) }
+    }
+
+    private static func run<T: Sendable>(on queue: DispatchQueue, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+}
+
+/// The model load's result, handed from the queue to the waiting task.
+private final class LoadOutcome: Sendable {
+    private let result = Mutex<Result<Unchecked<CodecContext>, any Error>?>(nil)
+    func set(_ value: Result<Unchecked<CodecContext>, any Error>) { result.withLock { $0 = value } }
+    var value: Result<Unchecked<CodecContext>, any Error>? { result.withLock { $0 } }
+}
+
+/// Carries a value that is only ever used on the worker's queue across an isolation boundary.
+struct Unchecked<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// What only the worker queue touches: the model and the open archive writer.
+final class CodecContext {
+    let engine: Engine
+    let codec: CodecModel
+    let modelPath: String
+    /// The decoder bytes stored in every archive's model frame.
+    let decoder: [UInt8]
+    let modelDigest: SHA256Digest
+    /// The open batch's archive, if any.
+    private(set) var writer: ArchiveWriter?
+
+    init(engine: Engine, codec: CodecModel, modelPath: String) {
+        self.engine = engine
+        self.codec = codec
+        self.modelPath = modelPath
+        decoder = codec.decoderBytes()
+        modelDigest = SHA256.hash(decoder)
+    }
+
+    /// Reads and encodes one claimed file. Bad input throws ``PipelineError`` `.badInput`.
+    func pack(path: String, name: [UInt8], rate: ImagePacker.Rate, limits: ImageLimits) throws -> ArchiveImage {
+        let bytes = try ProcessingFolder.read(path, limit: limits.maxFileBytes)
+        try Self.checkHeader(bytes, limits: limits)
+        do {
+            return try ImagePacker(codec: codec, rate: rate).pack(pngBytes: bytes, name: name).image
+        } catch let error as ImageError {
+            throw PipelineError.badInput(Self.reason(error.code.description), error.message)
+        } catch let error as CodecError {
+            throw PipelineError.badInput("encode_failed", "the codec could not encode the image: \(error)")
+        }
+    }
+
+    /// Starts the batch archive at `path` (the model frame is compressed here, which takes a
+    /// moment for a large decoder).
+    func openWriter(path: String, writerVersion: String, settings: [String: String]) throws {
+        abortWriter()
+        let manifest = ArchiveManifest(writerVersion: writerVersion, modelID: modelDigest.hex, modelSHA256: modelDigest,
+                                       codecSettings: settings.merging(codecSettings) { own, _ in own })
+        do {
+            writer = try ArchiveWriter(path: path, manifest: manifest, model: decoder)
+        } catch {
+            throw PipelineError(.archive, "cannot start archive \(path): \(error)")
+        }
+    }
+
+    func append(_ image: ArchiveImage) throws -> FrameLocation {
+        guard let writer else { throw PipelineError(.archive, "no open archive to append \(image.record.displayName) to") }
+        do { return try writer.append(image) } catch { throw PipelineError(.archive, "appending \(image.record.displayName): \(error)") }
+    }
+
+    /// Seals the open archive: index, trailer, fsync, rename to its final name, fsync of the folder.
+    func seal() throws -> ArchiveWriter.SealedArchive {
+        guard let writer else { throw PipelineError(.archive, "no open archive to seal") }
+        self.writer = nil
+        do { return try writer.seal() } catch {
+            writer.abort()
+            throw PipelineError(.archive, "sealing \(writer.path): \(error)")
+        }
+    }
+
+    /// Drops the open archive and its temporary file.
+    func abortWriter() {
+        writer?.abort()
+        writer = nil
+    }
+
+    /// The codec settings recorded in each manifest, as `nacre pack` records them.
+    private var codecSettings: [String: String] {
+        ["codec.N": "\(codec.configuration.hiddenChannels)", "codec.M": "\(codec.configuration.latentChannels)",
+         "codec.levels": "\(codec.configuration.levelCount)", "codec.modelIdentifier": codec.identifierString]
+    }
+
+    /// Most chunks other than IDAT a PNG may have. Real files carry a handful of metadata
+    /// chunks; a flood of them costs the decoder time and memory for nothing.
+    static let maxAncillaryChunks = 1024
+
+    /// Checks what the decoder does not, before anything is allocated: the configured pixel
+    /// limits against the IHDR (the decoder applies its built-in ones), and chunk floods. Leaves
+    /// every other verdict (signature, truncation, CRCs) to the decoder.
+    static func checkHeader(_ bytes: [UInt8], limits: ImageLimits) throws(PipelineError) {
+        let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        guard bytes.count >= 24, Array(bytes[0..<8]) == signature, Array(bytes[12..<16]) == Array("IHDR".utf8) else { return }
+        func word(_ at: Int) -> UInt64 { bytes[at..<(at + 4)].reduce(0) { $0 << 8 | UInt64($1) } }
+        let (width, height) = (word(16), word(20))
+        if width > 0, height > 0,
+           width > UInt64(limits.maxWidth) || height > UInt64(limits.maxHeight) || width * height > UInt64(limits.maxPixels) {
+            throw .badInput("too_large", "the PNG header declares \(width)×\(height) pixels, over the limit of \(limits.maxWidth)×\(limits.maxHeight) and \(limits.maxPixels) pixels (config `limits`)")
+        }
+        var offset = 8
+        var ancillary = 0
+        let idat = Array("IDAT".utf8)
+        while offset + 12 <= bytes.count {
+            let length = Int(word(offset))
+            if !bytes[(offset + 4)..<(offset + 8)].elementsEqual(idat) {
+                ancillary += 1
+                if ancillary > maxAncillaryChunks {
+                    throw .badInput("chunk_flood", "the PNG has more than \(maxAncillaryChunks) chunks besides its image data; real images carry a handful")
+                }
+            }
+            guard length <= bytes.count else { return }
+            offset += 12 + length
+        }
+    }
+
+    /// Whether a file name has control characters (a newline, a tab, ...): such names break
+    /// line-oriented tools, logs and `nacre ctl restore NAME`, so the file is quarantined.
+    static func hasControlCharacters(_ name: [UInt8]) -> Bool {
+        name.contains { $0 < 0x20 || $0 == 0x7F }
+    }
+
+    /// `notPNG` → `not_png`: quarantine reason codes are snake_case.
+    static func reason(_ code: String) -> String {
+        var result = ""
+        var previousIsLower = false
+        for character in code {
+            if character.isUppercase && previousIsLower { result += "_" }
+            result += character.lowercased()
+            previousIsLower = character.isLowercase
+        }
+        return result
+    }
+}

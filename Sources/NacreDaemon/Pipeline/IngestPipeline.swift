@@ -1,0 +1,651 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Logging
+import NacreArchive
+import NacreCatalog
+import NacreImage
+import NacreStore
+import ServiceLifecycle
+
+/// The daemon's crash-safe ingest pipeline (docs/PIPELINE.md):
+/// claim → encode → append to the open archive → seal → verify → index → delete or move the
+/// originals, with every step's state in the catalog, so that a crash at any point is finished
+/// or rolled back by ``recover()`` at the next start and no image is ever in zero places.
+///
+/// One loop (``run()``) does all the work, one file at a time, in this order: `seal` requests,
+/// a batch due by age, claimed files left by recovery, then spool events in arrival order.
+/// CPU-heavy steps run on the ``CodecWorker``'s queue, so while an image encodes the actor is
+/// free to answer `status`, and the control server's other commands never wait for it.
+public actor IngestPipeline: DaemonPipeline {
+    /// Where the pipeline is; `status` reports it.
+    enum Phase: String {
+        case starting, recovering, running, stopping, stopped
+    }
+
+    private var config: DaemonConfig
+    private let catalog: Catalog
+    private let commands: any ControlHandler
+    private let version: String
+    private let logger: Logger
+    private let processing: ProcessingFolder
+
+    private var worker: CodecWorker?
+    private var phase = Phase.starting
+    private var watcher: SpoolWatcher?
+    /// Spool events not yet taken, in arrival order.
+    private var pending: [SpoolEvent] = []
+    /// Claimed rows to encode before new files (left by recovery).
+    private var redo: [Int64] = []
+    private var batch: OpenBatch?
+    private var sealWaiters: [CheckedContinuation<Result<JSONValue, ControlError>, Never>] = []
+    /// Consecutive infrastructure failures, for the retry back-off.
+    private var failures = 0
+    /// Raised on graceful shutdown; long worker jobs check it.
+    private let stop = StopFlag()
+
+    /// - Parameters:
+    ///   - catalog: the daemon's one catalog (also the one the collection commands read).
+    ///   - commands: serves every command but `status`, `seal` and `retrain`.
+    public init(config: DaemonConfig, catalog: Catalog, commands: any ControlHandler, version: String, logger: Logger) {
+        self.config = config
+        self.catalog = catalog
+        self.commands = commands
+        self.version = version
+        self.logger = logger
+        processing = ProcessingFolder(stateDir: config.stateDir)
+    }
+
+    /// Lets the pipeline ask the watcher to report a file again when it could not be claimed.
+    public func attach(watcher: SpoolWatcher) {
+        self.watcher = watcher
+    }
+
+    // MARK: DaemonPipeline
+
+    /// Throws only when the pipeline cannot work at all (no usable model, the catalog refusing
+    /// the model row); every other failure is retried.
+    public func run() async throws {
+        let stop = self.stop
+        do {
+            try await withGracefulShutdownHandler {
+                try await runUntilStopped()
+            } onGracefulShutdown: {
+                stop.raise()
+            }
+        } catch {
+            // NacreDaemonService waits for all of its tasks (TaskGroup.waitForAll), and the spool
+            // feed and the shutdown watcher only end with a stop: a failed pipeline alone would
+            // leave the daemon up, taking nothing. Ask for the graceful stop; the error then
+            // stops the daemon (exit status 1).
+            logger.critical("the ingest pipeline cannot run; stopping the daemon: \(error)")
+            kill(getpid(), SIGTERM)
+            throw error
+        }
+    }
+
+    private func runUntilStopped() async throws {
+        let worker: CodecWorker
+        do {
+            worker = try await start()
+        } catch let error as PipelineError where error.code == .stopped {
+            phase = .stopped
+            return
+        }
+        self.worker = worker
+        phase = .recovering
+        while !stopRequested {
+            do {
+                try await recover()
+                break
+            } catch let error as PipelineError where error.code == .stopped {
+                break
+            } catch {
+                guard await backOff(after: error, while: "recovering") else { break }
+            }
+        }
+        if !stopRequested {
+            phase = .running
+            logger.info("ingest pipeline running", metadata: ["model": "\(worker.modelID)", "redo": "\(redo.count)"])
+        }
+        while !stopRequested {
+            do {
+                if try await step() {
+                    failures = 0
+                    continue
+                }
+            } catch let error as PipelineError where error.code == .stopped {
+                break
+            } catch {
+                guard await backOff(after: error, while: "ingesting") else { break }
+                try? await recover()
+                continue
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        phase = .stopping
+        await park()
+        phase = .stopped
+    }
+
+    public func ingest(_ event: SpoolEvent) async {
+        pending.append(event)
+    }
+
+    public func apply(_ config: DaemonConfig) async {
+        self.config = config
+        (commands as? any ReloadableControlHandler)?.apply(config)
+    }
+
+    public func statusFields() async -> [String: JSONValue] {
+        var queue: [String: JSONValue] = ["waiting": .int(Int64(pending.count))]
+        do {
+            let counts = try await catalog.ingestCounts()
+            for state in IngestState.allCases where !state.isFinal {
+                queue[state.rawValue] = .int(Int64(counts[state] ?? 0))
+            }
+        } catch {
+            queue["error"] = .string("\(error)")
+        }
+        var fields: [String: JSONValue] = [
+            "pipeline": .string(phase.rawValue),
+            "queue": .object(queue),
+            "open_batch": batch?.statusValue() ?? .null,
+        ]
+        if let worker {
+            fields["model"] = ["id": .string(worker.modelID), "path": .string(worker.modelPath)]
+        } else {
+            fields["model"] = .null
+        }
+        return fields
+    }
+
+    public nonisolated func handle(_ request: ControlRequest, peer: PeerCredentials) async throws -> JSONValue {
+        switch request.command {
+        case .seal: return try await requestSeal().get()
+        case .retrain: throw ControlError.notAvailable(request.command.rawValue)
+        default: return try await commands.handle(request, peer: peer)
+        }
+    }
+
+    // MARK: The loop
+
+    private var stopRequested: Bool { stop.isRaised || Task.isShuttingDownGracefully || Task.isCancelled }
+
+    /// Loads the model and records it; prepares the processing folder.
+    private func start() async throws -> CodecWorker {
+        try processing.prepare()
+        let modelPath: String
+        if let configured = config.modelPath {
+            modelPath = configured
+        } else {
+            do { modelPath = try BaseModel.locate() } catch { throw PipelineError(.model, error.message) }
+        }
+        let worker = try await CodecWorker.start(modelPath: modelPath, threads: config.threads, stop: stop)
+        if var known = try await catalog.model(id: worker.modelID) {
+            if known.filePath != modelPath {
+                known.filePath = modelPath
+                try await catalog.updateModel(known)
+            }
+        } else {
+            try await catalog.insertModel(ModelRecord(id: worker.modelID, role: .retired, filePath: modelPath))
+        }
+        // The model new batches are encoded with is the champion by definition.
+        try await catalog.promoteModel(id: worker.modelID)
+        logger.info("encode model loaded", metadata: ["model": "\(worker.modelID)", "path": "\(modelPath)"])
+        return worker
+    }
+
+    /// Does the next piece of work; false when there was nothing to do.
+    private func step() async throws -> Bool {
+        if !sealWaiters.isEmpty {
+            try await answerSealRequests()
+            return true
+        }
+        if let open = batch, open.isFull(config.batching) {
+            try await sealAndFinish()
+            return true
+        }
+        if !redo.isEmpty {
+            let id = redo.removeFirst()
+            if let row = try await catalog.ingestRow(id: id), row.state == .claimed { try await encode(row) }
+            return true
+        }
+        if !pending.isEmpty {
+            let event = pending.removeFirst()
+            switch event {
+            case .rejected(let file, let reason):
+                quarantine(file, code: reason.code.rawValue, message: reason.message)
+                await record(.warning, "ingest.quarantined", "\(reason.code.rawValue): \(reason.message)", subject: file.path)
+            case .ready(let file) where CodecContext.hasControlCharacters(file.rawName):
+                let message = "the file name has control characters (newline, tab, ...); rename it without them"
+                quarantine(file, code: "control_character_name", message: message)
+                await record(.warning, "ingest.quarantined", "control_character_name: \(message)", subject: file.path)
+            case .ready(let file):
+                let row: IngestRecord?
+                do {
+                    row = try await claim(file)
+                } catch {
+                    watcher?.forget(file)  // still in the inbox: report it again after the retry
+                    throw error
+                }
+                if let row { try await encode(row) }
+            }
+            return true
+        }
+        return false
+    }
+
+    /// Logs an infrastructure failure, drops the open batch (recovery rolls it back) and waits
+    /// before retrying: 1 s, doubling to 30 s. Returns false if a stop was requested meanwhile.
+    private func backOff(after error: any Error, while activity: String) async -> Bool {
+        failures += 1
+        let delay = min(30.0, pow(2.0, Double(min(failures - 1, 5))))
+        logger.error("ingest pipeline failed while \(activity); retrying in \(Int(delay)) s: \(error)")
+        await record(.error, "pipeline.error", "\(activity): \(error)", subject: batch?.archiveID)
+        if let worker { try? await worker.perform { $0.abortWriter() } }
+        batch = nil
+        let until = Date().addingTimeInterval(delay)
+        while Date() < until {
+            if stopRequested { return false }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return !stopRequested
+    }
+
+    /// On graceful stop: the current image is finished (the loop only checks between images);
+    /// the open batch is parked: its temporary archive is dropped and its rows go back to
+    /// `claimed`, so the originals (still in the processing folder) are encoded again at the
+    /// next start. Nothing else needs to wait.
+    private func park() async {
+        for waiter in sealWaiters {
+            waiter.resume(returning: .failure(ControlError(.shuttingDown, "the daemon is stopping; the open batch is parked and sealed after the next start")))
+        }
+        sealWaiters = []
+        guard let open = batch else { return }
+        if let worker { try? await worker.perform { $0.abortWriter() } }
+        batch = nil
+        do {
+            // In a task of its own: parking must also happen when the run was cancelled.
+            let catalog = self.catalog
+            let parked = try await Task { try await catalog.discardArchive(id: open.archiveID) }.value
+            logger.notice("stopping: parked the open batch; its images are encoded again at the next start",
+                          metadata: ["archive": "\(open.archiveID)", "images": "\(parked.count)"])
+        } catch {
+            logger.warning("stopping: could not park the open batch now; the next start rolls it back: \(error)")
+        }
+    }
+
+    // MARK: Claim and encode
+
+    /// Moves a ready file out of the inbox into its claim folder and records it. Returns nil when
+    /// the file could not be claimed (it vanished, or the move failed; then it is reported again).
+    private func claim(_ file: SpoolFile) async throws -> IngestRecord? {
+        let claimedPath = try processing.reserve(name: file.name)
+        let row: IngestRecord
+        do {
+            row = try await catalog.claimIngest(IngestRecord(
+                spool: file.spool, originalPath: file.path, claimedPath: claimedPath, size: file.size,
+                mtime: Date(timeIntervalSince1970: Double(file.mtimeNanoseconds) / 1e9)))
+        } catch {
+            processing.release(claimedPath)
+            throw error
+        }
+        do {
+            try processing.claim(file, to: claimedPath)
+        } catch {
+            // Not moved: the claim never happened.
+            try await catalog.deleteUnstartedIngest(id: row.id!)
+            processing.release(claimedPath)
+            if ProcessingFolder.exists(file.path) {
+                logger.error("cannot claim a spool file; it will be tried again at the next rescan: \(error)",
+                             metadata: ["spool": "\(file.spool)", "name": "\(file.name)"])
+                watcher?.forget(file)
+            } else {
+                logger.debug("spool file vanished before it was claimed", metadata: ["name": "\(file.name)"])
+            }
+            return nil
+        }
+        logger.debug("claimed", metadata: ["name": "\(file.name)", "ingest": "\(row.id!)"])
+        return row
+    }
+
+    /// Encodes one claimed file and appends it to the open batch; seals the batch when full.
+    /// Bad input is quarantined.
+    private func encode(_ row: IngestRecord) async throws {
+        guard let worker, let id = row.id else { return }
+        let nameText = ProcessingFolder.fileName(of: row.claimedPath)
+        let name = Array(nameText.utf8)
+        // Swapped for a symlink or special file between the report and the claim.
+        guard ProcessingFolder.isRegularFile(row.claimedPath) else {
+            try await quarantine(row, code: "special_file", message: "the claimed entry is not a regular file (replaced after it was reported?)")
+            return
+        }
+        if batch?.holds(name) == true {
+            // Names are unique within an archive: the earlier file of this name goes into this
+            // batch, the new one into the next.
+            try await sealAndFinish()
+        }
+        let path = row.claimedPath
+        let rate = encodeRate(forSpool: row.spool)
+        let limits = imageLimits
+        let image: ArchiveImage
+        do {
+            image = try await worker.perform { try $0.pack(path: path, name: name, rate: rate, limits: limits) }
+        } catch let error as PipelineError where error.code == .badInput {
+            try await quarantine(row, code: error.reason, message: error.message)
+            return
+        }
+        let open = try await openBatch()
+        _ = try await worker.perform { try $0.append(image) }
+        // claimed → encoded → appended in one commit: until the frame is in the batch file the
+        // work lives only in memory, which recovery treats like `claimed` anyway.
+        try await catalog.advanceIngest(id: id, from: .claimed, through: [.encoded, .appended], batchID: open.archiveID)
+        let record = image.record
+        batch?.add(name, rawBytes: Int64(record.width) * Int64(record.height) * Int64(record.channels) * (record.bitDepth == 16 ? 2 : 1))
+        logger.debug("appended", metadata: ["name": "\(nameText)", "archive": "\(open.archiveID)",
+                                            "psnr": "\(record.psnr)", "latent_bytes": "\(image.latentByteCount)"])
+        if let batch, batch.isFull(config.batching) { try await sealAndFinish() }
+    }
+
+    private func encodeRate(forSpool name: String) -> ImagePacker.Rate {
+        let target = config.spools.first { $0.name == name }.map(config.encodeTarget(for:)) ?? config.encode
+        switch target {
+        case .quality(let quality): return .quality(Double(quality))
+        case .targetPSNR(let decibels): return .targetPSNR(decibels)
+        }
+    }
+
+    private var imageLimits: ImageLimits {
+        ImageLimits(maxWidth: config.limits.maxSide, maxHeight: config.limits.maxSide, maxPixels: config.limits.maxPixels,
+                    maxFileBytes: Int(clamping: config.limits.maxFileBytes))
+    }
+
+    /// The open batch, starting one (catalog row `open` first, then the temporary file) if none.
+    private func openBatch() async throws -> OpenBatch {
+        if let batch { return batch }
+        guard let worker else { throw PipelineError(.model, "no model loaded") }
+        let id = OpenBatch.newID()
+        let path = config.archiveDir + "/" + id + ".nacre"
+        try await catalog.insertArchive(ArchiveRecord(id: id, path: path, bytes: 0, modelID: worker.modelID, state: .open))
+        let writerVersion = "nacre \(version) daemon"
+        do {
+            try await worker.perform { try $0.openWriter(path: path, writerVersion: writerVersion, settings: [:]) }
+        } catch {
+            _ = try? await catalog.discardArchive(id: id)
+            throw error
+        }
+        let open = OpenBatch(archiveID: id, path: path)
+        batch = open
+        logger.debug("batch opened", metadata: ["archive": "\(id)"])
+        return open
+    }
+
+    // MARK: Seal, verify, index, originals
+
+    /// Seals the open batch and carries it through verify, index and the originals.
+    private func sealAndFinish() async throws {
+        guard let open = batch, let worker else { return }
+        batch = nil
+        let sealed = try await worker.perform { try $0.seal() }
+        guard var archive = try await catalog.archive(id: open.archiveID) else {
+            throw PipelineError(.archive, "archive \(open.archiveID) has no catalog row")
+        }
+        archive.state = .sealed
+        archive.sealedAt = Date()
+        archive.bytes = Int64(clamping: sealed.fileSize)
+        try await catalog.updateArchive(archive)
+        try await catalog.transitionIngestBatch(open.archiveID, from: .appended, to: .sealed)
+        logger.info("archive sealed", metadata: ["archive": "\(open.archiveID)", "images": "\(sealed.imageCount)", "bytes": "\(sealed.fileSize)"])
+        try await finish(archiveID: open.archiveID)
+    }
+
+    /// Verifies a sealed archive, indexes it and finishes its originals; an archive that fails
+    /// verification is deleted and its images encoded again (quarantined after a second failure).
+    private func finish(archiveID: String) async throws {
+        guard let worker, var archive = try await catalog.archive(id: archiveID) else { return }
+        // Rows lag behind the archive row when a crash fell between the two writes.
+        try await catalog.transitionIngestBatch(archiveID, from: .appended, to: .sealed)
+        let rows = try await catalog.ingestRows(batch: archiveID).filter { !$0.state.isFinal }
+        let expected = rows.map {
+            BatchVerifier.Expected(name: Array(ProcessingFolder.fileName(of: $0.claimedPath).utf8), claimedPath: $0.claimedPath,
+                                   sourcePath: $0.originalPath)
+        }
+        let path = archive.path
+        let tolerance = config.verifyToleranceDB
+        let stop = self.stop
+        let verified: BatchVerifier.Verified
+        do {
+            verified = try await worker.perform {
+                try BatchVerifier.verify(archiveID: archiveID, path: path, expected: expected, toleranceDB: tolerance,
+                                         context: $0, stop: stop)
+            }
+        } catch let error as PipelineError where error.code == .verification {
+            try await reject(archive, rows: rows, error: error)
+            return
+        }
+        if archive.state == .sealed {
+            archive.state = .verified
+            archive.verifiedAt = verified.archive.verifiedAt
+            archive.bytes = verified.archive.bytes
+            try await catalog.updateArchive(archive)
+        }
+        try await catalog.transitionIngestBatch(archiveID, from: .sealed, to: .verified)
+        archive.state = .indexed
+        try await catalog.indexArchive(archive, images: verified.images)
+        logger.info("archive verified and indexed", metadata: ["archive": "\(archiveID)", "images": "\(verified.images.count)"])
+        await record(.info, "archive.indexed", "sealed, verified and indexed \(verified.images.count) images", subject: archiveID)
+        try await finishOriginals(try await catalog.ingestRows(batch: archiveID).filter { $0.state == .indexed })
+    }
+
+    /// Deletes an archive that failed verification (file first: a file without a row would be
+    /// an orphan) and rolls its rows back to `claimed`.
+    private func reject(_ archive: ArchiveRecord, rows: [IngestRecord], error: PipelineError) async throws {
+        logger.error("\(error.message); deleting it and encoding its images again", metadata: ["archive": "\(archive.id)"])
+        await record(.error, "archive.verify_failed", error.message, subject: archive.id)
+        if unlink(archive.path) != 0 && errno != ENOENT { throw PipelineError.system("unlink", archive.path) }
+        try ProcessingFolder.syncFolder(config.archiveDir)
+        let failedBefore = Set(rows.filter { $0.errorReason?.hasPrefix(Self.verifyFailedReason) == true }.compactMap(\.id))
+        for row in try await catalog.discardArchive(id: archive.id, reason: Self.verifyFailedReason + ": " + error.message) {
+            if failedBefore.contains(row.id!) {
+                try await quarantine(row, code: "verify_failed", message: "its archive failed verification twice: \(error.message)")
+            } else {
+                redo.append(row.id!)
+            }
+        }
+    }
+
+    private static let verifyFailedReason = "verify failed"
+
+    /// Deletes the originals of indexed rows, or moves them to `done_dir`, then marks them done.
+    /// One fsync per folder for the whole batch, before the rows say `done` (a file whose unlink
+    /// was lost in a power cut would come back as an orphan beside a `done` row).
+    private func finishOriginals(_ rows: [IngestRecord]) async throws {
+        let indexed = rows.filter { $0.state == .indexed }
+        guard !indexed.isEmpty else { return }
+        for row in indexed {
+            if ProcessingFolder.exists(row.claimedPath) {
+                switch config.originals {
+                case .delete:
+                    guard unlink(row.claimedPath) == 0 || errno == ENOENT else { throw PipelineError.system("unlink", row.claimedPath) }
+                case .move(let doneDir):
+                    let destination = ProcessingFolder.freeName(for: ProcessingFolder.fileName(of: row.claimedPath), in: doneDir)
+                    try ProcessingFolder.move(Array(row.claimedPath.utf8CString), displayName: row.claimedPath, to: destination)
+                }
+            }
+            // Removing the (now empty) claim folder makes the unlink in it durable with the
+            // processing folder's fsync below.
+            processing.release(row.claimedPath)
+        }
+        if case .move(let doneDir) = config.originals { try ProcessingFolder.syncFolder(doneDir) }
+        try ProcessingFolder.syncFolder(processing.path)
+        for batchID in Set(indexed.compactMap(\.batchID)) {
+            try await catalog.transitionIngestBatch(batchID, from: .indexed, to: .done)
+        }
+    }
+
+    // MARK: seal command
+
+    private func requestSeal() async -> Result<JSONValue, ControlError> {
+        guard phase != .stopping && phase != .stopped else {
+            return .failure(ControlError(.shuttingDown, "the daemon is stopping; the open batch is parked and sealed after the next start"))
+        }
+        return await withCheckedContinuation { sealWaiters.append($0) }
+    }
+
+    private func answerSealRequests() async throws {
+        let waiters = sealWaiters
+        sealWaiters = []
+        let reply: Result<JSONValue, ControlError>
+        var failure: (any Error)?
+        if let open = batch {
+            do {
+                try await sealAndFinish()
+                if let archive = try await catalog.archive(id: open.archiveID), archive.state == .indexed {
+                    reply = .success(["sealed": true, "archive_id": .string(open.archiveID), "images": .int(Int64(open.imageCount)),
+                                      "state": .string(archive.state.rawValue)])
+                } else {
+                    reply = .failure(ControlError(.internal, "archive \(open.archiveID) failed verification and was deleted; its images are encoded again (see the log)"))
+                }
+            } catch let error as PipelineError where error.code == .stopped {
+                reply = .failure(ControlError(.shuttingDown, "the daemon is stopping; archive \(open.archiveID) is sealed and is verified and indexed at the next start"))
+                failure = error
+            } catch {
+                reply = .failure(ControlError(.internal, "sealing archive \(open.archiveID) failed: \(error)"))
+                failure = error
+            }
+        } else {
+            reply = .success(["sealed": false, "message": "nothing to seal"])
+        }
+        for waiter in waiters { waiter.resume(returning: reply) }
+        if let failure { throw failure }
+    }
+
+    // MARK: Quarantine
+
+    /// Quarantines a spool entry the watcher rejected (it was never claimed). If that fails the
+    /// entry stays where it is and the watcher reports it again at its next rescan.
+    private func quarantine(_ file: SpoolFile, code: String, message: String) {
+        do {
+            let destination = try Quarantine(folder: config.quarantineDir).move(file, code: code, message: message)
+            logger.warning("quarantined", metadata: ["name": "\(file.name)", "code": "\(code)", "to": "\(destination)"])
+        } catch {
+            logger.error("cannot quarantine a rejected spool entry; will try again: \(error)", metadata: ["name": "\(file.name)"])
+            if file.spool != "" { watcher?.forget(file) }
+        }
+    }
+
+    /// Quarantines a claimed file from its claim folder and closes its row.
+    private func quarantine(_ row: IngestRecord, code: String, message: String) async throws {
+        let folder = ProcessingFolder.parent(of: row.claimedPath)
+        let name = ProcessingFolder.fileName(of: row.claimedPath)
+        if ProcessingFolder.exists(row.claimedPath) {
+            let file = SpoolFile(spool: row.spool, directory: folder, rawName: Array(name.utf8), size: row.size,
+                                 mtimeNanoseconds: Int64(row.mtime.timeIntervalSince1970 * 1e9), device: 0, inode: 0)
+            do {
+                let destination = try Quarantine(folder: config.quarantineDir)
+                    .move(file, code: code, message: message + " (taken from \(row.originalPath))")
+                logger.warning("quarantined", metadata: ["name": "\(name)", "code": "\(code)", "to": "\(destination)"])
+            } catch {
+                throw PipelineError(.fileSystem, "cannot quarantine \(row.claimedPath): \(error)")
+            }
+        } else {
+            logger.error("a claimed file vanished from the processing folder", metadata: ["path": "\(row.claimedPath)"])
+        }
+        processing.release(row.claimedPath)
+        try await catalog.transitionIngest(id: row.id!, to: .quarantined, reason: "\(code): \(message)")
+        await record(.warning, "ingest.quarantined", "\(code): \(message)", subject: row.originalPath)
+    }
+
+    /// Appends a catalog event; a failure to record it is only logged.
+    private func record(_ level: Logger.Level, _ kind: String, _ message: String, subject: String?) async {
+        do {
+            try await catalog.appendEvent(level: level, kind: kind, message: message, subject: subject)
+        } catch {
+            logger.warning("cannot record event \(kind) in the catalog: \(error)")
+        }
+    }
+
+    // MARK: Recovery
+
+    /// Finishes or rolls back whatever a crash (or a failed step) left, from the catalog's
+    /// state and what is on disk. Idempotent; runs at start before any new file is taken, and
+    /// after an infrastructure failure. See docs/PIPELINE.md for the table.
+    func recover() async throws {
+        redo = []
+        batch = nil
+        if let worker { try await worker.perform { $0.abortWriter() } }
+        removeStaleArchiveTemporaries()
+
+        // Archives not indexed yet, oldest first.
+        for var archive in try await catalog.archives(in: [.open, .sealed, .verified]).reversed() {
+            if archive.state == .open {
+                guard ProcessingFolder.isRegularFile(archive.path) else {
+                    // Never sealed: its temporary file is gone with the process.
+                    let rolled = try await catalog.discardArchive(id: archive.id)
+                    logger.notice("recovery: discarded an unsealed batch; its images are encoded again",
+                                  metadata: ["archive": "\(archive.id)", "images": "\(rolled.count)"])
+                    continue
+                }
+                // Sealed (renamed) just before the crash, not yet recorded.
+                archive.state = .sealed
+                archive.sealedAt = Date()
+                try await catalog.updateArchive(archive)
+            }
+            logger.notice("recovery: verifying and indexing an archive sealed before the restart", metadata: ["archive": "\(archive.id)"])
+            try await finish(archiveID: archive.id)
+        }
+        try await finishOriginals(try await catalog.ingestRows(in: [.indexed]))
+
+        // Work that lived only in memory or in a batch that no longer exists.
+        for row in try await catalog.ingestRows(in: [.encoded, .appended, .sealed, .verified]) {
+            try await catalog.transitionIngest(id: row.id!, to: .claimed)
+        }
+        var known = Set<String>()
+        for row in try await catalog.ingestRows(in: [.claimed]) {
+            guard ProcessingFolder.exists(row.claimedPath) else {
+                // The claim never moved the file (it is still in the inbox, or gone).
+                try await catalog.deleteUnstartedIngest(id: row.id!)
+                processing.release(row.claimedPath)
+                continue
+            }
+            if ProcessingFolder.isRegularFile(row.originalPath) && ProcessingFolder.sameContent(row.originalPath, row.claimedPath) {
+                // A copy across file systems was interrupted before the inbox file was unlinked.
+                if unlink(row.originalPath) == 0 { try? ProcessingFolder.syncFolder(ProcessingFolder.parent(of: row.originalPath)) }
+            }
+            known.insert(ProcessingFolder.parent(of: row.claimedPath))
+            if !redo.contains(row.id!) { redo.append(row.id!) }
+        }
+        try await removeOrphans(keeping: known)
+        if !redo.isEmpty { logger.notice("recovery: claimed files to encode", metadata: ["count": "\(redo.count)"]) }
+    }
+
+    /// Drops the hidden temporary files of archives that were being written when the process died.
+    private func removeStaleArchiveTemporaries() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: config.archiveDir)) ?? []
+        for name in names where name.hasPrefix(".") && name.contains(".nacre.tmp-") {
+            if unlink(config.archiveDir + "/" + name) == 0 {
+                logger.info("recovery: removed an unsealed archive's temporary file", metadata: ["name": "\(name)"])
+            }
+        }
+    }
+
+    /// Claim folders no unfinished row knows: empty ones (a claim that never moved its file, or
+    /// a finished one) are removed; files in them are quarantined, never deleted.
+    private func removeOrphans(keeping known: Set<String>) async throws {
+        for folder in processing.claimFolders() where !known.contains(folder) {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+            for entry in entries {
+                if entry.hasPrefix(".nacre-write-") {
+                    unlink(folder + "/" + entry)  // an interrupted cross-file-system copy
+                    continue
+                }
+                let file = SpoolFile(spool: "", directory: folder, rawName: Array(entry.utf8), size: 0, mtimeNanoseconds: 0, device: 0, inode: 0)
+                quarantine(file, code: "orphan", message: "found in the processing folder with no ingest row")
+                await record(.warning, "ingest.quarantined", "orphan: \(entry) found in the processing folder with no ingest row", subject: folder)
+            }
+            if rmdir(folder) == 0 { try? ProcessingFolder.syncFolder(processing.path) }
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import Testing
+@testable import NacreDaemon
+
+/// The config keys the ingest pipeline adds: `encode.model` and `limits`.
+@Suite("Pipeline config")
+struct PipelineConfigTests {
+    private let minimal = """
+        spools: [{name: main, inbox: in}]
+        archive_dir: a
+        state_dir: s
+        quarantine_dir: q
+        socket: {path: n.sock}
+        """
+
+    private func parse(_ yaml: String) throws -> DaemonConfig {
+        try DaemonConfig.parse(yaml: yaml, configPath: "/srv/nacre/etc/nacre.yaml")
+    }
+
+    @Test func defaultsAreTheBaseModelAndTheDecoderLimits() throws {
+        let config = try parse(minimal)
+        #expect(config.modelPath == nil)
+        #expect(config.limits == DaemonConfig.Limits(maxFileBytes: 1 << 30, maxPixels: 100_000_000, maxSide: 32_768))
+    }
+
+    @Test func modelPathResolvesAgainstTheConfigFolderAndNeedsARestart() throws {
+        let config = try parse(minimal + "\nencode: {quality: 60, model: models/mine.nxcm}")
+        #expect(config.modelPath == "/srv/nacre/etc/models/mine.nxcm")
+        var changed = config
+        changed.modelPath = "/other.nxcm"
+        #expect(config.restartRequiredChanges(to: changed) == ["encode.model"])
+        #expect(config.applyingReloadable(from: changed).modelPath == config.modelPath)
+    }
+
+    @Test func limitsParseAndAreChecked() throws {
+        let config = try parse(minimal + "\nlimits: {max_file_bytes: 200 MiB, max_pixels: 4000000, max_side: 4096}")
+        #expect(config.limits == DaemonConfig.Limits(maxFileBytes: 200 << 20, maxPixels: 4_000_000, maxSide: 4096))
+        #expect(throws: DaemonError.self) { try parse(minimal + "\nlimits: {max_pixels: 0}") }
+        #expect(throws: DaemonError.self) { try parse(minimal + "\nlimits: {max_files: 3}") }
+    }
+}
