@@ -78,8 +78,11 @@ public final class NacreDaemonService: Service, Sendable {
                 self.notify.stopping()
                 await Self.offPool { self.watcher.stop() }
             }
+            // Not waitForAll(): it waits for every task even after one failed, and the spool feed
+            // and the shutdown watcher only end with a stop, so a failed pipeline would leave the
+            // daemon up and idle. The first error cancels the rest.
             do {
-                try await group.waitForAll()
+                while try await group.next() != nil {}
             } catch {
                 group.cancelAll()
                 throw error

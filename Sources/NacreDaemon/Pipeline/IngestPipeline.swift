@@ -75,12 +75,8 @@ public actor IngestPipeline: DaemonPipeline {
                 stop.raise()
             }
         } catch {
-            // NacreDaemonService waits for all of its tasks (TaskGroup.waitForAll), and the spool
-            // feed and the shutdown watcher only end with a stop: a failed pipeline alone would
-            // leave the daemon up, taking nothing. Ask for the graceful stop; the error then
-            // stops the daemon (exit status 1).
+            // The service cancels its other tasks on this error and the daemon exits with status 1.
             logger.critical("the ingest pipeline cannot run; stopping the daemon: \(error)")
-            kill(getpid(), SIGTERM)
             throw error
         }
     }
