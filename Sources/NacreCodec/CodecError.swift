@@ -1,4 +1,4 @@
-/// An error from the codec: model, training, encoding or decoding.
+/// An error from the codec: model, training, encoding or decoding, and the restore denoiser.
 public struct CodecError: Error, CustomStringConvertible, Sendable, Equatable {
     /// Stable codes, for scripts and tests.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -14,6 +14,12 @@ public struct CodecError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let corruptBitstream = Code(name: "corrupt_bitstream")
         /// An image is larger than the codec accepts.
         public static let imageTooLarge = Code(name: "image_too_large")
+        /// A denoiser block (or a model frame carrying one) is damaged: bad magic, checksum, length, value.
+        public static let corruptDenoiserBlock = Code(name: "corrupt_denoiser_block")
+        /// A denoiser block was written by a newer format version or uses features this build does not know.
+        public static let unsupportedDenoiserVersion = Code(name: "unsupported_denoiser_version")
+        /// A denoiser was trained for another decoder than the one that decoded the image.
+        public static let wrongDecoder = Code(name: "wrong_decoder")
         /// A state the code should never reach; a bug to report.
         public static let internalInconsistency = Code(name: "internal_inconsistency")
     }

@@ -29,7 +29,7 @@ public enum ImageRestorer {
     }
 
     /// The restored pixels of `image`, filtered by `denoiser` when one is given (it must have
-    /// been trained for `codec`, else `DenoiserError.wrongDecoder`); alpha from the frame.
+    /// been trained for `codec`, else `CodecError.wrongDecoder`); alpha from the frame.
     public static func decode(_ image: ArchiveImage, with codec: CodecModel, denoiser: Denoiser?) throws -> PixelBuffer {
         let decoded = try decode(image, with: codec)
         guard let denoiser else { return decoded }

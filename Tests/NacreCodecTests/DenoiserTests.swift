@@ -43,28 +43,28 @@ struct DenoiserTests {
     @Test func damagedBlocksGiveTypedErrors() throws {
         let engine = try Engine(threads: 1)
         let block = try Self.randomDenoiser(engine: engine).serialized()
-        func code(_ bytes: [UInt8]) -> DenoiserError.Code? {
-            do { _ = try Denoiser(serialized: bytes, engine: engine); return nil } catch let error as DenoiserError {
+        func code(_ bytes: [UInt8]) -> CodecError.Code? {
+            do { _ = try Denoiser(serialized: bytes, engine: engine); return nil } catch let error as CodecError {
                 return error.code
             } catch { return nil }
         }
         var flipped = block
         flipped[block.count / 2] ^= 0x40
-        #expect(code(flipped) == .corruptBlock)
-        for cut in [0, 3, 12, 40, block.count / 2, block.count - 1] { #expect(code(Array(block.prefix(cut))) == .corruptBlock, "cut at \(cut)") }
-        #expect(code(block + [0]) == .corruptBlock)
+        #expect(code(flipped) == .corruptDenoiserBlock)
+        for cut in [0, 3, 12, 40, block.count / 2, block.count - 1] { #expect(code(Array(block.prefix(cut))) == .corruptDenoiserBlock, "cut at \(cut)") }
+        #expect(code(block + [0]) == .corruptDenoiserBlock)
         var magic = block
         magic[0] = UInt8(ascii: "X")
-        #expect(code(magic) == .corruptBlock)
+        #expect(code(magic) == .corruptDenoiserBlock)
         var newer = Array(block.dropLast(8))
         newer[4] = 2
-        #expect(code(Self.checksummed(newer)) == .unsupportedVersion)
+        #expect(code(Self.checksummed(newer)) == .unsupportedDenoiserVersion)
         var tooWide = Array(block.dropLast(8))
         tooWide[16] = 0; tooWide[17] = 4  // 1024 hidden channels
-        #expect(code(Self.checksummed(tooWide)) == .corruptBlock)
+        #expect(code(Self.checksummed(tooWide)) == .corruptDenoiserBlock)
         var shortWeights = Array(block.dropLast(8))
         shortWeights.removeLast(4)
-        #expect(code(Self.checksummed(shortWeights)) == .corruptBlock)
+        #expect(code(Self.checksummed(shortWeights)) == .corruptDenoiserBlock)
     }
 
     @Test func modelFrameCarriesTheDecoderAloneOrBundledWithADenoiser() throws {
@@ -77,25 +77,25 @@ struct DenoiserTests {
         let bundle = ModelFrameContent(decoder: decoder, denoiser: block).encoded()
         #expect(Array(bundle.prefix(4)) == Array("NXMF".utf8))
         #expect(try ModelFrameContent(blob: bundle) == ModelFrameContent(decoder: decoder, denoiser: block))
-        func code(_ bytes: [UInt8]) -> DenoiserError.Code? {
+        func code(_ bytes: [UInt8]) -> CodecError.Code? {
             do { _ = try ModelFrameContent(blob: bytes); return nil } catch { return error.code }
         }
-        for cut in [6, 10, 20, bundle.count - 1] { #expect(code(Array(bundle.prefix(cut))) == .corruptBlock, "cut at \(cut)") }
-        #expect(code(bundle + [7]) == .corruptBlock)
+        for cut in [6, 10, 20, bundle.count - 1] { #expect(code(Array(bundle.prefix(cut))) == .corruptDenoiserBlock, "cut at \(cut)") }
+        #expect(code(bundle + [7]) == .corruptDenoiserBlock)
         // Not a bundle: the decoder bytes alone (the decoder's loader reports damage there).
         #expect(try ModelFrameContent(blob: [1, 2, 3]) == ModelFrameContent(decoder: [1, 2, 3]))
         var newer = bundle
         newer[4] = 9
-        #expect(code(newer) == .unsupportedVersion)
+        #expect(code(newer) == .unsupportedDenoiserVersion)
     }
 
     @Test func anotherDecodersOutputIsRefused() throws {
         let engine = try Engine(threads: 1)
         let denoiser = try Self.randomDenoiser(decoder: 1, engine: engine)
-        #expect(throws: DenoiserError.self) { try denoiser.requireDecoder(2) }
+        #expect(throws: CodecError.self) { try denoiser.requireDecoder(2) }
         do { try denoiser.requireDecoder(2) } catch { #expect(error.code == .wrongDecoder) }
         try denoiser.requireDecoder(1)
-        #expect(throws: DenoiserError.self) { _ = try denoiser.apply(to: try CodecFixtures.photo(0), quality: 0) }
+        #expect(throws: CodecError.self) { _ = try denoiser.apply(to: try CodecFixtures.photo(0), quality: 0) }
     }
 
     @Test func tilingDoesNotChangeTheResultAndOddSizesWork() throws {

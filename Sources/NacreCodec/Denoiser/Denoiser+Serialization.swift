@@ -55,11 +55,11 @@ extension Denoiser {
 
     /// Loads a block written by `serialized()`, checking everything.
     ///
-    /// - Throws: `DenoiserError` `corruptBlock` (bad magic, checksum, length, shape or value) or
+    /// - Throws: `CodecError` `corruptBlock` (bad magic, checksum, length, shape or value) or
     ///   `unsupportedVersion` (a newer version or unknown flags); never traps on damaged bytes.
     public convenience init(serialized bytes: [UInt8], engine: Engine) throws {
-        func corrupt(_ what: String) -> DenoiserError {
-            DenoiserError(code: .corruptBlock, message: "the denoiser block is damaged: \(what); re-train or re-export it with `nacre train-denoiser`")
+        func corrupt(_ what: String) -> CodecError {
+            CodecError(code: .corruptDenoiserBlock, message: "the denoiser block is damaged: \(what); re-train or re-export it with `nacre train-denoiser`")
         }
         guard bytes.count >= 4 + 4 + 8 + 4 + 4 + 8 else { throw corrupt("only \(bytes.count) bytes") }
         guard Array(bytes[0..<4]) == Self.magic else { throw corrupt("it does not start with \"NXDN\"") }
@@ -76,7 +76,7 @@ extension Denoiser {
             let version = try r.read(UInt16.self)
             let flags = try r.read(UInt16.self)
             guard version == Self.formatVersion, flags == 0 else {
-                throw DenoiserError(code: .unsupportedVersion,
+                throw CodecError(code: .unsupportedDenoiserVersion,
                     message: "the denoiser block has version \(version), flags \(flags); this build reads version \(Self.formatVersion) without flags. Update nacre, or restore without denoising")
             }
             identifier = try r.read(UInt64.self)
@@ -89,7 +89,7 @@ extension Denoiser {
                 let parts = line.split(separator: "=", maxSplits: 1)
                 info[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
             }
-        } catch let error as DenoiserError {
+        } catch let error as CodecError {
             throw error
         } catch {
             throw corrupt("truncated header")
@@ -115,7 +115,7 @@ extension Denoiser {
                 try conv.weight.setValues(weights)
                 try conv.bias!.setValues(biases)
             }
-        } catch let error as DenoiserError {
+        } catch let error as CodecError {
             throw error
         } catch {
             throw corrupt("truncated weights")
@@ -126,7 +126,7 @@ extension Denoiser {
     public static func load(contentsOfFile path: String, engine: Engine) throws -> Denoiser {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw DenoiserError(code: .invalidArgument, message: "cannot read denoiser \(path): \(error.localizedDescription)")
+            throw CodecError(code: .invalidArgument, message: "cannot read denoiser \(path): \(error.localizedDescription)")
         }
         return try Denoiser(serialized: Array(data), engine: engine)
     }

@@ -52,9 +52,9 @@ public final class Denoiser {
     public var decoderIdentifierString: String { Self.hex(decoderIdentifier) }
 
     /// Throws `wrongDecoder` unless this denoiser was trained for the decoder `identifier`.
-    public func requireDecoder(_ identifier: UInt64) throws(DenoiserError) {
+    public func requireDecoder(_ identifier: UInt64) throws(CodecError) {
         guard identifier == decoderIdentifier else {
-            throw DenoiserError(code: .wrongDecoder,
+            throw CodecError(code: .wrongDecoder,
                 message: "the denoiser was trained for decoder \(Self.hex(decoderIdentifier)) but the image was decoded by \(Self.hex(identifier)); train a denoiser for this decoder (`nacre train-denoiser --model …`) or restore without denoising")
         }
     }
@@ -64,7 +64,7 @@ public final class Denoiser {
     /// pixels with an overlap of the receptive field, so the result does not depend on the tiling.
     public func apply(to image: PixelBuffer, quality: Double) throws -> PixelBuffer {
         guard quality >= 1, quality <= 100 else {
-            throw DenoiserError(code: .invalidArgument, message: "quality \(quality) is outside 1…100")
+            throw CodecError(code: .invalidArgument, message: "quality \(quality) is outside 1…100")
         }
         let half = DenoiserPlanes.halfSize(width: image.width, height: image.height)
         let margin = architecture.receptiveRadius

@@ -29,9 +29,9 @@ public struct DenoiserArchitecture: Hashable, Sendable, CustomStringConvertible 
     }
 
     /// Throws unless every field is within its documented range.
-    public func validate() throws(DenoiserError) {
+    public func validate() throws(CodecError) {
         guard (16...256).contains(hiddenChannels), hiddenChannels % 16 == 0, (2...16).contains(convolutions), (0...255).contains(negativeSlope256) else {
-            throw DenoiserError(code: .invalidArgument,
+            throw CodecError(code: .invalidArgument,
                                 message: "denoiser architecture \(self) is out of range (channels a multiple of 16 in 16…256, convolutions 2…16, slope 0…255/256)")
         }
     }

@@ -38,7 +38,7 @@ public struct DenoiserBench {
 
     public init(model: CodecModel, denoiser: Denoiser, qualities: [Double], denoiserBytes: Int) throws {
         guard !qualities.isEmpty, qualities.allSatisfy({ (1...100).contains($0) }) else {
-            throw DenoiserError(code: .invalidArgument, message: "give at least one quality, each in 1…100")
+            throw CodecError(code: .invalidArgument, message: "give at least one quality, each in 1…100")
         }
         try denoiser.requireDecoder(model.identifier)
         self.model = model

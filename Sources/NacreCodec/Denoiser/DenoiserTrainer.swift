@@ -55,10 +55,10 @@ public final class DenoiserTrainer {
     public init(denoiser: Denoiser, training: [DenoiserTrainingPair], options: Options) throws {
         let usable = training.filter { $0.original.width >= options.patchSide && $0.original.height >= options.patchSide }
         guard !usable.isEmpty else {
-            throw DenoiserError(code: .noTrainingData, message: "no training pair is at least \(options.patchSide) px a side; give larger photos or a smaller patch")
+            throw CodecError(code: .noTrainingData, message: "no training pair is at least \(options.patchSide) px a side; give larger photos or a smaller patch")
         }
         guard options.patchSide >= 8, options.patchSide % 2 == 0, options.batchSize >= 1, options.steps >= 1 else {
-            throw DenoiserError(code: .invalidArgument, message: "patch side must be even and ≥ 8, batch and steps ≥ 1")
+            throw CodecError(code: .invalidArgument, message: "patch side must be even and ≥ 8, batch and steps ≥ 1")
         }
         self.denoiser = denoiser
         self.options = options
@@ -130,7 +130,7 @@ public final class DenoiserTrainer {
         let m = checkpoint.metadata
         guard m["kind"] == checkpointKind, let c = m["channels"].flatMap(Int.init), let l = m["convolutions"].flatMap(Int.init),
               let s = m["slope256"].flatMap(Int.init), let d = m["decoder"].flatMap({ UInt64($0, radix: 16) }) else {
-            throw DenoiserError(code: .corruptBlock, message: "the file is not a denoiser checkpoint (kind \(m["kind"] ?? "none")); start without --resume")
+            throw CodecError(code: .corruptDenoiserBlock, message: "the file is not a denoiser checkpoint (kind \(m["kind"] ?? "none")); start without --resume")
         }
         return (DenoiserArchitecture(hiddenChannels: c, convolutions: l, negativeSlope256: s), d)
     }
@@ -139,7 +139,7 @@ public final class DenoiserTrainer {
     public func resume(from checkpoint: WeightsFile) throws {
         let described = try Self.describe(checkpoint)
         guard described.architecture == denoiser.architecture, described.decoder == denoiser.decoderIdentifier else {
-            throw DenoiserError(code: .invalidArgument, message: "the checkpoint is for \(described.architecture), decoder \(Denoiser.hex(described.decoder)); resume with the same model and shape")
+            throw CodecError(code: .invalidArgument, message: "the checkpoint is for \(described.architecture), decoder \(Denoiser.hex(described.decoder)); resume with the same model and shape")
         }
         try checkpoint.load(into: denoiser.parameters)
         try optimizer.restoreState(from: checkpoint.entries)

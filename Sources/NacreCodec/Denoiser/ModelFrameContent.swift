@@ -22,9 +22,9 @@ public struct ModelFrameContent: Sendable, Equatable {
     /// Splits a model-frame blob into its parts (the parts' own checks happen when they are loaded).
     /// A blob that does not start with `NXMF` is the decoder bytes alone.
     ///
-    /// - Throws: `DenoiserError` `corruptBlock` for a bundle whose lengths do not tile the blob,
+    /// - Throws: `CodecError` `corruptBlock` for a bundle whose lengths do not tile the blob,
     ///   `unsupportedVersion` for a newer bundle.
-    public init(blob: [UInt8]) throws(DenoiserError) {
+    public init(blob: [UInt8]) throws(CodecError) {
         // Anything else is taken as decoder bytes, whose loader names what is wrong with them.
         guard blob.count >= 4, Array(blob[0..<4]) == Self.bundleMagic else {
             self.init(decoder: blob)
@@ -35,7 +35,7 @@ public struct ModelFrameContent: Sendable, Equatable {
             _ = try r.readBytes(4)
             let version = try r.read(UInt16.self), flags = try r.read(UInt16.self)
             guard version == Self.bundleVersion, flags == 0 else {
-                throw DenoiserError(code: .unsupportedVersion,
+                throw CodecError(code: .unsupportedDenoiserVersion,
                     message: "the model frame bundle has version \(version), flags \(flags); this build reads version \(Self.bundleVersion) without flags. Update nacre")
             }
             let decoderLength = Int(try r.read(UInt32.self))
@@ -43,13 +43,13 @@ public struct ModelFrameContent: Sendable, Equatable {
             let decoder = try r.readBytes(decoderLength)
             let denoiserLength = Int(try r.read(UInt32.self))
             guard denoiserLength == r.remaining else {
-                throw DenoiserError(code: .corruptBlock, message: "the model frame's denoiser part claims \(denoiserLength) bytes but \(r.remaining) remain; the archive's model is damaged")
+                throw CodecError(code: .corruptDenoiserBlock, message: "the model frame's denoiser part claims \(denoiserLength) bytes but \(r.remaining) remain; the archive's model is damaged")
             }
             self.init(decoder: decoder, denoiser: try r.readBytes(denoiserLength))
-        } catch let error as DenoiserError {
+        } catch let error as CodecError {
             throw error
         } catch {
-            throw DenoiserError(code: .corruptBlock, message: "the model frame bundle is truncated; the archive's model is damaged")
+            throw CodecError(code: .corruptDenoiserBlock, message: "the model frame bundle is truncated; the archive's model is damaged")
         }
     }
 
@@ -69,7 +69,7 @@ public struct ModelFrameContent: Sendable, Equatable {
 }
 
 private extension ByteReader {
-    func truncated(_ part: String) -> DenoiserError {
-        DenoiserError(code: .corruptBlock, message: "the model frame's \(part) part runs past its end; the archive's model is damaged")
+    func truncated(_ part: String) -> CodecError {
+        CodecError(code: .corruptDenoiserBlock, message: "the model frame's \(part) part runs past its end; the archive's model is damaged")
     }
 }
