@@ -10,6 +10,27 @@ import NacreImage
 public enum ImageRestorer {
     /// The restored pixels of `image` (colour from the codec, alpha from the frame).
     public static func decode(_ image: ArchiveImage, with codec: CodecModel) throws -> PixelBuffer {
+        try decodeRecord(image, with: codec).pixels
+    }
+
+    /// The restored pixels of `image`, filtered by `denoiser` when one is given (it must have
+    /// been trained for `codec`, else `CodecError.wrongDecoder`); alpha from the frame.
+    public static func decode(_ image: ArchiveImage, with codec: CodecModel, denoiser: Denoiser?) throws -> PixelBuffer {
+        let (encoded, decoded) = try decodeRecord(image, with: codec)
+        guard let denoiser else { return decoded }
+        try denoiser.requireDecoder(codec.identifier)
+        // The bitstream's quality (what the decoder used), as in training.
+        return try denoiser.apply(to: decoded, quality: encoded.quality)
+    }
+
+    /// The restored image as PNG bytes in its source's mode, denoised when `denoiser` is given
+    /// (`nacre unpack --denoise`, the daemon's `restore … denoise`).
+    public static func png(_ image: ArchiveImage, with codec: CodecModel, denoiser: Denoiser? = nil) throws -> [UInt8] {
+        try PNGWriter.encode(try decode(image, with: codec, denoiser: denoiser), layout: ArchivedImageMode(record: image.record).layout)
+    }
+
+    /// The frame's one encoded image record and its decoded pixels, checked against the record.
+    private static func decodeRecord(_ image: ArchiveImage, with codec: CodecModel) throws -> (encoded: EncodedImage, pixels: PixelBuffer) {
         guard image.bitstreams.count == 1 else {
             throw StoreError(code: .damagedImage,
                              message: "the image frame holds \(image.bitstreams.count) bitstreams; this nacre reads one (an encoded image record).")
@@ -20,29 +41,7 @@ public enum ImageRestorer {
                              message: "the bitstream is \(encoded.width)×\(encoded.height) but the record says \(image.record.width)×\(image.record.height); the image is damaged.")
         }
         let decoded = try codec.decode(encoded)
-        return try PixelBuffer(width: decoded.width, height: decoded.height, rgb: decoded.rgb, alpha: image.alpha)
-    }
-
-    /// The restored image as PNG bytes in its source's mode.
-    public static func png(_ image: ArchiveImage, with codec: CodecModel) throws -> [UInt8] {
-        try PNGWriter.encode(try decode(image, with: codec), layout: ArchivedImageMode(record: image.record).layout)
-    }
-
-    /// The restored pixels of `image`, filtered by `denoiser` when one is given (it must have
-    /// been trained for `codec`, else `CodecError.wrongDecoder`); alpha from the frame.
-    public static func decode(_ image: ArchiveImage, with codec: CodecModel, denoiser: Denoiser?) throws -> PixelBuffer {
-        let decoded = try decode(image, with: codec)
-        guard let denoiser else { return decoded }
-        try denoiser.requireDecoder(codec.identifier)
-        // The bitstream's quality (what the decoder used), as in training.
-        let quality = try EncodedImage(serialized: image.bitstreams[0]).quality
-        return try denoiser.apply(to: decoded, quality: quality)
-    }
-
-    /// The restored image as PNG bytes in its source's mode, denoised when `denoiser` is given
-    /// (`nacre unpack --denoise`, the daemon's `restore … denoise`).
-    public static func png(_ image: ArchiveImage, with codec: CodecModel, denoiser: Denoiser?) throws -> [UInt8] {
-        try PNGWriter.encode(try decode(image, with: codec, denoiser: denoiser), layout: ArchivedImageMode(record: image.record).layout)
+        return (encoded, try PixelBuffer(width: decoded.width, height: decoded.height, rgb: decoded.rgb, alpha: image.alpha))
     }
 
     /// The decoder and (if the archive carries one and `includingDenoiser`) the denoiser of an

@@ -1,6 +1,7 @@
 import Foundation
 import NacreFiles
 import NacreImage
+import NacreStore
 
 /// File helpers shared by the codec commands: PNG folders and atomic writes.
 enum CodecFiles {
@@ -14,6 +15,12 @@ enum CodecFiles {
         let chosen = limit.map { Array(found.prefix($0)) } ?? found
         guard !chosen.isEmpty else { throw CodecCommandError("no PNG files in \(path)") }
         return chosen
+    }
+
+    /// `model` when given, else the built-in base model's path.
+    static func modelPath(_ model: String?) throws -> String {
+        if let model { return model }
+        do { return try BaseModel.locate() } catch { throw CodecCommandError(error.message) }
     }
 
     static func readPNG(_ path: String) throws -> PixelBuffer {

@@ -55,12 +55,7 @@ struct PackCommand: ParsableCommand {
         }
         let inputs = try PackInput.collect(inputs)
         let engine = try Engine(threads: threads)
-        let modelPath: String
-        if let model {
-            modelPath = model
-        } else {
-            do { modelPath = try BaseModel.locate() } catch { throw CodecCommandError(error.message) }
-        }
+        let modelPath = try CodecFiles.modelPath(model)
         let codec = try CodecModel.load(contentsOfFile: modelPath, engine: engine)
         let packer: ImagePacker
         do {

@@ -40,10 +40,7 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         guard crop >= 16 else { throw ValidationError("--crop must be at least 16") }
         let engine = try Engine(threads: threads)
-        let modelPath: String
-        if let model { modelPath = model } else {
-            do { modelPath = try BaseModel.locate() } catch { throw CodecCommandError(error.message) }
-        }
+        let modelPath = try CodecFiles.modelPath(model)
         let codec = try CodecModel.load(contentsOfFile: modelPath, engine: engine)
         let paths = try CodecFiles.pngPaths(in: data, limit: limit)
         let references = ReferenceCodec.all.filter(\.isAvailable)

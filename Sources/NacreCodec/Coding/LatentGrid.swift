@@ -48,6 +48,12 @@ struct LatentGrid {
 
     /// The window rows `rows` × columns `columns` as a 1×C×h×w tensor.
     func window(rows: Range<Int>, columns: Range<Int>) throws -> Tensor {
+        try Self.crop(values, channels: channels, height: height, width: width, rows: rows, columns: columns)
+    }
+
+    /// Rows `rows` × columns `columns` of plain C×H×W `values`, as a 1×C×h×w tensor.
+    static func crop(_ values: [Float], channels: Int, height: Int, width: Int,
+                     rows: Range<Int>, columns: Range<Int>) throws -> Tensor {
         var out = [Float](); out.reserveCapacity(channels * rows.count * columns.count)
         for c in 0..<channels {
             for row in rows {
@@ -70,15 +76,8 @@ extension CodecModel {
         let y = try network.analysis.forward(try ImagePadding.tensor(from: window), training: false)
         let rows = (rect.y - top) / 16..<((rect.y - top) / 16 + ImagePadding.padded(rect.height) / 16)
         let columns = (rect.x - left) / 16..<((rect.x - left) / 16 + ImagePadding.padded(rect.width) / 16)
-        let values = y.values()
-        var cropped = [Float](); cropped.reserveCapacity(y.shape.c * rows.count * columns.count)
-        for c in 0..<y.shape.c {
-            for row in rows {
-                let start = (c * y.shape.h + row) * y.shape.w
-                cropped += values[(start + columns.lowerBound)..<(start + columns.upperBound)]
-            }
-        }
-        return try Tensor(shape: TensorShape(n: 1, c: y.shape.c, h: rows.count, w: columns.count), values: cropped)
+        return try LatentGrid.crop(y.values(), channels: y.shape.c, height: y.shape.h, width: y.shape.w,
+                                   rows: rows, columns: columns)
     }
 
     /// The pixels of one tile, synthesized from its latents plus `LatentGrid.margin` latent

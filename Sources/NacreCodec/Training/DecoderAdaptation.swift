@@ -54,8 +54,7 @@ public struct DecoderAdaptation: Sendable {
     }
 
     /// A copy of `model` whose g_s is fine-tuned on `samples`; `model` itself is left unchanged.
-    /// The result is kept only if it lowers the batch's error; otherwise `model`'s copy is returned
-    /// unchanged (same identifier). `progress` gets (step, running MSE).
+    /// The result is kept only if it lowers the batch's error; otherwise `model` itself is returned. `progress` gets (step, running MSE).
     public func adapt(_ model: CodecModel, samples: [Sample], progress: (Int, Double) -> Void = { _, _ in }) throws
         -> (model: CodecModel, report: Report) {
         guard !samples.isEmpty, windowSide >= 64, windowSide % 16 == 0 else {
@@ -116,8 +115,7 @@ public struct DecoderAdaptation: Sendable {
         let after = try Self.batchError(adapted, samples.map { Sample(encoded: relabel($0.encoded, for: adapted), original: $0.original) })
         let seconds = Date().timeIntervalSince(started)
         guard after < before else {
-            return (try CodecModel.load(model.serialized(), engine: engine),
-                    Report(steps: done, seconds: seconds, mseBefore: before, mseAfter: before))
+            return (model, Report(steps: done, seconds: seconds, mseBefore: before, mseAfter: before))
         }
         return (adapted, Report(steps: done, seconds: seconds, mseBefore: before, mseAfter: after))
     }
