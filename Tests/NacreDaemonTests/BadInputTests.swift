@@ -56,8 +56,12 @@ extension PipelineProcessTests {
             let writer = Task { await offPool { Self.writeSlowly(slow.png, to: slowPath, seconds: 3) } }
 
             let expected = corpus.map { Quarantine.escape($0.name) }
+            // The `.reason` is written (and synced) before the entry is renamed in, so a reason
+            // alone is not yet a finished quarantine: wait for the entries too.
             let allQuarantined = await eventually(timeout: 90) {
-                Set(daemon.quarantineReasons().compactMap { $0["original_name"] }).isSuperset(of: expected)
+                let reasons = daemon.quarantineReasons()
+                return Set(reasons.compactMap { $0["original_name"] }).isSuperset(of: expected)
+                    && reasons.allSatisfy { Self.exists(daemon.quarantine + "/" + ($0["file"] ?? "")) }
             }
             let reasons = daemon.quarantineReasons()
             #expect(allQuarantined, "not quarantined: \(Set(expected).subtracting(reasons.compactMap { $0["original_name"] })); log:\n\(daemon.log.suffix(3000))")
