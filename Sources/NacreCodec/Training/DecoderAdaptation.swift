@@ -89,7 +89,7 @@ public struct DecoderAdaptation: Sendable {
                                                      gains: item.gains)
             optimizer.zeroGradients()
             let xHat = try copy.network.synthesis.forward(latent, training: true)
-            let target = try Self.targetTensor(item.original, x: left * 16, y: top * 16, shape: xHat.shape)
+            let target = Self.targetTensor(item.original, x: left * 16, y: top * 16, shape: xHat.shape)
             // Only pixels of the image (not padding), away from window edges that are not image
             // edges (there g_s sees zero padding instead of the neighbours it sees when decoding).
             let mask = Self.mask(shape: xHat.shape, x: left * 16, y: top * 16, image: item.original,
