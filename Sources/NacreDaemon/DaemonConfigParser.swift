@@ -24,6 +24,7 @@ struct DaemonConfigParser {
         let threads = try encodeMap?["threads"]?.int(in: 0...1024) ?? 0
         let modelPath = try encodeMap?["model"]?.path(base: base)
 
+        let verifyMap = try top["verify"]?.mapping(allowed: ["tolerance_db", "decode", "pixel_check_every"])
         let config = DaemonConfig(
             configPath: "",
             spools: try spools(top.required("spools")),
@@ -39,7 +40,8 @@ struct DaemonConfigParser {
             threads: threads,
             modelPath: modelPath,
             retrain: try retrain(top["retrain"]),
-            verifyToleranceDB: try top["verify"]?.mapping(allowed: ["tolerance_db"])["tolerance_db"]?.double(in: 0...10) ?? 0.01,
+            verifyToleranceDB: try verifyMap?["tolerance_db"]?.double(in: 0...10) ?? 0.01,
+            verifyDecode: try verifyDecode(verifyMap),
             limits: try limits(top["limits"]),
             watch: try watch(top["watch"]),
             logLevel: try logLevel(top["log_level"])
@@ -100,6 +102,19 @@ struct DaemonConfigParser {
             return .move(doneDir: try m.required("done_dir").path(base: base))
         case let other:
             throw policyNode.invalid("policy must be 'delete' or 'move', got '\(other)'")
+        }
+    }
+
+    private func verifyDecode(_ m: ConfigMapping?) throws(DaemonError) -> DaemonConfig.VerifyDecode {
+        let everyNode = m?["pixel_check_every"]
+        switch try m?["decode"]?.string() ?? "full" {
+        case "full":
+            if let everyNode { throw everyNode.invalid("pixel_check_every is only used with decode: latents") }
+            return .full
+        case "latents":
+            return .latents(pixelCheckEvery: try everyNode?.int(in: 1...1_000_000) ?? 16)
+        case let other:
+            throw m!["decode"]!.invalid("decode must be 'full' or 'latents', got '\(other)'")
         }
     }
 

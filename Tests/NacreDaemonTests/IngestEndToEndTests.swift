@@ -15,8 +15,11 @@ import Testing
 extension PipelineProcessTests {
     @Suite("Ingest end to end")
     struct IngestEndToEndTests {
-        @Test func ingestSealVerifyIndexAndRestore() async throws {
-            let daemon = try PipelineDaemon(yaml: pipelineConfigYAML(maxImages: 100, maxAgeSeconds: 600))
+        /// Once with the default verification (every image decoded to pixels), once with
+        /// `decode: latents` (latents compared, every 4th image decoded to pixels).
+        @Test(arguments: ["", "verify: {decode: latents, pixel_check_every: 4}"])
+        func ingestSealVerifyIndexAndRestore(verify: String) async throws {
+            let daemon = try PipelineDaemon(yaml: pipelineConfigYAML(maxImages: 100, maxAgeSeconds: 600, extraTop: verify))
             defer { daemon.remove() }
             try daemon.start()
             defer { if daemon.isRunning { kill(daemon.pid, SIGKILL) } }

@@ -37,4 +37,17 @@ struct PipelineConfigTests {
         #expect(throws: DaemonError.self) { try parse(minimal + "\nlimits: {max_pixels: 0}") }
         #expect(throws: DaemonError.self) { try parse(minimal + "\nlimits: {max_files: 3}") }
     }
+
+    @Test func verifyDecodeParsesAndIsChecked() throws {
+        #expect(try parse(minimal).verifyDecode == .full)
+        #expect(try parse(minimal + "\nverify: {decode: full, tolerance_db: 0.02}").verifyDecode == .full)
+        #expect(try parse(minimal + "\nverify: {decode: latents}").verifyDecode == .latents(pixelCheckEvery: 16))
+        #expect(try parse(minimal + "\nverify: {decode: latents, pixel_check_every: 4}").verifyDecode == .latents(pixelCheckEvery: 4))
+        #expect(throws: DaemonError.self) { try parse(minimal + "\nverify: {decode: some}") }
+        #expect(throws: DaemonError.self) { try parse(minimal + "\nverify: {decode: latents, pixel_check_every: 0}") }
+        #expect(throws: DaemonError.self) { try parse(minimal + "\nverify: {pixel_check_every: 4}") }
+        #expect(DaemonConfig.VerifyDecode.latents(pixelCheckEvery: 4).decodesPixels(at: 0))
+        #expect(!DaemonConfig.VerifyDecode.latents(pixelCheckEvery: 4).decodesPixels(at: 3))
+        #expect(DaemonConfig.VerifyDecode.latents(pixelCheckEvery: 4).decodesPixels(at: 8))
+    }
 }

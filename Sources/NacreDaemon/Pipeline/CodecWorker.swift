@@ -103,11 +103,11 @@ final class CodecContext {
     }
 
     /// Reads and encodes one claimed file. Bad input throws ``PipelineError`` `.badInput`.
-    func pack(path: String, name: [UInt8], rate: ImagePacker.Rate, limits: ImageLimits) throws -> ArchiveImage {
+    func pack(path: String, name: [UInt8], rate: ImagePacker.Rate, limits: ImageLimits) throws -> ImagePacker.Packed {
         let bytes = try ProcessingFolder.read(path, limit: limits.maxFileBytes)
         try Self.checkHeader(bytes, limits: limits)
         do {
-            return try ImagePacker(codec: codec, rate: rate).pack(pngBytes: bytes, name: name).image
+            return try ImagePacker(codec: codec, rate: rate).pack(pngBytes: bytes, name: name)
         } catch let error as ImageError {
             throw PipelineError.badInput(Self.reason(error.code.description), error.message)
         } catch let error as CodecError {

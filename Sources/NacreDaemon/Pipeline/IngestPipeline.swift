@@ -326,20 +326,22 @@ public actor IngestPipeline: DaemonPipeline {
         let path = row.claimedPath
         let rate = encodeRate(forSpool: row.spool)
         let limits = imageLimits
-        let image: ArchiveImage
+        let packed: ImagePacker.Packed
         do {
-            image = try await worker.perform { try $0.pack(path: path, name: name, rate: rate, limits: limits) }
+            packed = try await worker.perform { try $0.pack(path: path, name: name, rate: rate, limits: limits) }
         } catch let error as PipelineError where error.code == .badInput {
             try await quarantine(row, code: error.reason, message: error.message)
             return
         }
+        let image = packed.image
         let open = try await openBatch()
         _ = try await worker.perform { try $0.append(image) }
         // claimed → encoded → appended in one commit: until the frame is in the batch file the
         // work lives only in memory, which recovery treats like `claimed` anyway.
         try await catalog.advanceIngest(id: id, from: .claimed, through: [.encoded, .appended], batchID: open.archiveID)
         let record = image.record
-        batch?.add(name, rawBytes: Int64(record.width) * Int64(record.height) * Int64(record.channels) * (record.bitDepth == 16 ? 2 : 1))
+        batch?.add(name, rawBytes: Int64(record.width) * Int64(record.height) * Int64(record.channels) * (record.bitDepth == 16 ? 2 : 1),
+                   latentDigest: packed.latentDigest)
         logger.debug("appended", metadata: ["name": "\(nameText)", "archive": "\(open.archiveID)",
                                             "psnr": "\(record.psnr)", "latent_bytes": "\(image.latentByteCount)"])
         if let batch, batch.isFull(config.batching) { try await sealAndFinish() }
@@ -394,28 +396,29 @@ public actor IngestPipeline: DaemonPipeline {
         try await catalog.updateArchive(archive)
         try await catalog.transitionIngestBatch(open.archiveID, from: .appended, to: .sealed)
         logger.info("archive sealed", metadata: ["archive": "\(open.archiveID)", "images": "\(sealed.imageCount)", "bytes": "\(sealed.fileSize)"])
-        try await finish(archiveID: open.archiveID)
+        try await finish(archiveID: open.archiveID, latentDigests: open.latentDigests)
     }
 
     /// Verifies a sealed archive, indexes it and finishes its originals; an archive that fails
     /// verification is deleted and its images encoded again (quarantined after a second failure).
-    private func finish(archiveID: String) async throws {
+    private func finish(archiveID: String, latentDigests: [[UInt8]: SHA256Digest] = [:]) async throws {
         guard let worker, var archive = try await catalog.archive(id: archiveID) else { return }
         // Rows lag behind the archive row when a crash fell between the two writes.
         try await catalog.transitionIngestBatch(archiveID, from: .appended, to: .sealed)
         let rows = try await catalog.ingestRows(batch: archiveID).filter { !$0.state.isFinal }
         let expected = rows.map {
-            BatchVerifier.Expected(name: Array(ProcessingFolder.fileName(of: $0.claimedPath).utf8), claimedPath: $0.claimedPath,
-                                   sourcePath: $0.originalPath)
+            let name = Array(ProcessingFolder.fileName(of: $0.claimedPath).utf8)
+            return BatchVerifier.Expected(name: name, claimedPath: $0.claimedPath, sourcePath: $0.originalPath,
+                                          latentDigest: latentDigests[name])
         }
         let path = archive.path
-        let tolerance = config.verifyToleranceDB
+        let tolerance = config.verifyToleranceDB, decode = config.verifyDecode
         let stop = self.stop
         let verified: BatchVerifier.Verified
         do {
             verified = try await worker.perform {
                 try BatchVerifier.verify(archiveID: archiveID, path: path, expected: expected, toleranceDB: tolerance,
-                                         context: $0, stop: stop)
+                                         decode: decode, context: $0, stop: stop)
             }
         } catch let error as PipelineError where error.code == .verification {
             try await reject(archive, rows: rows, error: error)
