@@ -307,6 +307,21 @@ public actor IngestPipeline: DaemonPipeline {
         return row
     }
 
+    /// Claims the next ready spool file while the current one encodes, so the claim's moves,
+    /// folder syncs and catalog commit overlap the encoder instead of following it. The row goes
+    /// to `redo` (encoded next; recovery knows it as any other claimed row).
+    private func claimAhead() async {
+        guard redo.isEmpty, !stopRequested, case .ready(let file)? = pending.first,
+              !CodecContext.hasControlCharacters(file.rawName) else { return }
+        pending.removeFirst()
+        do {
+            if let row = try await claim(file), let id = row.id { redo.append(id) }
+        } catch {
+            watcher?.forget(file)  // still in the inbox: reported again at the next rescan
+            logger.warning("could not claim a spool file ahead; it is tried again: \(error)", metadata: ["name": "\(file.name)"])
+        }
+    }
+
     /// Encodes one claimed file and appends it to the open batch; seals the batch when full.
     /// Bad input is quarantined.
     private func encode(_ row: IngestRecord) async throws {
@@ -326,9 +341,18 @@ public actor IngestPipeline: DaemonPipeline {
         let path = row.claimedPath
         let rate = encodeRate(forSpool: row.spool)
         let limits = imageLimits
-        let packed: ImagePacker.Packed
+        let packed: ImagePacker.Packed, packMS: Double
+        let started = ContinuousClock.now
+        let packing = Task {
+            try await worker.perform { context in
+                let packStart = ContinuousClock.now
+                let packed = try context.pack(path: path, name: name, rate: rate, limits: limits)
+                return (packed, (ContinuousClock.now - packStart) / .milliseconds(1))
+            }
+        }
+        await claimAhead()
         do {
-            packed = try await worker.perform { try $0.pack(path: path, name: name, rate: rate, limits: limits) }
+            (packed, packMS) = try await packing.value
         } catch let error as PipelineError where error.code == .badInput {
             try await quarantine(row, code: error.reason, message: error.message)
             return
@@ -342,8 +366,10 @@ public actor IngestPipeline: DaemonPipeline {
         let record = image.record
         batch?.add(name, rawBytes: Int64(record.width) * Int64(record.height) * Int64(record.channels) * (record.bitDepth == 16 ? 2 : 1),
                    latentDigest: packed.latentDigest)
+        let totalMS = (ContinuousClock.now - started) / .milliseconds(1)
         logger.debug("appended", metadata: ["name": "\(nameText)", "archive": "\(open.archiveID)",
-                                            "psnr": "\(record.psnr)", "latent_bytes": "\(image.latentByteCount)"])
+                                            "psnr": "\(record.psnr)", "latent_bytes": "\(image.latentByteCount)",
+                                            "pack_ms": "\(Int(packMS))", "encode_step_ms": "\(Int(totalMS))"])
         if let batch, batch.isFull(config.batching) { try await sealAndFinish() }
     }
 
