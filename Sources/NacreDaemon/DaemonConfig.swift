@@ -152,6 +152,17 @@ public struct DaemonConfig: Sendable, Equatable {
     public var verifyToleranceDB: Double
     /// How much of each image verification decodes.
     public var verifyDecode: VerifyDecode = .full
+    /// Per-collection adaptation (`encode.adapt_seconds`, `encode.adapt_images`); nil: off.
+    public var adaptation: Adaptation?
+
+    /// Before a batch is sealed its decoder is fine-tuned on the batch's own images for a bounded
+    /// time, and the archive stores that decoder (bitstreams unchanged, PSNR measured again).
+    public struct Adaptation: Sendable, Equatable {
+        /// Time budget of the fine-tuning, per batch.
+        public var seconds: Double
+        /// At most this many of the batch's images (the first ones) are trained on.
+        public var images: Int
+    }
     /// Input size limits.
     public var limits: Limits
     public var watch: Watch

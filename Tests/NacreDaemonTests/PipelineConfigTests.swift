@@ -50,4 +50,13 @@ struct PipelineConfigTests {
         #expect(!DaemonConfig.VerifyDecode.latents(pixelCheckEvery: 4).decodesPixels(at: 3))
         #expect(DaemonConfig.VerifyDecode.latents(pixelCheckEvery: 4).decodesPixels(at: 8))
     }
+
+    @Test func adaptationParsesAndIsChecked() throws {
+        #expect(try parse(minimal).adaptation == nil)
+        #expect(try parse(minimal + "\nencode: {quality: 60, adapt_seconds: 0}").adaptation == nil)
+        #expect(try parse(minimal + "\nencode: {quality: 60, adapt_seconds: 90}").adaptation == DaemonConfig.Adaptation(seconds: 90, images: 64))
+        #expect(try parse(minimal + "\nencode: {quality: 60, adapt_seconds: 30, adapt_images: 8}").adaptation == DaemonConfig.Adaptation(seconds: 30, images: 8))
+        #expect(throws: DaemonError.self) { try parse(minimal + "\nencode: {quality: 60, adapt_images: 8}") }
+        #expect(throws: DaemonError.self) { try parse(minimal + "\nencode: {quality: 60, adapt_seconds: -1}") }
+    }
 }

@@ -394,13 +394,16 @@ public actor IngestPipeline: DaemonPipeline {
         let path = config.archiveDir + "/" + id + ".nacre"
         try await catalog.insertArchive(ArchiveRecord(id: id, path: path, bytes: 0, modelID: worker.modelID, state: .open))
         let writerVersion = "nacre \(version) daemon"
+        let adaptation = config.adaptation
         do {
-            try await worker.perform { try $0.openWriter(path: path, writerVersion: writerVersion, settings: [:]) }
+            try await worker.perform {
+                try $0.openWriter(path: path, writerVersion: writerVersion, settings: [:], keepingImages: adaptation != nil)
+            }
         } catch {
             _ = try? await catalog.discardArchive(id: id)
             throw error
         }
-        let open = OpenBatch(archiveID: id, path: path)
+        let open = OpenBatch(archiveID: id, path: path, adaptation: adaptation)
         batch = open
         logger.debug("batch opened", metadata: ["archive": "\(id)"])
         return open
@@ -411,6 +414,7 @@ public actor IngestPipeline: DaemonPipeline {
     /// Seals the open batch and carries it through verify, index and the originals.
     private func sealAndFinish() async throws {
         guard let open = batch, let worker else { return }
+        if let adaptation = open.adaptation { try await adapt(open, adaptation, worker: worker) }
         batch = nil
         let sealed = try await worker.perform { try $0.seal() }
         guard var archive = try await catalog.archive(id: open.archiveID) else {
@@ -423,6 +427,22 @@ public actor IngestPipeline: DaemonPipeline {
         try await catalog.transitionIngestBatch(open.archiveID, from: .appended, to: .sealed)
         logger.info("archive sealed", metadata: ["archive": "\(open.archiveID)", "images": "\(sealed.imageCount)", "bytes": "\(sealed.fileSize)"])
         try await finish(archiveID: open.archiveID, latentDigests: open.latentDigests)
+    }
+
+    /// Per-collection adaptation of the open batch before it is sealed (`encode.adapt_seconds`).
+    private func adapt(_ open: OpenBatch, _ adaptation: DaemonConfig.Adaptation, worker: CodecWorker) async throws {
+        var claimedPaths: [[UInt8]: String] = [:]
+        for row in try await catalog.ingestRows(batch: open.archiveID) where !row.state.isFinal {
+            claimedPaths[Array(ProcessingFolder.fileName(of: row.claimedPath).utf8)] = row.claimedPath
+        }
+        let stop = self.stop, paths = claimedPaths
+        let outcome = try await worker.perform { try $0.adaptOpenBatch(claimedPaths: paths, adaptation: adaptation, stop: stop) }
+        let summary = String(format: "%d steps in %.1f s on %d images: %.3f → %.3f dB on them; %@", outcome.steps, outcome.seconds,
+                             min(adaptation.images, open.imageCount), outcome.psnrBefore, outcome.psnrAfter,
+                             outcome.modelID.map { "the archive carries adapted decoder \($0.prefix(16)) (\(outcome.decoderBytes) bytes)" }
+                                 ?? "no gain, the base decoder is kept")
+        logger.info("batch adapted", metadata: ["archive": "\(open.archiveID)", "result": "\(summary)"])
+        await record(.info, "batch.adapted", summary, subject: open.archiveID)
     }
 
     /// Verifies a sealed archive, indexes it and finishes its originals; an archive that fails
@@ -458,6 +478,9 @@ public actor IngestPipeline: DaemonPipeline {
         }
         try await catalog.transitionIngestBatch(archiveID, from: .sealed, to: .verified)
         archive.state = .indexed
+        // The archive's own decoder: an adapted batch's differs from the model it was opened with
+        // (indexing registers it).
+        archive.modelID = verified.archive.modelID
         try await catalog.indexArchive(archive, images: verified.images)
         logger.info("archive verified and indexed", metadata: ["archive": "\(archiveID)", "images": "\(verified.images.count)"])
         await record(.info, "archive.indexed", "sealed, verified and indexed \(verified.images.count) images", subject: archiveID)

@@ -15,10 +15,15 @@ struct OpenBatch: Sendable {
     /// verification decodes every image fully).
     private(set) var latentDigests: [[UInt8]: SHA256Digest] = [:]
 
-    init(archiveID: String, path: String, openedAt: Date = Date()) {
+    /// The adaptation to run before sealing (the config's when the batch was opened: its images
+    /// are then kept in memory).
+    let adaptation: DaemonConfig.Adaptation?
+
+    init(archiveID: String, path: String, openedAt: Date = Date(), adaptation: DaemonConfig.Adaptation? = nil) {
         self.archiveID = archiveID
         self.path = path
         self.openedAt = openedAt
+        self.adaptation = adaptation
     }
 
     var imageCount: Int { names.count }
