@@ -1,0 +1,198 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Logging
+import NacreArchive
+import NacreCatalog
+import NacreCodec
+import NacreEngine
+import NacreImage
+import NacreTestSupport
+import Testing
+@testable import NacreDaemon
+
+/// A tiny coded model (N = M = 16, three levels) trained once per test run on the committed
+/// 128 px photos, so re-training, export and the gate take seconds in a debug build.
+enum TinyModel {
+    static let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nacre-tiny-\(getpid())").path
+    static var path: String { folder + "/tiny.nxcm" }
+
+    static let made = Result<String, any Error> {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let data = try TrainingImageSet(folders: [TestCrops.photoFolder], minimumSide: 64, heldBackOneIn: 1000, logger: logger)
+        var options = TrainingOptions()
+        options.cropSize = 64
+        options.batchSize = 2
+        options.steps = 40
+        options.learningRate = 3e-3
+        options.warmupSteps = 0
+        options.validationIntervalSteps = 0
+        options.threads = 1
+        let configuration = HyperpriorConfiguration(hiddenChannels: 16, latentChannels: 16, lambdas: [0.005, 0.02, 0.08])
+        let trainer = try HyperpriorTrainer(options: options, configuration: configuration, data: data,
+                                            checkpointPath: folder + "/tiny.ckpt", resume: false, logger: logger)
+        try trainer.run(progress: { _ in })
+        let photos = try FileManager.default.contentsOfDirectory(atPath: TestCrops.photoFolder).filter { $0.hasSuffix(".png") }.sorted()
+            .map { try PNGReader.read(contentsOfFile: TestCrops.photoFolder + "/" + $0).pixels }
+        let model = try CodecModel.exporting(from: trainer.model, calibrationImages: photos, info: ["purpose": "daemon tests"])
+        try Data(model.serialized()).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// The catalog id of the tiny model: SHA-256 of its decoder bytes.
+    static func id() throws -> String {
+        let model = try CodecModel.load(contentsOfFile: try made.get(), engine: try Engine(threads: 1))
+        return SHA256.hash(model.decoderBytes()).hex
+    }
+}
+
+extension PipelineProcessTests {
+    /// Re-training inside real daemons (docs/PIPELINE.md, "Model lifecycle"): the reservoir fills
+    /// from ingested images, `retrain` runs to a verdict recorded in the catalog and shown by
+    /// `models`, a promoted champion encodes the next batch while old archives keep their own
+    /// decoder, and a run stopped by SIGTERM resumes from its checkpoint after a restart.
+    @Suite("Re-training")
+    struct RetrainProcessTests {
+        static func yaml(model: String) -> String {
+            pipelineConfigYAML(model: model, extraTop: "retrain: {schedule: \"off\", reservoir_crops: 64, crop_side: 64, holdout_percent: 50, threads: 1}")
+        }
+
+        /// Drops `crops`, seals them into one archive; returns its id.
+        static func ingest(_ crops: [TestCrops.Crop], into daemon: PipelineDaemon) async throws -> String {
+            for crop in crops { dropIntoInbox(daemon.inbox, name: crop.name, bytes: crop.png) }
+            #expect(await eventually(timeout: 120) { await daemon.status()?["open_batch"]?["images"] == .int(Int64(crops.count)) },
+                    "log:\n\(daemon.log)")
+            let sealed = try #require(await daemon.request(.seal), "log:\n\(daemon.log)")
+            #expect(sealed["result"]?["state"] == "indexed", "\(sealed)")
+            return try #require(sealed["result"]?["archive_id"]?.stringValue)
+        }
+
+        /// Asks for a run and waits for its verdict; returns the finished run's catalog row.
+        static func retrain(_ daemon: PipelineDaemon, args: [String: JSONValue], catalog: Catalog) async throws -> TrainingRunRecord {
+            let reply = try #require(await daemon.request(.retrain, args: args), "log:\n\(daemon.log)")
+            #expect(reply["result"]?["started"] == true, "\(reply)")
+            let id = try #require(reply["result"]?["run"]?["id"]?.intValue, "\(reply)")
+            let finished = await eventually(timeout: 150) { (try? await catalog.trainingRun(id: id))?.state == .finished }
+            let run = try #require(try await catalog.trainingRun(id: id))
+            #expect(finished, "run \(id): \(run)\nlog:\n\(daemon.log)")
+            return run
+        }
+
+        @Test func retrainRecordsVerdictsAndAPromotedChampionEncodesTheNextBatch() async throws {
+            let tiny = try TinyModel.made.get(), tinyID = try TinyModel.id()
+            let daemon = try PipelineDaemon(yaml: Self.yaml(model: tiny))
+            defer { daemon.remove() }
+            try daemon.start()
+            defer { if daemon.isRunning { kill(daemon.pid, SIGKILL) } }
+            #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
+            let catalog = try Catalog(path: daemon.catalogPath)
+
+            let nothing = try #require(await daemon.request(.retrain))
+            #expect(nothing["error"]?["code"] == "not_available", "an empty reservoir cannot train: \(nothing)")
+
+            let crops = try TestCrops.make(count: 14)
+            let firstArchive = try await Self.ingest(Array(crops.prefix(10)), into: daemon)
+            #expect(try await catalog.archive(id: firstArchive)?.modelID == tinyID)
+
+            // The reservoir kept one lossless crop of each indexed image (64 px images: the whole image).
+            let kept = try await catalog.reservoirCrops()
+            #expect(kept.count == 10)
+            #expect(kept.contains(where: \.heldBack) && kept.contains(where: { !$0.heldBack }),
+                    "the 50 % split needs both sides for this test: \(kept.map(\.heldBack))")
+            for crop in kept {
+                let pixels = try PNGReader.read(contentsOfFile: crop.path).pixels
+                #expect(crops.contains { $0.pixels == pixels }, "\(crop.path) is not one of the ingested images")
+                #expect(crop.path.contains(crop.heldBack ? "/reservoir/holdout/" : "/reservoir/train/"))
+            }
+            let reservoir = try #require(await daemon.status()?["retrain"]?["reservoir"])
+            #expect(reservoir["offered"] == 10 && reservoir["enabled"] == true, "\(reservoir)")
+
+            // A strict margin rejects: no challenger is 1000 % better (BD-rate cannot go below −100 %).
+            let strict = try await Self.retrain(daemon, args: ["steps": 3, "margin_percent": -1000], catalog: catalog)
+            #expect(strict.result == .rejected, "\(strict)")
+            #expect(strict.steps == 3 && strict.gateBDRate != nil)
+            let loserID = try #require(strict.challengerModelID)
+            let loser = try #require(try await catalog.model(id: loserID))
+            #expect(loser.role == .challenger && loser.parentID == tinyID && loser.steps == 3 && loser.dataSize >= 1)
+            #expect(loser.gateResult?.contains("rejected") == true, "\(String(describing: loser.gateResult))")
+            #expect(try await catalog.champion()?.id == tinyID)
+
+            // A permissive margin promotes: any challenger under +1000 % BD-rate wins.
+            let permissive = try await Self.retrain(daemon, args: ["steps": 3, "margin_percent": 1000], catalog: catalog)
+            #expect(permissive.result == .promoted, "\(permissive)")
+            let winnerID = try #require(permissive.challengerModelID)
+            let winner = try #require(try await catalog.model(id: winnerID))
+            #expect(winner.role == .champion && winner.parentID == tinyID && winner.gateBDRate != nil)
+            #expect(FileManager.default.fileExists(atPath: try #require(winner.filePath)))
+
+            let models = try #require(await daemon.request(.models)?["result"])
+            #expect(models["champion"] == .string(winnerID), "\(models)")
+            let listed = try #require(models["models"]?.arrayValue)
+            #expect(Set(listed.compactMap { $0["id"]?.stringValue }) == Set([tinyID, winnerID, loser.id]))
+            let shownWinner = try #require(listed.first { $0["id"] == .string(winnerID) })
+            #expect(shownWinner["parent"] == .string(tinyID) && shownWinner["steps"] == 3 && shownWinner["gate_result"]?.stringValue != nil)
+
+            // The next batch uses the new champion; the first archive still restores with its own decoder.
+            let secondArchive = try await Self.ingest(Array(crops.suffix(4)), into: daemon)
+            #expect(try await catalog.archive(id: secondArchive)?.modelID == winnerID, "log:\n\(daemon.log)")
+            #expect(await daemon.status()?["model"]?["id"] == .string(winnerID))
+            let first = try #require(try await catalog.archive(id: firstArchive))
+            for restored in try restoreAll(archive: first.path) {
+                let original = try #require(crops.first { $0.name == restored.name })
+                let psnr = try PSNR(reference: original.pixels, distorted: restored.pixels).decibels
+                #expect(abs(psnr - restored.recordedPSNR) < 0.01, "\(restored.name)")
+            }
+            #expect(await daemon.stop() == 0)
+
+            // After a restart the promoted champion is still the one new batches use.
+            try daemon.start()
+            #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
+            #expect(await daemon.status()?["model"]?["id"] == .string(winnerID), "log:\n\(daemon.log)")
+            #expect(await daemon.stop() == 0)
+        }
+
+        @Test func aRunStoppedBySIGTERMResumesFromItsCheckpointAfterARestart() async throws {
+            let tiny = try TinyModel.made.get()
+            let daemon = try PipelineDaemon(yaml: Self.yaml(model: tiny))
+            defer { daemon.remove() }
+            try daemon.start()
+            defer { if daemon.isRunning { kill(daemon.pid, SIGKILL) } }
+            #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
+            let catalog = try Catalog(path: daemon.catalogPath)
+            _ = try await Self.ingest(try TestCrops.make(count: 10), into: daemon)
+
+            // A 15-second budget and no step limit: the stop comes in the middle of training.
+            let reply = try #require(await daemon.request(.retrain, args: ["budget_minutes": 0.25, "margin_percent": 1000]))
+            let id = try #require(reply["result"]?["run"]?["id"]?.intValue, "\(reply)")
+            let again = try #require(await daemon.request(.retrain))
+            #expect(again["result"]?["started"] == false && again["result"]?["run"]?["id"] == .int(id), "\(again)")
+            #expect(await eventually(timeout: 60) { (await daemon.status()?["retrain"]?["step"]?.intValue ?? 0) >= 2 }, "log:\n\(daemon.log)")
+            #expect(await daemon.stop() == 0, "log:\n\(daemon.log)")
+
+            let interrupted = try #require(try await catalog.trainingRun(id: id))
+            #expect(interrupted.state == .interrupted, "\(interrupted)")
+            #expect(interrupted.steps >= 2)
+            let checkpoint = try #require(interrupted.checkpointPath)
+            let before = try ModelLifecycle.trainedSoFar(checkpoint: checkpoint)
+            #expect(before.steps == interrupted.steps && before.seconds > 0 && before.seconds < 15)
+
+            try daemon.start()
+            #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
+            #expect(await daemon.status()?["retrain"]?["run"] == .int(id), "the same run resumes")
+            #expect(await eventually(timeout: 150) { (try? await catalog.trainingRun(id: id))?.state == .finished },
+                    "log:\n\(daemon.log)")
+            let finished = try #require(try await catalog.trainingRun(id: id))
+            #expect(finished.steps > before.steps, "training continued from step \(before.steps): \(finished)")
+            #expect(daemon.log.contains("resuming run \(id)"))
+            let challengerID = try #require(finished.challengerModelID)
+            let model = try #require(try await catalog.model(id: challengerID))
+            // Seconds count across both invocations and stay within the budget (plus one step's overshoot).
+            #expect(model.wallSeconds > before.seconds && model.wallSeconds < 15 + 5, "\(model.wallSeconds) s")
+            #expect(!FileManager.default.fileExists(atPath: checkpoint), "the finished run's folder is removed")
+            #expect(await daemon.stop() == 0)
+        }
+    }
+}
