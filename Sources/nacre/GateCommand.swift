@@ -13,8 +13,9 @@ struct GateCommand: ParsableCommand {
         discussion: """
             Each model is measured as an archive uses it: encoded with the full model, decoded with its decoder-only
             form (an int8 decoder measured as int8). The challenger is promoted when its BD-rate against the champion
-            is below --margin (percent; default -1: at least 1 % fewer bits at equal PSNR). Exit status 0 either way;
-            the verdict is printed (with --json, one JSON object on stdout).
+            is below --margin (percent; default -1: at least 1 % fewer bits at equal PSNR); curves that share no PSNR
+            range have no BD-rate, and the challenger is then rejected. Exit status 0 either way; the verdict is printed
+            (with --json, one JSON object on stdout). Give a negative margin as --margin=-1.
             """)
 
     @Option(help: "The champion's full coded model (.nxcm).") var champion: String
@@ -64,12 +65,19 @@ struct GateCommand: ParsableCommand {
         }
         let crops = try CodecFiles.pngPaths(in: data, limit: limit).map(CodecFiles.readPNG)
         let gate = try ModelGate(qualities: parsedQualities ?? [], marginPercent: margin)
-        let verdict = try gate.judge(champion: championModel, challenger: challengerModel, crops: crops)
-        let finite = verdict.bdRatePercent.isFinite
+        let championCurve = try gate.curve(of: championModel, crops: crops, method: "champion \(championModel.identifierString)")
+        let challengerCurve = try gate.curve(of: challengerModel, crops: crops, method: "challenger \(challengerModel.identifierString)")
+        // Curves that share no PSNR range have no BD-rate: the challenger is not shown to be
+        // better, so it is rejected (a verdict, not a failure).
+        let bd = (try? BjontegaardDelta.rate(reference: championCurve, test: challengerCurve)).flatMap { $0.isFinite ? $0 : nil }
+        let promote = bd.map { $0 < margin } ?? false
+        let summary = bd.map { String(format: "challenger BD-rate %+.2f %% vs champion (margin %+.2f %%): %@", $0, margin, promote ? "promoted" : "rejected") }
+            ?? String(format: "the curves share no PSNR range (champion %.2f…%.2f dB, challenger %.2f…%.2f dB), so the BD-rate is undefined: rejected",
+                      championCurve.psnr.min() ?? 0, championCurve.psnr.max() ?? 0, challengerCurve.psnr.min() ?? 0, challengerCurve.psnr.max() ?? 0)
         let report = Report(
             championID: SHA256.hash(championModel.decoderBytes()).hex, challengerID: SHA256.hash(challengerModel.decoderBytes()).hex,
-            bdRatePercent: finite ? verdict.bdRatePercent : nil, marginPercent: margin, promote: finite && verdict.promote,
-            summary: verdict.summary, crops: crops.count, champion: verdict.champion, challenger: verdict.challenger)
+            bdRatePercent: bd, marginPercent: margin, promote: promote, summary: summary, crops: crops.count,
+            champion: championCurve, challenger: challengerCurve)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys

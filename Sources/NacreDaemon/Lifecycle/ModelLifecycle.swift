@@ -238,7 +238,7 @@ public actor ModelLifecycle {
             guard !stopping else { return await interrupt(run) }
             phase = .gating
             try await runChild(["gate", "--champion", plan.championPath, "--challenger", folder + "/challenger.nxcm",
-                                "--data", reservoir.holdoutFolder, "--margin", "\(plan.marginPercent)", "--limit", "200",
+                                "--data", reservoir.holdoutFolder, "--margin=\(plan.marginPercent)", "--limit", "200",
                                 "--threads", "\(config.retrain.threads)", "--json"], folder: folder, what: "the gate")
             guard !stopping else { return await interrupt(run) }
             try await record(&run, trained: trained, folder: folder)
