@@ -88,26 +88,34 @@ actor CropReservoir {
     /// Offers one crop of each indexed row's original (still in its claim folder). Never throws:
     /// the reservoir must not hold up ingest.
     func offer(_ rows: [IngestRecord]) async {
-        guard isEnabled else { return }
+        guard isEnabled, !rows.isEmpty else { return }
+        // Read once per batch, then kept in step with each change.
+        var crops: [ReservoirCropRecord]
+        var offered: Int
+        do {
+            crops = try await catalog.reservoirCrops()
+            offered = Int(try await catalog.metaValue(forKey: Self.offeredKey) ?? "0") ?? 0
+        } catch {
+            logger.warning("reservoir: cannot read the reservoir; no crops kept from this batch: \(error)")
+            return
+        }
         for row in rows {
             do {
-                try await offer(row)
+                try await offer(row, crops: &crops, offered: &offered)
             } catch {
                 logger.warning("reservoir: could not keep a crop of \(row.claimedPath): \(error)")
             }
         }
     }
 
-    private func offer(_ row: IngestRecord) async throws {
-        let sampler = ReservoirSampler(capacity: settings.reservoirCrops)
-        let offered = Int(try await catalog.metaValue(forKey: Self.offeredKey) ?? "0") ?? 0
-        let crops = try await catalog.reservoirCrops()
-        let decision = sampler.decide(offeredBefore: offered, held: crops.count, random: random)
-        try await catalog.setMetaValue(String(offered + 1), forKey: Self.offeredKey)
+    private func offer(_ row: IngestRecord, crops: inout [ReservoirCropRecord], offered: inout Int) async throws {
+        let decision = ReservoirSampler(capacity: settings.reservoirCrops).decide(offeredBefore: offered, held: crops.count, random: random)
+        offered += 1
+        try await catalog.setMetaValue(String(offered), forKey: Self.offeredKey)
         if decision == .skip { return }
 
         let side = settings.cropSide, holdout = settings.holdoutPercent
-        let path = row.claimedPath, number = offered + 1
+        let path = row.claimedPath, number = offered
         let (trainingFolder, holdoutFolder) = (self.trainingFolder, self.holdoutFolder)
         let pick = self.random
         let cut = try await onQueue { () throws -> ReservoirCropRecord? in
@@ -128,10 +136,10 @@ actor CropReservoir {
         }
         switch decision {
         case .add:
-            try await catalog.addReservoirCrop(record)
+            crops.append(try await catalog.addReservoirCrop(record))
         case .replace(let slot):
             let evicted = crops[slot]
-            try await catalog.replaceReservoirCrop(id: evicted.id!, with: record)
+            crops[slot] = try await catalog.replaceReservoirCrop(id: evicted.id!, with: record)
             unlink(evicted.path)
         case .skip:
             return

@@ -198,15 +198,17 @@ public actor ModelLifecycle {
 
     /// Resumes the newest `running` (the daemon died) or `interrupted` run; older ones are failed.
     private func resumeUnfinishedRun() async throws {
-        let unfinished = try await catalog.trainingRuns(in: [.running, .interrupted])
-        for var stale in unfinished.dropFirst() {
+        // A `retrain` answered before start() began its run already.
+        let unfinished = try await catalog.trainingRuns(in: [.running, .interrupted]).filter { $0.id != activeRun }
+        let resumable = activeRun == nil ? unfinished.first : nil
+        for var stale in unfinished where stale.id != resumable?.id {
             stale.state = .failed
             stale.error = "superseded by a newer unfinished run"
             stale.finishedAt = Date()
             try await catalog.updateTrainingRun(stale)
             removeRunFolder(stale.id!)
         }
-        guard var run = unfinished.first else { return }
+        guard var run = resumable else { return }
         guard let plan = RetrainPlan.decode(try await catalog.metaValue(forKey: RetrainPlan.key(run: run.id!))) else {
             run.state = .failed
             run.error = "its plan is missing from the catalog; start a new run"
