@@ -234,13 +234,16 @@ public actor ModelLifecycle {
             try await catalog.updateTrainingRun(run)
             guard !stopping else { return await interrupt(run) }
             phase = .exporting
+            // Hard links: ingest may evict crops from the reservoir while a child reads them.
+            let calibration = try Self.snapshot(reservoir.trainingFolder, into: folder + "/calibration", limit: 8)
             try await runChild(["export-model", "--from", folder + "/challenger.nwts", "--out", folder + "/challenger.nxcm",
-                                "--calibrate", reservoir.trainingFolder, "--calibration-images", "8", "--crop", "\(plan.cropSide)",
+                                "--calibrate", calibration, "--calibration-images", "8", "--crop", "\(plan.cropSide)",
                                 "--threads", "\(config.retrain.threads)"], folder: folder, what: "exporting the challenger")
             guard !stopping else { return await interrupt(run) }
             phase = .gating
+            let holdout = try Self.snapshot(reservoir.holdoutFolder, into: folder + "/holdout", limit: Self.gateCrops)
             try await runChild(["gate", "--champion", plan.championPath, "--challenger", folder + "/challenger.nxcm",
-                                "--data", reservoir.holdoutFolder, "--margin=\(plan.marginPercent)", "--limit", "200",
+                                "--data", holdout, "--margin=\(plan.marginPercent)",
                                 "--threads", "\(config.retrain.threads)", "--json"], folder: folder, what: "the gate")
             guard !stopping else { return await interrupt(run) }
             try await record(&run, trained: trained, folder: folder)
@@ -277,6 +280,23 @@ public actor ModelLifecycle {
         guard FileManager.default.fileExists(atPath: path) else { return (0, 0) }
         let file = try WeightsFile.read(from: path)
         return (Int(file.metadata["step"] ?? "0") ?? 0, Double(file.metadata["seconds"] ?? "0") ?? 0)
+    }
+
+    /// Held-back crops the gate measures at most (the first by name; names start with a hash).
+    static let gateCrops = 200
+
+    /// Hard-links up to `limit` PNG files of `source` (by name) into a new folder `target`;
+    /// returns `target`. Throws when none could be linked.
+    static func snapshot(_ source: String, into target: String, limit: Int) throws -> String {
+        try? FileManager.default.removeItem(atPath: target)
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: source)) ?? []).filter { $0.hasSuffix(".png") }.sorted()
+        var linked = 0
+        for name in names where linked < limit {
+            if link(source + "/" + name, target + "/" + name) == 0 { linked += 1 }
+        }
+        guard linked > 0 else { throw LifecycleError(.notEnoughData, "no crops could be taken from \(source); ingest more images") }
+        return target
     }
 
     /// Runs (or resumes) the trainer for the rest of the budget.
