@@ -41,6 +41,9 @@ public actor ModelLifecycle {
     private var runTask: Task<Void, Never>?
     private var loopTask: Task<Void, Never>?
     private var stopping = false
+    /// Set while a run is being started (its catalog rows written), so a second request arriving
+    /// meanwhile cannot start another.
+    private var starting = false
     /// A champion promoted since the pipeline loaded its model.
     private var promoted: (id: String, path: String)?
 
@@ -146,6 +149,9 @@ public actor ModelLifecycle {
         let budget = try args.double("budget_minutes", in: 0.001...(7 * 24 * 60)).map { $0 * 60 } ?? config.retrain.budgetSeconds
         let steps = try args.int("steps", in: 1...100_000_000).map(Int.init) ?? config.retrain.maxSteps
         let margin = try args.double("margin_percent", in: -100...1000) ?? config.retrain.gateMarginPercent
+        if starting {
+            return ["started": false, "message": "a re-training run is being started; ask `status` in a moment", "run": .null]
+        }
         if let active = activeRun {
             let catalog = self.catalog
             let run = try await ControlError.catalog { try await catalog.trainingRun(id: active) }
@@ -159,6 +165,9 @@ public actor ModelLifecycle {
     /// Starts a run now. `not_available` when the reservoir is off or too small, or the daemon stops.
     private func startRun(trigger: String, budgetSeconds: Double, maxSteps: Int?, marginPercent: Double) async throws(ControlError) -> TrainingRunRecord {
         guard !stopping else { throw ControlError(.shuttingDown, "the daemon is stopping; ask again after the next start") }
+        guard !starting, activeRun == nil else { throw ControlError(.busy, "a re-training run is already active") }
+        starting = true
+        defer { starting = false }
         guard await reservoir.isEnabled else {
             throw ControlError(.notAvailable, "re-training needs the crop reservoir, which is off (retrain.reservoir_crops: 0)")
         }
@@ -206,7 +215,7 @@ public actor ModelLifecycle {
             stale.error = "superseded by a newer unfinished run"
             stale.finishedAt = Date()
             try await catalog.updateTrainingRun(stale)
-            removeRunFolder(stale.id!)
+            await cleanUp(stale.id!)
         }
         guard var run = resumable else { return }
         guard let plan = RetrainPlan.decode(try await catalog.metaValue(forKey: RetrainPlan.key(run: run.id!))) else {
@@ -255,7 +264,7 @@ public actor ModelLifecycle {
             run.finishedAt = Date()
             do { try await catalog.updateTrainingRun(run) } catch { logger.error("re-training: cannot record the failure: \(error)") }
             await event(.error, "retrain.failed", "run \(run.id!) failed: \(error)")
-            removeRunFolder(run.id!)
+            await cleanUp(run.id!)
         }
         finishActive()
     }
@@ -381,7 +390,7 @@ public actor ModelLifecycle {
         try await catalog.updateTrainingRun(run)
         logger.notice("re-training run \(run.id!) finished: \(summary)", metadata: ["challenger": "\(verdict.challengerID)"])
         await event(.notice, promote ? "retrain.promoted" : "retrain.rejected", "run \(run.id!): \(summary)")
-        removeRunFolder(run.id!)
+        await cleanUp(run.id!)
     }
 
     /// The part of `nacre gate --json` the daemon reads.
@@ -397,8 +406,10 @@ public actor ModelLifecycle {
         }
     }
 
-    private func removeRunFolder(_ id: Int64) {
+    /// Deletes an ended run's folder (checkpoint, logs, challenger file) and its plan.
+    private func cleanUp(_ id: Int64) async {
         try? FileManager.default.removeItem(atPath: runFolder(id))
+        try? await catalog.setMetaValue(nil, forKey: RetrainPlan.key(run: id))
     }
 
     private func event(_ level: Logger.Level, _ kind: String, _ message: String) async {
