@@ -262,14 +262,18 @@ public actor ModelLifecycle {
             run.state = .failed
             run.error = "\(error)"
             run.finishedAt = Date()
-            do { try await catalog.updateTrainingRun(run) } catch { logger.error("re-training: cannot record the failure: \(error)") }
             await event(.error, "retrain.failed", "run \(run.id!) failed: \(error)")
             await cleanUp(run.id!)
+            finishActive(run.id!)
+            do { try await catalog.updateTrainingRun(run) } catch { logger.error("re-training: cannot record the failure: \(error)") }
         }
-        finishActive()
     }
 
-    private func finishActive() {
+    /// Ends the active run in memory. Called before the run's final catalog write, so that
+    /// whoever sees the run ended in the catalog can start the next one; a no-op when another
+    /// run became active meanwhile.
+    private func finishActive(_ id: Int64) {
+        guard activeRun == id else { return }
         activeRun = nil
         child = nil
         phase = .idle
@@ -281,7 +285,7 @@ public actor ModelLifecycle {
         if let trained = try? Self.trainedSoFar(checkpoint: runFolder(run.id!) + "/run.ckpt") { run.steps = trained.steps }
         do { try await catalog.updateTrainingRun(run) } catch { logger.error("re-training: cannot record the interruption: \(error)") }
         logger.notice("re-training run \(run.id!) interrupted; it resumes from its checkpoint at the next start", metadata: ["steps": "\(run.steps)"])
-        finishActive()
+        finishActive(run.id!)
     }
 
     /// Steps and seconds trained so far, from the checkpoint (zero without one).
@@ -387,10 +391,11 @@ public actor ModelLifecycle {
         run.gateBDRate = verdict.bdRatePercent
         run.steps = trained.steps
         run.finishedAt = Date()
-        try await catalog.updateTrainingRun(run)
         logger.notice("re-training run \(run.id!) finished: \(summary)", metadata: ["challenger": "\(verdict.challengerID)"])
         await event(.notice, promote ? "retrain.promoted" : "retrain.rejected", "run \(run.id!): \(summary)")
         await cleanUp(run.id!)
+        finishActive(run.id!)
+        try await catalog.updateTrainingRun(run)
     }
 
     /// The part of `nacre gate --json` the daemon reads.
