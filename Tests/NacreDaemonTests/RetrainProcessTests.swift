@@ -71,12 +71,13 @@ extension PipelineProcessTests {
             return try #require(sealed["result"]?["archive_id"]?.stringValue)
         }
 
-        /// Asks for a run and waits for its verdict; returns the finished run's catalog row.
-        static func retrain(_ daemon: PipelineDaemon, args: [String: JSONValue], catalog: Catalog) async throws -> TrainingRunRecord {
+        /// Asks for a run and waits until it ends in `expecting`; returns the run's catalog row.
+        static func retrain(_ daemon: PipelineDaemon, args: [String: JSONValue], catalog: Catalog,
+                            expecting: TrainingRunState = .finished) async throws -> TrainingRunRecord {
             let reply = try #require(await daemon.request(.retrain, args: args), "log:\n\(daemon.log)")
             #expect(reply["result"]?["started"] == true, "\(reply)")
             let id = try #require(reply["result"]?["run"]?["id"]?.intValue, "\(reply)")
-            let finished = await eventually(timeout: 150) { (try? await catalog.trainingRun(id: id))?.state == .finished }
+            let finished = await eventually(timeout: 150) { (try? await catalog.trainingRun(id: id))?.state == expecting }
             let run = try #require(try await catalog.trainingRun(id: id))
             #expect(finished, "run \(id): \(run)\nlog:\n\(daemon.log)")
             return run
@@ -156,6 +157,40 @@ extension PipelineProcessTests {
             try daemon.start()
             #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
             #expect(await daemon.status()?["model"]?["id"] == .string(winnerID), "log:\n\(daemon.log)")
+            #expect(await daemon.stop() == 0)
+        }
+
+        @Test func aFailedRunLeavesTheChampionIngestAndRestoresAlone() async throws {
+            let folder = TemporaryFolder()
+            defer { folder.remove() }
+            let model = folder.sub("champion.nxcm")
+            try FileManager.default.copyItem(atPath: try TinyModel.made.get(), toPath: model)
+            let tinyID = try TinyModel.id()
+            let daemon = try PipelineDaemon(yaml: Self.yaml(model: model))
+            defer { daemon.remove() }
+            try daemon.start()
+            defer { if daemon.isRunning { kill(daemon.pid, SIGKILL) } }
+            #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
+            let catalog = try Catalog(path: daemon.catalogPath)
+            let crops = try TestCrops.make(count: 14)
+            let firstArchive = try await Self.ingest(Array(crops.prefix(10)), into: daemon)
+
+            // The champion's file is damaged on disk (the daemon encodes from its loaded copy):
+            // the trainer cannot start from it, so the run fails.
+            try Data("not a model".utf8).write(to: URL(fileURLWithPath: model))
+            let failed = try await Self.retrain(daemon, args: ["steps": 3], catalog: catalog, expecting: .failed)
+            #expect(failed.error?.contains("training") == true, "\(String(describing: failed.error))")
+            #expect(try await catalog.champion()?.id == tinyID)
+            #expect(try await catalog.models().count == 1, "a failed run records no model")
+            #expect(await daemon.status()?["retrain"]?["state"] == "idle")
+
+            // Ingest and restores carry on.
+            let secondArchive = try await Self.ingest(Array(crops.suffix(4)), into: daemon)
+            #expect(try await catalog.archive(id: secondArchive)?.modelID == tinyID)
+            let reply = try #require(await daemon.request(.restore, args: ["image": .string(crops[0].name), "to": .string(daemon.folder.sub("restore/r.png"))]))
+            #expect(reply["ok"] == true, "\(reply)")
+            #expect(try PNGReader.read(contentsOfFile: daemon.folder.sub("restore/r.png")).pixels.width == 64)
+            #expect(try restoreAll(archive: try #require(try await catalog.archive(id: firstArchive)).path).count == 10)
             #expect(await daemon.stop() == 0)
         }
 
