@@ -16,11 +16,11 @@ import Testing
 /// seconds; fewer leave it so poor that a fine-tuned challenger shares no PSNR range with it) on the committed
 /// 128 px photos, so re-training, export and the gate take seconds in a debug build.
 enum TinyModel {
-    static let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nacre-tiny-\(getpid())").path
-    static var path: String { folder + "/tiny.nxcm" }
-
-    static let made = Result<String, any Error> {
+    /// The model's bytes, trained in a temporary folder that is removed at once.
+    static let bytes = Result<[UInt8], any Error> {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nacre-tiny-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
         var logger = Logger(label: "test")
         logger.logLevel = .error
         let data = try TrainingImageSet(folders: [TestCrops.photoFolder], minimumSide: 64, heldBackOneIn: 1000, logger: logger)
@@ -38,14 +38,20 @@ enum TinyModel {
         try trainer.run(progress: { _ in })
         let photos = try FileManager.default.contentsOfDirectory(atPath: TestCrops.photoFolder).filter { $0.hasSuffix(".png") }.sorted()
             .map { try PNGReader.read(contentsOfFile: TestCrops.photoFolder + "/" + $0).pixels }
-        let model = try CodecModel.exporting(from: trainer.model, calibrationImages: photos, info: ["purpose": "daemon tests"])
-        try Data(model.serialized()).write(to: URL(fileURLWithPath: path))
-        return path
+        return try CodecModel.exporting(from: trainer.model, calibrationImages: photos, info: ["purpose": "daemon tests"]).serialized()
+    }
+
+    /// File name of the model in a test daemon's folder (the config names it relative to itself).
+    static let fileName = "tiny.nxcm"
+
+    /// Writes the model into `daemon`'s folder, where its config expects it.
+    static func install(in daemon: PipelineDaemon) throws {
+        try Data(try bytes.get()).write(to: URL(fileURLWithPath: daemon.folder.sub(fileName)))
     }
 
     /// The catalog id of the tiny model: SHA-256 of its decoder bytes.
     static func id() throws -> String {
-        let model = try CodecModel.load(contentsOfFile: try made.get(), engine: try Engine(threads: 1))
+        let model = try CodecModel.load(try bytes.get(), engine: try Engine(threads: 1))
         return SHA256.hash(model.decoderBytes()).hex
     }
 }
@@ -57,8 +63,16 @@ extension PipelineProcessTests {
     /// decoder, and a run stopped by SIGTERM resumes from its checkpoint after a restart.
     @Suite("Re-training")
     struct RetrainProcessTests {
-        static func yaml(model: String) -> String {
-            pipelineConfigYAML(model: model, extraTop: "retrain: {schedule: \"off\", reservoir_crops: 64, crop_side: 64, holdout_percent: 50, threads: 1}")
+        static let yaml =
+            pipelineConfigYAML(model: TinyModel.fileName, extraTop: "retrain: {schedule: \"off\", reservoir_crops: 64, crop_side: 64, holdout_percent: 50, threads: 1}")
+
+        /// A daemon on the tiny model, started and running.
+        static func startedDaemon() async throws -> PipelineDaemon {
+            let daemon = try PipelineDaemon(yaml: yaml)
+            try TinyModel.install(in: daemon)
+            try daemon.start()
+            #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
+            return daemon
         }
 
         /// Drops `crops`, seals them into one archive; returns its id.
@@ -84,12 +98,10 @@ extension PipelineProcessTests {
         }
 
         @Test func retrainRecordsVerdictsAndAPromotedChampionEncodesTheNextBatch() async throws {
-            let tiny = try TinyModel.made.get(), tinyID = try TinyModel.id()
-            let daemon = try PipelineDaemon(yaml: Self.yaml(model: tiny))
+            let tinyID = try TinyModel.id()
+            let daemon = try await Self.startedDaemon()
             defer { daemon.remove() }
-            try daemon.start()
             defer { if daemon.isRunning { kill(daemon.pid, SIGKILL) } }
-            #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
             let catalog = try Catalog(path: daemon.catalogPath)
 
             let nothing = try #require(await daemon.request(.retrain))
@@ -161,23 +173,17 @@ extension PipelineProcessTests {
         }
 
         @Test func aFailedRunLeavesTheChampionIngestAndRestoresAlone() async throws {
-            let folder = TemporaryFolder()
-            defer { folder.remove() }
-            let model = folder.sub("champion.nxcm")
-            try FileManager.default.copyItem(atPath: try TinyModel.made.get(), toPath: model)
             let tinyID = try TinyModel.id()
-            let daemon = try PipelineDaemon(yaml: Self.yaml(model: model))
+            let daemon = try await Self.startedDaemon()
             defer { daemon.remove() }
-            try daemon.start()
             defer { if daemon.isRunning { kill(daemon.pid, SIGKILL) } }
-            #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
             let catalog = try Catalog(path: daemon.catalogPath)
             let crops = try TestCrops.make(count: 14)
             let firstArchive = try await Self.ingest(Array(crops.prefix(10)), into: daemon)
 
             // The champion's file is damaged on disk (the daemon encodes from its loaded copy):
             // the trainer cannot start from it, so the run fails.
-            try Data("not a model".utf8).write(to: URL(fileURLWithPath: model))
+            try Data("not a model".utf8).write(to: URL(fileURLWithPath: daemon.folder.sub(TinyModel.fileName)))
             let failed = try await Self.retrain(daemon, args: ["steps": 3], catalog: catalog, expecting: .failed)
             #expect(failed.error?.contains("training") == true, "\(String(describing: failed.error))")
             #expect(try await catalog.champion()?.id == tinyID)
@@ -195,12 +201,9 @@ extension PipelineProcessTests {
         }
 
         @Test func aRunStoppedBySIGTERMResumesFromItsCheckpointAfterARestart() async throws {
-            let tiny = try TinyModel.made.get()
-            let daemon = try PipelineDaemon(yaml: Self.yaml(model: tiny))
+            let daemon = try await Self.startedDaemon()
             defer { daemon.remove() }
-            try daemon.start()
             defer { if daemon.isRunning { kill(daemon.pid, SIGKILL) } }
-            #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
             let catalog = try Catalog(path: daemon.catalogPath)
             _ = try await Self.ingest(try TestCrops.make(count: 10), into: daemon)
 
