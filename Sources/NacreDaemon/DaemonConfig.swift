@@ -122,8 +122,31 @@ public struct DaemonConfig: Sendable, Equatable {
         public var schedule: RetrainSchedule
         /// Wall-clock budget of one re-training run.
         public var budgetSeconds: Double
-        /// Size of the reservoir of training crops sampled from ingested originals.
+        /// Size of the reservoir of training crops sampled from ingested originals; 0 turns the
+        /// reservoir off (no pixels kept beyond the archives, so no re-training either).
         public var reservoirCrops: Int
+        /// Side of the square crops kept (a multiple of 64); smaller images give smaller crops.
+        public var cropSide: Int
+        /// Percentage of source images whose crops are held back for the gate.
+        public var holdoutPercent: Double
+        /// The BD-rate (percent) a challenger must beat to be promoted.
+        public var gateMarginPercent: Double
+        /// Compute threads of the training, export and gate child processes.
+        public var threads: Int
+        /// Optional cap on optimizer steps per run (besides the time budget).
+        public var maxSteps: Int?
+
+        public init(schedule: RetrainSchedule, budgetSeconds: Double, reservoirCrops: Int, cropSide: Int = 256,
+                    holdoutPercent: Double = 10, gateMarginPercent: Double = -1, threads: Int = 1, maxSteps: Int? = nil) {
+            self.schedule = schedule
+            self.budgetSeconds = budgetSeconds
+            self.reservoirCrops = reservoirCrops
+            self.cropSide = cropSide
+            self.holdoutPercent = holdoutPercent
+            self.gateMarginPercent = gateMarginPercent
+            self.threads = threads
+            self.maxSteps = maxSteps
+        }
     }
 
     /// Absolute path of the file this config was read from (empty when parsed from a string

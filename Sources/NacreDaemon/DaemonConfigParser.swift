@@ -193,11 +193,23 @@ struct DaemonConfigParser {
     }
 
     private func retrain(_ node: ConfigNode?) throws(DaemonError) -> DaemonConfig.Retrain {
-        let m = try node?.mapping(allowed: ["schedule", "budget_minutes", "reservoir_crops"])
+        let m = try node?.mapping(allowed: ["schedule", "budget_minutes", "reservoir_crops", "crop_side", "holdout_percent",
+                                            "gate_margin_percent", "threads", "max_steps"])
+        let crops = try m?["reservoir_crops"]?.int(in: 0...10_000_000) ?? 4096
+        if crops > 0 && crops < 16, let node = m?["reservoir_crops"] {
+            throw node.invalid("reservoir_crops must be 0 (off) or at least 16, got \(crops)")
+        }
+        let side = try m?["crop_side"]?.int(in: 64...1024) ?? 256
+        if side % 64 != 0, let node = m?["crop_side"] { throw node.invalid("crop_side must be a multiple of 64, got \(side)") }
         return DaemonConfig.Retrain(
             schedule: try m?["schedule"].map { n throws(DaemonError) in try schedule(n) } ?? .off,
             budgetSeconds: (try m?["budget_minutes"]?.double(in: 1...(7 * 24 * 60)) ?? 60) * 60,
-            reservoirCrops: try m?["reservoir_crops"]?.int(in: 16...10_000_000) ?? 4096
+            reservoirCrops: crops,
+            cropSide: side,
+            holdoutPercent: try m?["holdout_percent"]?.double(in: 1...50) ?? 10,
+            gateMarginPercent: try m?["gate_margin_percent"]?.double(in: -100...1000) ?? -1,
+            threads: try m?["threads"]?.int(in: 1...256) ?? 1,
+            maxSteps: try m?["max_steps"]?.int(in: 1...100_000_000)
         )
     }
 

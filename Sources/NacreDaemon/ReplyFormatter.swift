@@ -104,10 +104,12 @@ public enum ReplyFormatter {
         let models = result["models"]?.arrayValue ?? []
         guard !models.isEmpty else { return "no models in the catalog" }
         let rows = models.map { model -> [String] in
-            [shortID(model["id"]), text(model["role"]), text(model["archives"]), text(model["images"]),
-             text(model["steps"]), text(model["created_at"])]
+            [shortID(model["id"]), text(model["role"]), model["parent"] == .null ? "-" : shortID(model["parent"]),
+             text(model["archives"]), text(model["images"]), text(model["steps"]),
+             model["gate_bd_rate"]?.doubleValue.map { String(format: "%+.2f %%", $0) } ?? "-", text(model["created_at"])]
         }
-        return table(header: ["MODEL", "ROLE", "ARCHIVES", "IMAGES", "STEPS", "CREATED"], rows: rows, rightAligned: [2, 3, 4])
+        return table(header: ["MODEL", "ROLE", "PARENT", "ARCHIVES", "IMAGES", "STEPS", "GATE", "CREATED"], rows: rows,
+                     rightAligned: [3, 4, 5, 6])
             .joined(separator: "\n")
     }
 

@@ -8,7 +8,7 @@ struct NacreCommand: AsyncParsableCommand {
         abstract: "Learned-image archiver: packs images into shared-decoder archives and restores them.",
         version: NacreVersion.string,
         subcommands: [LsCommand.self, VerifyCommand.self, ReindexCommand.self, TrainCommand.self, TrainDenoiserCommand.self, BenchCommand.self,
-                      PackCommand.self, UnpackCommand.self, ExportModelCommand.self, EncodeCommand.self, DecodeCommand.self, DebugDecodeCommand.self,
+                      PackCommand.self, UnpackCommand.self, ExportModelCommand.self, GateCommand.self, EncodeCommand.self, DecodeCommand.self, DebugDecodeCommand.self,
                       DaemonCommand.self, CtlCommand.self]
     )
 }

@@ -25,6 +25,10 @@ struct TrainCommand: ParsableCommand {
     var checkpoint: String?
     @Flag(name: .long, help: "Continue the run saved in the checkpoint.")
     var resume = false
+    @Option(name: .customLong("init"), help: "Start a new run from this full coded model (.nxcm) instead of random weights: fine-tuning. Its configuration replaces -N, -M and the λ levels. Ignored with --resume (the checkpoint has the weights).")
+    var initialModel: String?
+    @Flag(name: .long, help: "Stop (checkpointing) when the parent process dies, e.g. a daemon that started this run was killed.")
+    var stopWhenOrphaned = false
     @Option(name: .long, help: "Stop when this many steps are done in total.")
     var steps: Int?
     @Option(name: .long, help: "Stop after this long in this invocation: seconds, or with a unit (90m, 2h).")
@@ -120,9 +124,14 @@ struct TrainCommand: ParsableCommand {
 
         let data = try TrainingImageSet(folders: self.data, minimumSide: crop, logger: logger)
         let checkpointPath = checkpoint ?? out + ".ckpt"
+        let initial = try initialModel.flatMap { path in
+            resume ? nil : try CodecModel.load(contentsOfFile: path, engine: try Engine(threads: 1))
+        }
         let trainer = try HyperpriorTrainer(options: options, configuration: configuration, data: data,
                                             checkpointPath: checkpointPath, resume: resume,
-                                            scheduleOverride: schedule, logger: logger)
+                                            scheduleOverride: schedule, initialModel: initial, logger: logger)
+        let parent = getppid()
+        let orphanCheck = stopWhenOrphaned
         let logPath = out + ".log.jsonl"
         let stop = StopRequest()
         let terminal = isatty(STDERR_FILENO) == 1
@@ -143,7 +152,7 @@ struct TrainCommand: ParsableCommand {
                 FileHandle.standardError.write(Data(((terminal ? "\r\u{1B}[K" : "") + report.summary + "\n").utf8))
                 Self.appendLine(report, to: logPath)
             },
-            shouldStop: { stop.requested })
+            shouldStop: { stop.requested || (orphanCheck && getppid() != parent) })
         if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
         let final = try trainer.validate()
         if lastValidation?.step != final.step {

@@ -26,10 +26,16 @@ public final class HyperpriorTrainer {
 
     /// A new run, or (with `resume`) the run saved at `checkpointPath`; on resume the settings
     /// come from the checkpoint except the stopping rules, interval and threads given now, and
-    /// the learning-rate settings in `scheduleOverride`.
+    /// the learning-rate settings in `scheduleOverride`. A new run starts from `initialModel`'s
+    /// weights and configuration when given (fine-tuning a coded model; its g_s as stored, so an
+    /// int8 decoder's dequantized weights), else from a random initialisation of `configuration`.
     public init(options requested: TrainingOptions, configuration: HyperpriorConfiguration, data: TrainingImageSet,
                 checkpointPath: String, resume: Bool, scheduleOverride: TrainingOptions.ScheduleOverride = .init(),
-                logger: Logger) throws {
+                initialModel: CodecModel? = nil, logger: Logger) throws {
+        if let initialModel, !initialModel.canEncode {
+            throw CodecError(code: .invalidArgument,
+                             message: "the initial model is decoder-only; fine-tuning needs the full model written by `nacre export-model --out`")
+        }
         var options = requested
         var checkpoint: WeightsFile?
         if resume {
@@ -59,7 +65,13 @@ public final class HyperpriorTrainer {
         let engine = try Engine(threads: options.threads, precision: options.bf16 ? .bf16 : .f32, logger: logger)
         let savedConfiguration = checkpoint?.metadata["configuration"]
             .flatMap { try? JSONDecoder().decode(HyperpriorConfiguration.self, from: Data($0.utf8)) }
-        let model = try HyperpriorModel(configuration: savedConfiguration ?? configuration, engine: engine, seed: options.seed)
+        let initial = checkpoint == nil ? initialModel : nil
+        let model = try HyperpriorModel(configuration: savedConfiguration ?? initial?.configuration ?? configuration,
+                                        engine: engine, seed: options.seed)
+        if let initial {
+            for (target, source) in zip(model.parameters, initial.network.parameters) { try target.setValues(source.values()) }
+            logger.info("initialised from a coded model", metadata: ["model": "\(initial.identifierString)"])
+        }
         let optimizer = Adam(parameters: model.parameters, settings: Adam.Settings(
             schedule: LearningRateSchedule(base: options.learningRate,
                                            decay: .cosine(final: options.finalLearningRate, steps: options.decaySteps),

@@ -67,6 +67,15 @@ struct CommandArguments {
         return number
     }
 
+    /// A finite number in `range`, or nil when absent.
+    func double(_ key: String, in range: ClosedRange<Double>) throws(ControlError) -> Double? {
+        guard has(key) else { return nil }
+        guard let number = values[key]?.doubleValue, number.isFinite, range.contains(number) else {
+            throw bad(key, "a number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+
     /// An ISO 8601 date (`2026-11-23`, taken as midnight UTC) or date-time
     /// (`2026-11-23T21:45:30Z`, offsets allowed, fractional seconds allowed), or nil when absent.
     /// With `endOfDay`, a plain date means the end of that day, so `until=2026-11-23` includes it.

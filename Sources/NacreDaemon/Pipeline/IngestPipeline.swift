@@ -44,6 +44,8 @@ public actor IngestPipeline: DaemonPipeline {
     private var failures = 0
     /// Raised on graceful shutdown; long worker jobs check it.
     private let stop = StopFlag()
+    /// The crop reservoir and re-training (Lifecycle/).
+    private let lifecycle: ModelLifecycle
 
     /// - Parameters:
     ///   - catalog: the daemon's one catalog (also the one the collection commands read).
@@ -55,6 +57,7 @@ public actor IngestPipeline: DaemonPipeline {
         self.version = version
         self.logger = logger
         processing = ProcessingFolder(stateDir: config.stateDir)
+        lifecycle = ModelLifecycle(config: config, catalog: catalog, logger: logger)
     }
 
     /// Lets the pipeline ask the watcher to report a file again when it could not be claimed.
@@ -104,6 +107,7 @@ public actor IngestPipeline: DaemonPipeline {
         if !stopRequested {
             phase = .running
             logger.info("ingest pipeline running", metadata: ["model": "\(worker.modelID)", "redo": "\(redo.count)"])
+            await lifecycle.start()
         }
         while !stopRequested {
             do {
@@ -121,6 +125,7 @@ public actor IngestPipeline: DaemonPipeline {
             try? await Task.sleep(for: .milliseconds(50))
         }
         phase = .stopping
+        await lifecycle.shutdown()
         await park()
         phase = .stopped
     }
@@ -131,6 +136,7 @@ public actor IngestPipeline: DaemonPipeline {
 
     public func apply(_ config: DaemonConfig) async {
         self.config = config
+        await lifecycle.apply(config)
         (commands as? any ReloadableControlHandler)?.apply(config)
     }
 
@@ -154,13 +160,14 @@ public actor IngestPipeline: DaemonPipeline {
         } else {
             fields["model"] = .null
         }
+        fields["retrain"] = await lifecycle.statusValue()
         return fields
     }
 
     public nonisolated func handle(_ request: ControlRequest, peer: PeerCredentials) async throws -> JSONValue {
         switch request.command {
         case .seal: return try await requestSeal().get()
-        case .retrain: throw ControlError.notAvailable(request.command.rawValue)
+        case .retrain: return try await lifecycle.retrain(request)
         default: return try await commands.handle(request, peer: peer)
         }
     }
@@ -172,12 +179,14 @@ public actor IngestPipeline: DaemonPipeline {
     /// Loads the model and records it; prepares the processing folder.
     private func start() async throws -> CodecWorker {
         try processing.prepare()
-        let modelPath: String
+        var modelPath: String
         if let configured = config.modelPath {
             modelPath = configured
         } else {
             do { modelPath = try BaseModel.locate() } catch { throw PipelineError(.model, error.message) }
         }
+        modelPath = await ModelLifecycle.startingModelPath(configured: modelPath, configKey: ModelLifecycle.configKey(config),
+                                                           catalog: catalog, logger: logger)
         let worker = try await CodecWorker.start(modelPath: modelPath, threads: config.threads, stop: stop)
         if var known = try await catalog.model(id: worker.modelID) {
             if known.filePath != modelPath {
@@ -195,6 +204,7 @@ public actor IngestPipeline: DaemonPipeline {
 
     /// Does the next piece of work; false when there was nothing to do.
     private func step() async throws -> Bool {
+        if try await adoptPromotedChampion() { return true }
         if !sealWaiters.isEmpty {
             try await answerSealRequests()
             return true
@@ -231,6 +241,20 @@ public actor IngestPipeline: DaemonPipeline {
             return true
         }
         return false
+    }
+
+    /// Between batches, loads a champion that re-training promoted; the open batch (if any)
+    /// keeps the model it started with, and old archives keep their own decoders.
+    private func adoptPromotedChampion() async throws -> Bool {
+        guard batch == nil, let current = worker, let next = await lifecycle.pendingChampion(current: current.modelID) else { return false }
+        do {
+            worker = try await CodecWorker.start(modelPath: next.path, threads: config.threads, stop: stop)
+            logger.notice("new batches use the promoted champion", metadata: ["model": "\(next.id)", "path": "\(next.path)"])
+        } catch let error as PipelineError where error.code == .model {
+            logger.error("cannot load the promoted champion; new batches keep the current model: \(error)")
+            await lifecycle.discardPendingChampion()
+        }
+        return true
     }
 
     /// Logs an infrastructure failure, drops the open batch (recovery rolls it back) and waits
@@ -512,6 +536,7 @@ public actor IngestPipeline: DaemonPipeline {
     private func finishOriginals(_ rows: [IngestRecord]) async throws {
         let indexed = rows.filter { $0.state == .indexed }
         guard !indexed.isEmpty else { return }
+        await lifecycle.reservoir.offer(indexed)
         for row in indexed {
             if ProcessingFolder.exists(row.claimedPath) {
                 switch config.originals {

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import NacreArchive
+import NacreCodec
+import NacreEngine
+
+/// `nacre gate`: the champion/challenger gate of re-training (``ModelGate``) as a command, so the
+/// daemon can run it in a low-priority child process.
+struct GateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gate",
+        abstract: "Judge a challenger model against the champion on held-back crops (BD-rate over ≥ 4 qualities).",
+        discussion: """
+            Each model is measured as an archive uses it: encoded with the full model, decoded with its decoder-only
+            form (an int8 decoder measured as int8). The challenger is promoted when its BD-rate against the champion
+            is below --margin (percent; default -1: at least 1 % fewer bits at equal PSNR); curves that share no PSNR
+            range have no BD-rate, and the challenger is then rejected. Exit status 0 either way; the verdict is printed
+            (with --json, one JSON object on stdout). Give a negative margin as --margin=-1.
+            """)
+
+    @Option(help: "The champion's full coded model (.nxcm).") var champion: String
+    @Option(help: "The challenger's full coded model (.nxcm).") var challenger: String
+    @Option(help: "Folder (or file) of held-back PNG crops, never trained on.") var data: String
+    @Option(help: "BD-rate (percent) the challenger must beat.") var margin = -1.0
+    @Option(help: "Qualities to measure, comma-separated (at least 4).") var qualities = "10,32,55,77,100"
+    @Option(help: "At most this many crops (the first by name).") var limit: Int?
+    @Option(help: "Compute threads.") var threads: Int?
+    @Flag(help: "Print the verdict as one JSON object.") var json = false
+
+    /// The `--json` output.
+    struct Report: Encodable {
+        var championID: String
+        var challengerID: String
+        /// nil when not finite (the curves could not be compared).
+        var bdRatePercent: Double?
+        var marginPercent: Double
+        var promote: Bool
+        var summary: String
+        var crops: Int
+        var champion: RateDistortionCurve
+        var challenger: RateDistortionCurve
+
+        enum CodingKeys: String, CodingKey {
+            case championID = "champion_id", challengerID = "challenger_id", bdRatePercent = "bd_rate_percent"
+            case marginPercent = "margin_percent", promote, summary, crops, champion, challenger
+        }
+    }
+
+    func validate() throws {
+        guard margin.isFinite else { throw ValidationError("--margin must be a finite percentage") }
+        guard parsedQualities != nil else { throw ValidationError("--qualities: give numbers separated by commas, e.g. 10,32,55,77,100") }
+    }
+
+    private var parsedQualities: [Double]? {
+        let values = qualities.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        return values.contains(nil) ? nil : values.compactMap { $0 }
+    }
+
+    func run() throws {
+        let engine = try Engine(threads: threads)
+        let championModel = try CodecModel.load(contentsOfFile: champion, engine: engine)
+        let challengerModel = try CodecModel.load(contentsOfFile: challenger, engine: engine)
+        for (name, model) in [("champion", championModel), ("challenger", challengerModel)] where !model.canEncode {
+            throw CodecCommandError("the \(name) is decoder-only; the gate encodes with it, so give the full model from `nacre export-model --out`")
+        }
+        let crops = try CodecFiles.pngPaths(in: data, limit: limit).map(CodecFiles.readPNG)
+        let gate = try ModelGate(qualities: parsedQualities ?? [], marginPercent: margin)
+        let championCurve = try gate.curve(of: championModel, crops: crops, method: "champion \(championModel.identifierString)")
+        let challengerCurve = try gate.curve(of: challengerModel, crops: crops, method: "challenger \(challengerModel.identifierString)")
+        // Curves that share no PSNR range have no BD-rate: the challenger is not shown to be
+        // better, so it is rejected (a verdict, not a failure).
+        let bd = (try? BjontegaardDelta.rate(reference: championCurve, test: challengerCurve)).flatMap { $0.isFinite ? $0 : nil }
+        let promote = bd.map { $0 < margin } ?? false
+        let summary = bd.map { String(format: "challenger BD-rate %+.2f %% vs champion (margin %+.2f %%): %@", $0, margin, promote ? "promoted" : "rejected") }
+            ?? String(format: "the curves share no PSNR range (champion %.2f…%.2f dB, challenger %.2f…%.2f dB), so the BD-rate is undefined: rejected",
+                      championCurve.psnr.min() ?? 0, championCurve.psnr.max() ?? 0, challengerCurve.psnr.min() ?? 0, challengerCurve.psnr.max() ?? 0)
+        let report = Report(
+            championID: SHA256.hash(championModel.decoderBytes()).hex, challengerID: SHA256.hash(challengerModel.decoderBytes()).hex,
+            bdRatePercent: bd, marginPercent: margin, promote: promote, summary: summary, crops: crops.count,
+            champion: championCurve, challenger: challengerCurve)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print(report.summary + " (\(report.crops) crops)")
+        }
+    }
+}

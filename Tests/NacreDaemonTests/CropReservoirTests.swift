@@ -1,0 +1,79 @@
+import Foundation
+import Logging
+import NacreCatalog
+import NacreImage
+import Testing
+@testable import NacreDaemon
+
+/// The crop reservoir on a real catalog and folder: files and rows in step, the persistent offer
+/// count, one crop per source, orphan files removed, shrinking and turning it off.
+@Suite("Crop reservoir")
+struct CropReservoirTests {
+    static func settings(crops: Int) -> DaemonConfig.Retrain {
+        DaemonConfig.Retrain(schedule: .off, budgetSeconds: 60, reservoirCrops: crops, cropSide: 64, holdoutPercent: 50)
+    }
+
+    /// Files of the reservoir's two folders, as paths.
+    static func files(_ reservoir: CropReservoir) -> Set<String> {
+        Set([reservoir.trainingFolder, reservoir.holdoutFolder].flatMap { folder in
+            ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).map { folder + "/" + $0 }
+        })
+    }
+
+    @Test func keepsABoundedLosslessSampleAndCleansUp() async throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let catalog = try Catalog(path: folder.sub("catalog.sqlite"))
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let reservoir = CropReservoir(stateDir: folder.makeFolder("state"), settings: Self.settings(crops: 16), catalog: catalog,
+                                      logger: logger)
+        await reservoir.prepare()
+
+        let crops = try TestCrops.make(count: 30)
+        let claims = folder.makeFolder("claims")
+        let rows = crops.map { crop in
+            let path = claims + "/" + crop.name
+            precondition(FileManager.default.createFile(atPath: path, contents: Data(crop.png)))
+            return IngestRecord(spool: "main", originalPath: path, claimedPath: path, size: Int64(crop.png.count), mtime: Date())
+        }
+        await reservoir.offer(rows)
+
+        var kept = try await catalog.reservoirCrops()
+        #expect(kept.count == 16)
+        #expect(try await reservoir.counts().offered == 30)
+        #expect(Self.files(reservoir) == Set(kept.map(\.path)), "one file per row, no more")
+        for crop in kept {
+            let pixels = try PNGReader.read(contentsOfFile: crop.path).pixels
+            #expect(crops.contains { $0.pixels == pixels }, "\(crop.path) is not a lossless copy of an offered image")
+            #expect(crop.path.hasPrefix((crop.heldBack ? reservoir.holdoutFolder : reservoir.trainingFolder) + "/"))
+        }
+
+        // The same originals again: counted as offers, but no second crop of a source.
+        await reservoir.offer(rows)
+        kept = try await catalog.reservoirCrops()
+        #expect(try await reservoir.counts().offered == 60)
+        #expect(Set(kept.map(\.sourceSHA256)).count == kept.count)
+        #expect(Self.files(reservoir) == Set(kept.map(\.path)))
+
+        // A file no row knows (a crash between the file and the catalog write) goes at the next start.
+        let orphan = reservoir.trainingFolder + "/orphan.png"
+        precondition(FileManager.default.createFile(atPath: orphan, contents: Data(crops[0].png)))
+        await reservoir.prepare()
+        #expect(!FileManager.default.fileExists(atPath: orphan))
+
+        // A smaller reservoir evicts at random, rows and files together.
+        await reservoir.apply(Self.settings(crops: 5))
+        kept = try await catalog.reservoirCrops()
+        #expect(kept.count == 5)
+        #expect(Self.files(reservoir) == Set(kept.map(\.path)))
+
+        // Off: no pixels kept, the count forgotten, nothing offered is kept.
+        await reservoir.apply(Self.settings(crops: 0))
+        #expect(try await catalog.reservoirCrops().isEmpty)
+        #expect(Self.files(reservoir).isEmpty)
+        #expect(try await catalog.metaValue(forKey: CropReservoir.offeredKey) == nil)
+        await reservoir.offer(rows)
+        #expect(try await catalog.reservoirCrops().isEmpty && Self.files(reservoir).isEmpty)
+    }
+}

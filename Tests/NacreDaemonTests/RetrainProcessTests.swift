@@ -1,0 +1,241 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Logging
+import NacreArchive
+import NacreCatalog
+import NacreCodec
+import NacreEngine
+import NacreImage
+import NacreTestSupport
+import Testing
+@testable import NacreDaemon
+
+/// A tiny coded model (N = M = 16, three levels) trained once per test run (400 steps, a few
+/// seconds; fewer leave it so poor that a fine-tuned challenger shares no PSNR range with it) on the committed
+/// 128 px photos, so re-training, export and the gate take seconds in a debug build.
+enum TinyModel {
+    /// The model's bytes, trained in a temporary folder that is removed at once.
+    static let bytes = Result<[UInt8], any Error> {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nacre-tiny-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let data = try TrainingImageSet(folders: [TestCrops.photoFolder], minimumSide: 64, heldBackOneIn: 1000, logger: logger)
+        var options = TrainingOptions()
+        options.cropSize = 64
+        options.batchSize = 2
+        options.steps = 400
+        options.learningRate = 3e-3
+        options.warmupSteps = 0
+        options.validationIntervalSteps = 0
+        options.threads = 1
+        let configuration = HyperpriorConfiguration(hiddenChannels: 16, latentChannels: 16, lambdas: [0.005, 0.02, 0.08])
+        let trainer = try HyperpriorTrainer(options: options, configuration: configuration, data: data,
+                                            checkpointPath: folder + "/tiny.ckpt", resume: false, logger: logger)
+        try trainer.run(progress: { _ in })
+        let photos = try FileManager.default.contentsOfDirectory(atPath: TestCrops.photoFolder).filter { $0.hasSuffix(".png") }.sorted()
+            .map { try PNGReader.read(contentsOfFile: TestCrops.photoFolder + "/" + $0).pixels }
+        return try CodecModel.exporting(from: trainer.model, calibrationImages: photos, info: ["purpose": "daemon tests"]).serialized()
+    }
+
+    /// File name of the model in a test daemon's folder (the config names it relative to itself).
+    static let fileName = "tiny.nxcm"
+
+    /// Writes the model into `daemon`'s folder, where its config expects it.
+    static func install(in daemon: PipelineDaemon) throws {
+        try Data(try bytes.get()).write(to: URL(fileURLWithPath: daemon.folder.sub(fileName)))
+    }
+
+    /// The catalog id of the tiny model: SHA-256 of its decoder bytes.
+    static func id() throws -> String {
+        let model = try CodecModel.load(try bytes.get(), engine: try Engine(threads: 1))
+        return SHA256.hash(model.decoderBytes()).hex
+    }
+}
+
+extension PipelineProcessTests {
+    /// Re-training inside real daemons (docs/PIPELINE.md, "Model lifecycle"): the reservoir fills
+    /// from ingested images, `retrain` runs to a verdict recorded in the catalog and shown by
+    /// `models`, a promoted champion encodes the next batch while old archives keep their own
+    /// decoder, and a run stopped by SIGTERM resumes from its checkpoint after a restart.
+    @Suite("Re-training")
+    struct RetrainProcessTests {
+        static let yaml =
+            pipelineConfigYAML(model: TinyModel.fileName, extraTop: "retrain: {schedule: \"off\", reservoir_crops: 64, crop_side: 64, holdout_percent: 50, threads: 1}")
+
+        /// A daemon on the tiny model, started and running.
+        static func startedDaemon() async throws -> PipelineDaemon {
+            let daemon = try PipelineDaemon(yaml: yaml)
+            try TinyModel.install(in: daemon)
+            try daemon.start()
+            #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
+            return daemon
+        }
+
+        /// Drops `crops`, seals them into one archive; returns its id.
+        static func ingest(_ crops: [TestCrops.Crop], into daemon: PipelineDaemon) async throws -> String {
+            for crop in crops { dropIntoInbox(daemon.inbox, name: crop.name, bytes: crop.png) }
+            #expect(await eventually(timeout: 120) { await daemon.status()?["open_batch"]?["images"] == .int(Int64(crops.count)) },
+                    "log:\n\(daemon.log)")
+            let sealed = try #require(await daemon.request(.seal), "log:\n\(daemon.log)")
+            #expect(sealed["result"]?["state"] == "indexed", "\(sealed)")
+            return try #require(sealed["result"]?["archive_id"]?.stringValue)
+        }
+
+        /// Asks for a run and waits until it ends in `expecting`; returns the run's catalog row.
+        static func retrain(_ daemon: PipelineDaemon, args: [String: JSONValue], catalog: Catalog,
+                            expecting: TrainingRunState = .finished) async throws -> TrainingRunRecord {
+            let reply = try #require(await daemon.request(.retrain, args: args), "log:\n\(daemon.log)")
+            #expect(reply["result"]?["started"] == true, "\(reply)")
+            let id = try #require(reply["result"]?["run"]?["id"]?.intValue, "\(reply)")
+            let finished = await eventually(timeout: 150) { (try? await catalog.trainingRun(id: id))?.state == expecting }
+            let run = try #require(try await catalog.trainingRun(id: id))
+            #expect(finished, "run \(id): \(run)\nlog:\n\(daemon.log)")
+            return run
+        }
+
+        @Test func retrainRecordsVerdictsAndAPromotedChampionEncodesTheNextBatch() async throws {
+            let tinyID = try TinyModel.id()
+            let daemon = try await Self.startedDaemon()
+            defer { daemon.remove() }
+            defer { if daemon.isRunning { kill(daemon.pid, SIGKILL) } }
+            let catalog = try Catalog(path: daemon.catalogPath)
+
+            let nothing = try #require(await daemon.request(.retrain))
+            #expect(nothing["error"]?["code"] == "not_available", "an empty reservoir cannot train: \(nothing)")
+
+            let crops = try TestCrops.make(count: 14)
+            let firstArchive = try await Self.ingest(Array(crops.prefix(10)), into: daemon)
+            #expect(try await catalog.archive(id: firstArchive)?.modelID == tinyID)
+
+            // The reservoir kept one lossless crop of each indexed image (64 px images: the whole image).
+            let kept = try await catalog.reservoirCrops()
+            #expect(kept.count == 10)
+            #expect(kept.contains(where: \.heldBack) && kept.contains(where: { !$0.heldBack }),
+                    "the 50 % split needs both sides for this test: \(kept.map(\.heldBack))")
+            for crop in kept {
+                let pixels = try PNGReader.read(contentsOfFile: crop.path).pixels
+                #expect(crops.contains { $0.pixels == pixels }, "\(crop.path) is not one of the ingested images")
+                #expect(crop.path.contains(crop.heldBack ? "/reservoir/holdout/" : "/reservoir/train/"))
+            }
+            let reservoir = try #require(await daemon.status()?["retrain"]?["reservoir"])
+            #expect(reservoir["offered"] == 10 && reservoir["enabled"] == true, "\(reservoir)")
+
+            // The strictest margin rejects: a BD-rate, (e^mean log-rate difference − 1) × 100, is always above −100 %.
+            let strict = try await Self.retrain(daemon, args: ["steps": 3, "margin_percent": -100], catalog: catalog)
+            #expect(strict.result == .rejected, "\(strict)")
+            #expect(strict.steps == 3)
+            // Fine-tuned from the champion (`train --init`) for 3 steps, the challenger is close to it;
+            // a randomly initialised one would share no PSNR range with it (no BD-rate at all).
+            let strictBDRate = try #require(strict.gateBDRate)
+            #expect(abs(strictBDRate) < 25, "BD-rate \(strictBDRate) %")
+            let loserID = try #require(strict.challengerModelID)
+            let loser = try #require(try await catalog.model(id: loserID))
+            #expect(loser.role == .challenger && loser.parentID == tinyID && loser.steps == 3 && loser.dataSize >= 1)
+            #expect(loser.gateResult?.contains("rejected") == true, "\(String(describing: loser.gateResult))")
+            #expect(try await catalog.champion()?.id == tinyID)
+
+            // A permissive margin promotes: any challenger under +1000 % BD-rate wins.
+            let permissive = try await Self.retrain(daemon, args: ["steps": 3, "margin_percent": 1000], catalog: catalog)
+            #expect(permissive.result == .promoted, "\(permissive)")
+            let winnerID = try #require(permissive.challengerModelID)
+            let winner = try #require(try await catalog.model(id: winnerID))
+            #expect(winner.role == .champion && winner.parentID == tinyID && winner.gateBDRate != nil)
+            #expect(FileManager.default.fileExists(atPath: try #require(winner.filePath)))
+
+            let models = try #require(await daemon.request(.models)?["result"])
+            #expect(models["champion"] == .string(winnerID), "\(models)")
+            let listed = try #require(models["models"]?.arrayValue)
+            #expect(Set(listed.compactMap { $0["id"]?.stringValue }) == Set([tinyID, winnerID, loser.id]))
+            let shownWinner = try #require(listed.first { $0["id"] == .string(winnerID) })
+            #expect(shownWinner["parent"] == .string(tinyID) && shownWinner["steps"] == 3 && shownWinner["gate_result"]?.stringValue != nil)
+
+            // The next batch uses the new champion; the first archive still restores with its own decoder.
+            let secondArchive = try await Self.ingest(Array(crops.suffix(4)), into: daemon)
+            #expect(try await catalog.archive(id: secondArchive)?.modelID == winnerID, "log:\n\(daemon.log)")
+            #expect(await daemon.status()?["model"]?["id"] == .string(winnerID))
+            let first = try #require(try await catalog.archive(id: firstArchive))
+            for restored in try restoreAll(archive: first.path) {
+                let original = try #require(crops.first { $0.name == restored.name })
+                let psnr = try PSNR(reference: original.pixels, distorted: restored.pixels).decibels
+                #expect(abs(psnr - restored.recordedPSNR) < 0.01, "\(restored.name)")
+            }
+            #expect(await daemon.stop() == 0)
+
+            // After a restart the promoted champion is still the one new batches use.
+            try daemon.start()
+            #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
+            #expect(await daemon.status()?["model"]?["id"] == .string(winnerID), "log:\n\(daemon.log)")
+            #expect(await daemon.stop() == 0)
+        }
+
+        @Test func aFailedRunLeavesTheChampionIngestAndRestoresAlone() async throws {
+            let tinyID = try TinyModel.id()
+            let daemon = try await Self.startedDaemon()
+            defer { daemon.remove() }
+            defer { if daemon.isRunning { kill(daemon.pid, SIGKILL) } }
+            let catalog = try Catalog(path: daemon.catalogPath)
+            let crops = try TestCrops.make(count: 14)
+            let firstArchive = try await Self.ingest(Array(crops.prefix(10)), into: daemon)
+
+            // The champion's file is damaged on disk (the daemon encodes from its loaded copy):
+            // the trainer cannot start from it, so the run fails.
+            try Data("not a model".utf8).write(to: URL(fileURLWithPath: daemon.folder.sub(TinyModel.fileName)))
+            let failed = try await Self.retrain(daemon, args: ["steps": 3], catalog: catalog, expecting: .failed)
+            #expect(failed.error?.contains("training") == true, "\(String(describing: failed.error))")
+            #expect(try await catalog.champion()?.id == tinyID)
+            #expect(try await catalog.models().count == 1, "a failed run records no model")
+            #expect(await daemon.status()?["retrain"]?["state"] == "idle")
+
+            // Ingest and restores carry on.
+            let secondArchive = try await Self.ingest(Array(crops.suffix(4)), into: daemon)
+            #expect(try await catalog.archive(id: secondArchive)?.modelID == tinyID)
+            let reply = try #require(await daemon.request(.restore, args: ["image": .string(crops[0].name), "to": .string(daemon.folder.sub("restore/r.png"))]))
+            #expect(reply["ok"] == true, "\(reply)")
+            #expect(try PNGReader.read(contentsOfFile: daemon.folder.sub("restore/r.png")).pixels.width == 64)
+            #expect(try restoreAll(archive: try #require(try await catalog.archive(id: firstArchive)).path).count == 10)
+            #expect(await daemon.stop() == 0)
+        }
+
+        @Test func aRunStoppedBySIGTERMResumesFromItsCheckpointAfterARestart() async throws {
+            let daemon = try await Self.startedDaemon()
+            defer { daemon.remove() }
+            defer { if daemon.isRunning { kill(daemon.pid, SIGKILL) } }
+            let catalog = try Catalog(path: daemon.catalogPath)
+            _ = try await Self.ingest(try TestCrops.make(count: 10), into: daemon)
+
+            // A 15-second budget and no step limit: the stop comes in the middle of training.
+            let reply = try #require(await daemon.request(.retrain, args: ["budget_minutes": 0.25, "margin_percent": 1000]))
+            let id = try #require(reply["result"]?["run"]?["id"]?.intValue, "\(reply)")
+            let again = try #require(await daemon.request(.retrain))
+            #expect(again["result"]?["started"] == false && again["result"]?["run"]?["id"] == .int(id), "\(again)")
+            #expect(await eventually(timeout: 60) { (await daemon.status()?["retrain"]?["step"]?.intValue ?? 0) >= 2 }, "log:\n\(daemon.log)")
+            #expect(await daemon.stop() == 0, "log:\n\(daemon.log)")
+
+            let interrupted = try #require(try await catalog.trainingRun(id: id))
+            #expect(interrupted.state == .interrupted, "\(interrupted)")
+            #expect(interrupted.steps >= 2)
+            let checkpoint = try #require(interrupted.checkpointPath)
+            let before = try ModelLifecycle.trainedSoFar(checkpoint: checkpoint)
+            #expect(before.steps == interrupted.steps && before.seconds > 0 && before.seconds < 15)
+
+            try daemon.start()
+            #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
+            #expect(await daemon.status()?["retrain"]?["run"] == .int(id), "the same run resumes")
+            #expect(await eventually(timeout: 150) { (try? await catalog.trainingRun(id: id))?.state == .finished },
+                    "log:\n\(daemon.log)")
+            let finished = try #require(try await catalog.trainingRun(id: id))
+            #expect(finished.steps > before.steps, "training continued from step \(before.steps): \(finished)")
+            #expect(daemon.log.contains("resuming run \(id)"))
+            let challengerID = try #require(finished.challengerModelID)
+            let model = try #require(try await catalog.model(id: challengerID))
+            // Seconds count across both invocations and stay within the budget (plus one step's overshoot).
+            #expect(model.wallSeconds > before.seconds && model.wallSeconds < 15 + 5, "\(model.wallSeconds) s")
+            #expect(!FileManager.default.fileExists(atPath: checkpoint), "the run folder is removed before the run is recorded finished")
+            #expect(await daemon.stop() == 0)
+        }
+    }
+}
