@@ -3,10 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-// A fast PNG writer on libpng's full API, for restores: the "up" filter on every row and a
-// chosen zlib level (1 writes about 1.5x faster and 20 % smaller than the simplified API's
+// A PNG writer on libpng's full API: rows as given (16-bit samples exactly as stored, unlike the
+// simplified API's linear 16-bit path), with a chosen filter set and zlib level (the "up" filter
+// at level 1 writes about 1.5x faster and 20 % smaller than the simplified API's
 // PNG_IMAGE_FLAG_FAST, which uses no filter and level 3). libpng reports errors by longjmp,
 // which Swift cannot catch, so the calls live here.
+
+/// PNG_ALL_FILTERS and PNG_FILTER_UP as constants Swift can import (the macros are composite).
+static const int nacre_png_all_filters = PNG_ALL_FILTERS;
+static const int nacre_png_filter_up = PNG_FILTER_UP;
 
 typedef struct {
     unsigned char *data;
@@ -40,10 +45,12 @@ static void nacre_png_error(png_structp png, png_const_charp message) {
 static void nacre_png_warning(png_structp png, png_const_charp message) { (void)png; (void)message; }
 
 /// Writes rows of `row_bytes` bytes (big-endian samples for bit depth 16) as a non-interlaced
-/// PNG with an sRGB chunk. On success returns 1 and `output->data` (malloc'ed, the caller frees
-/// it) holds `output->size` bytes; on failure returns 0 with `output->message` set.
+/// PNG with an sRGB chunk, trying the `filters` (PNG_FILTER_* flags) at `zlib_level`. On success
+/// returns 1 and `output->data` (malloc'ed, the caller frees it) holds `output->size` bytes; on
+/// failure returns 0 with `output->message` set.
 static inline int nacre_png_write_rows(const unsigned char *rows, unsigned width, unsigned height, int bit_depth,
-                                       int color_type, size_t row_bytes, int zlib_level, nacre_png_output *output) {
+                                       int color_type, size_t row_bytes, int filters, int zlib_level,
+                                       nacre_png_output *output) {
     output->data = NULL;
     output->size = 0;
     output->capacity = 0;
@@ -68,7 +75,7 @@ static inline int nacre_png_write_rows(const unsigned char *rows, unsigned width
     png_set_IHDR(png, info, width, height, bit_depth, color_type, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_BASE,
                  PNG_FILTER_TYPE_BASE);
     png_set_sRGB(png, info, PNG_sRGB_INTENT_PERCEPTUAL);
-    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_UP);
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, filters);
     png_set_compression_level(png, zlib_level);
     png_write_info(png, info);
     for (unsigned row = 0; row < height; row++) png_write_row(png, rows + (size_t)row * row_bytes);

@@ -111,21 +111,4 @@ struct PNGStructure {
 
     /// Chunks that say how samples map to colours; the simplified API acts on gAMA, sRGB, cHRM.
     static let colorSpaceChunks: Set<String> = ["gAMA", "cHRM", "sRGB", "iCCP"]
-
-    /// The sRGB chunk with rendering intent 0 (perceptual), CRC included.
-    static let sRGBChunk: [UInt8] = [0, 0, 0, 1, 0x73, 0x52, 0x47, 0x42, 0, 0xAE, 0xCE, 0x1C, 0xE9]
-
-    /// Replaces the gAMA and cHRM chunks that libpng's simplified writer puts in every 16-bit
-    /// file (it labels 16-bit data as linear light, gamma 1.0) with one sRGB chunk, because our
-    /// 16-bit samples are sRGB-encoded 8-bit values expanded by 257, not linear light.
-    static func relabelingAsSRGB(_ png: [UInt8]) throws(ImageError) -> [UInt8] {
-        try png.withUnsafeBytes { bytes in
-            Result { () throws(ImageError) in
-                let structure = try PNGStructure(bytes: bytes)
-                let ihdrEnd = structure.chunks[0].end
-                let rest = structure.removingChunks(colorSpaceChunks, from: bytes)
-                return Array(rest[0..<ihdrEnd]) + sRGBChunk + rest[ihdrEnd...]
-            }
-        }.get()
-    }
 }
