@@ -13,6 +13,7 @@ Both run with OMP_WAIT_POLICY=passive (the daemon sets it itself; `--pack-wait-p
 pack on libgomp's default, active spinning, which is much slower on a busy machine).
 
 Usage: bench/ingest_throughput.py [--images 500] [--side 256] [--quality 50] [--threads 0]
+       [--verify-decode full|latents] [--pixel-check-every 16]
        [--nacre .build/release/nacre] [--work /tmp/nacre-ingest-bench] [--pack-wait-policy passive]
 """
 import argparse
@@ -70,6 +71,9 @@ def main():
     p.add_argument("--source", default=os.path.join(repo, "../shared/data/train/bsds500"))
     p.add_argument("--work", default="/tmp/nacre-ingest-bench")
     p.add_argument("--repeat", type=int, default=1, help="alternate pack and daemon runs N times; keep each one's fastest")
+    p.add_argument("--verify-decode", default="full", choices=["full", "latents"],
+                   help="the daemon's verify.decode (full: every image decoded to pixels again)")
+    p.add_argument("--pixel-check-every", type=int, default=16, help="verify.pixel_check_every with --verify-decode latents")
     p.add_argument("--pack-wait-policy", default="passive",
                    help="OMP_WAIT_POLICY for nacre pack; the daemon always runs passive (default: the same)")
     a = p.parse_args()
@@ -113,6 +117,8 @@ encode: {{quality: {a.quality}, threads: {a.threads}}}
 watch: {{stability_seconds: 1, rescan_interval_seconds: 5}}
 log_level: info
 """)
+            if a.verify_decode == "latents":
+                f.write(f"verify: {{decode: latents, pixel_check_every: {a.pixel_check_every}}}\n")
         for n in names:
             os.link(os.path.join(crops, n), os.path.join(d, "staging", n))
         sock = os.path.join(d, "s.sock")
@@ -159,7 +165,8 @@ log_level: info
         "threads": a.threads, "pack_wait_policy": a.pack_wait_policy or "default", "pack_seconds": round(pack_s, 2), "daemon_seconds": round(daemon_s, 2),
         "daemon_encode_phase_seconds": round(encoded_s, 2), "daemon_seal_verify_index_seconds": round(daemon_s - encoded_s, 2),
         "pack_images_per_second": round(len(names) / pack_s, 3), "daemon_images_per_second": round(len(names) / daemon_s, 3),
-        "daemon_vs_pack": round(pack_s / daemon_s, 3), "repeat": a.repeat,
+        "daemon_vs_pack": round(pack_s / daemon_s, 3), "repeat": a.repeat, "verify_decode": a.verify_decode,
+        "pixel_check_every": a.pixel_check_every if a.verify_decode == "latents" else None,
         "pack_runs_seconds": [round(x, 2) for x in packs], "daemon_runs_seconds": [round(x[0], 2) for x in daemons],
     }
     print(json.dumps(result))

@@ -31,7 +31,7 @@ extension Catalog {
                 .fetchAll(db)
             let page = Array(rows.prefix(limit))
             let next = rows.count > limit ? page.last?.id.map(ImageCursor.init(afterImageID:)) : nil
-            return ImagePage(images: page, next: next)
+            return ImagePage(images: page, next: next, total: try filter.applied(to: ImageRecord.all()).fetchCount(db))
         }
     }
 

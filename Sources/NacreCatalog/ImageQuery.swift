@@ -36,4 +36,7 @@ public struct ImagePage: Sendable, Hashable {
     public var images: [ImageRecord]
     /// Pass to the next call to continue; nil on the last page.
     public var next: ImageCursor?
+    /// How many images match the filter in all, read in the same transaction as the page (so
+    /// the two agree while images are being indexed).
+    public var total: Int
 }

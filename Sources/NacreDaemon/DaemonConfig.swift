@@ -99,6 +99,25 @@ public struct DaemonConfig: Sendable, Equatable {
     }
 
     /// Re-training settings, used by the model lifecycle.
+    /// How much of each image a sealed batch's verification decodes (`verify.decode`).
+    public enum VerifyDecode: Sendable, Equatable {
+        /// Every image to pixels, its PSNR against the original compared with the recorded one.
+        case full
+        /// Every image's latents, compared bit for bit with those its PSNR was measured on at
+        /// encode (the decoder network then gives the same pixels); every `pixelCheckEvery`-th
+        /// image of a batch (the first included), and any image encoded before a restart, is
+        /// also decoded to pixels as in `full`.
+        case latents(pixelCheckEvery: Int)
+
+        /// Whether the image at `position` in its batch is decoded to pixels.
+        func decodesPixels(at position: Int) -> Bool {
+            switch self {
+            case .full: return true
+            case .latents(let every): return position % every == 0
+            }
+        }
+    }
+
     public struct Retrain: Sendable, Equatable {
         public var schedule: RetrainSchedule
         /// Wall-clock budget of one re-training run.
@@ -154,6 +173,19 @@ public struct DaemonConfig: Sendable, Equatable {
     /// Verification fails when a decoded image's PSNR is more than this many dB away from the
     /// PSNR recorded at encode.
     public var verifyToleranceDB: Double
+    /// How much of each image verification decodes.
+    public var verifyDecode: VerifyDecode = .full
+    /// Per-collection adaptation (`encode.adapt_seconds`, `encode.adapt_images`); nil: off.
+    public var adaptation: Adaptation?
+
+    /// Before a batch is sealed its decoder is fine-tuned on the batch's own images for a bounded
+    /// time, and the archive stores that decoder (bitstreams unchanged, PSNR measured again).
+    public struct Adaptation: Sendable, Equatable {
+        /// Time budget of the fine-tuning, per batch.
+        public var seconds: Double
+        /// At most this many of the batch's images (the first ones) are trained on.
+        public var images: Int
+    }
     /// Input size limits.
     public var limits: Limits
     public var watch: Watch

@@ -19,11 +19,12 @@ struct DaemonConfigParser {
             "restore_roots", "batch", "encode", "verify", "limits", "watch", "retrain", "log_level",
         ])
         let stateDir = try top.required("state_dir").path(base: base)
-        let encodeMap = try top["encode"]?.mapping(allowed: ["quality", "target_psnr_db", "threads", "model"])
+        let encodeMap = try top["encode"]?.mapping(allowed: ["quality", "target_psnr_db", "threads", "model", "adapt_seconds", "adapt_images"])
         let encode = try encodeMap.map { m throws(DaemonError) in try encodeTarget(m, required: true) ?? .quality(75) } ?? .quality(75)
         let threads = try encodeMap?["threads"]?.int(in: 0...1024) ?? 0
         let modelPath = try encodeMap?["model"]?.path(base: base)
 
+        let verifyMap = try top["verify"]?.mapping(allowed: ["tolerance_db", "decode", "pixel_check_every"])
         let config = DaemonConfig(
             configPath: "",
             spools: try spools(top.required("spools")),
@@ -39,7 +40,9 @@ struct DaemonConfigParser {
             threads: threads,
             modelPath: modelPath,
             retrain: try retrain(top["retrain"]),
-            verifyToleranceDB: try top["verify"]?.mapping(allowed: ["tolerance_db"])["tolerance_db"]?.double(in: 0...10) ?? 0.01,
+            verifyToleranceDB: try verifyMap?["tolerance_db"]?.double(in: 0...10) ?? 0.01,
+            verifyDecode: try verifyDecode(verifyMap),
+            adaptation: try adaptation(encodeMap),
             limits: try limits(top["limits"]),
             watch: try watch(top["watch"]),
             logLevel: try logLevel(top["log_level"])
@@ -100,6 +103,29 @@ struct DaemonConfigParser {
             return .move(doneDir: try m.required("done_dir").path(base: base))
         case let other:
             throw policyNode.invalid("policy must be 'delete' or 'move', got '\(other)'")
+        }
+    }
+
+    private func adaptation(_ m: ConfigMapping?) throws(DaemonError) -> DaemonConfig.Adaptation? {
+        let seconds = try m?["adapt_seconds"]?.double(in: 0...86_400) ?? 0
+        let images = try m?["adapt_images"]?.int(in: 1...100_000)
+        guard seconds > 0 else {
+            if let node = m?["adapt_images"] { throw node.invalid("adapt_images is only used with adapt_seconds above 0") }
+            return nil
+        }
+        return DaemonConfig.Adaptation(seconds: seconds, images: images ?? 64)
+    }
+
+    private func verifyDecode(_ m: ConfigMapping?) throws(DaemonError) -> DaemonConfig.VerifyDecode {
+        let everyNode = m?["pixel_check_every"]
+        switch try m?["decode"]?.string() ?? "full" {
+        case "full":
+            if let everyNode { throw everyNode.invalid("pixel_check_every is only used with decode: latents") }
+            return .full
+        case "latents":
+            return .latents(pixelCheckEvery: try everyNode?.int(in: 1...1_000_000) ?? 16)
+        case let other:
+            throw m!["decode"]!.invalid("decode must be 'full' or 'latents', got '\(other)'")
         }
     }
 

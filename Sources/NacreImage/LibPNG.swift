@@ -9,7 +9,6 @@ enum LibPNG {
     static let formatAlpha: UInt32 = 0x01
     static let formatColor: UInt32 = 0x02
     static let formatLinear: UInt32 = 0x04
-    static let imageFlagFast: UInt32 = 0x02
     static let imageFlag16BitSRGB: UInt32 = 0x04
 
     /// A fresh control structure for one read or write.

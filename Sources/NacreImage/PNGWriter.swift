@@ -1,4 +1,7 @@
 import CPNG
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Writes a `PixelBuffer` as a PNG with libpng's simplified API.
 ///
@@ -19,17 +22,19 @@ public enum PNGWriter {
     ///   65,536 combinations tested), and a fully transparent pixel (alpha 0) is stored with
     ///   colour 65535 (white), its own colour being lost.
     ///
-    /// `fast` asks libpng to favour speed over size (`PNG_IMAGE_FLAG_FAST`): bigger files,
-    /// written faster; for temporary files, not for restores a user keeps.
+    /// `fast` favours speed over size: libpng's full writer with the "up" filter on every row
+    /// and zlib level 1 (on a 1 MP photo about 5× faster than the default and 5 % larger). It
+    /// stores 16-bit samples as v·257 directly, so there a fully transparent pixel keeps its
+    /// colour too.
     public static func encode(_ pixels: PixelBuffer, layout: PNGLayout, fast: Bool = false) throws(ImageError) -> [UInt8] {
         guard let rowSamples = Int32(exactly: pixels.width * layout.channels.count), pixels.height <= 0x7FFF_FFFF else {
             throw ImageError(code: .tooLarge, message: "A \(pixels.width)×\(pixels.height) image is too large for a PNG row or column.")
         }
         let samples = interleave(pixels, channels: layout.channels)
+        if fast { return try writeFast(samples, width: pixels.width, height: pixels.height, layout: layout) }
         var image = LibPNG.makeImage()
         image.width = UInt32(pixels.width)
         image.height = UInt32(pixels.height)
-        image.flags = fast ? LibPNG.imageFlagFast : 0
         image.format = (layout.channels.hasColor ? LibPNG.formatColor : 0) | (layout.channels.hasAlpha ? LibPNG.formatAlpha : 0)
         if layout.is16Bit {
             image.format |= LibPNG.formatLinear
@@ -70,6 +75,25 @@ public enum PNGWriter {
         }
         let detail = LibPNG.message(of: image)
         throw ImageError(code: .unsupported, message: "libpng could not write the PNG: \(detail.isEmpty ? "no reason given" : detail).")
+    }
+
+    /// The `fast` form: rows straight to libpng's full writer (via the C shim, which catches
+    /// libpng's longjmp errors).
+    private static func writeFast(_ samples: [UInt8], width: Int, height: Int, layout: PNGLayout) throws(ImageError) -> [UInt8] {
+        let colorType = (layout.channels.hasColor ? PNG_COLOR_MASK_COLOR : 0) | (layout.channels.hasAlpha ? PNG_COLOR_MASK_ALPHA : 0)
+        // Big-endian v·257 is the byte v twice.
+        let rows = layout.is16Bit ? samples.flatMap { [$0, $0] } : samples
+        var output = nacre_png_output()
+        let succeeded = rows.withUnsafeBufferPointer { rows in
+            nacre_png_write_rows(rows.baseAddress, UInt32(width), UInt32(height), layout.is16Bit ? 16 : 8, colorType,
+                                 rows.count / max(height, 1), 1, &output)
+        }
+        defer { free(output.data) }
+        guard succeeded != 0, let data = output.data else {
+            let message = withUnsafeBytes(of: output.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            throw ImageError(code: .unsupported, message: "libpng could not write the PNG: \(message.isEmpty ? "no reason given" : message).")
+        }
+        return Array(UnsafeBufferPointer(start: data, count: output.size))
     }
 
     /// Lays out `pixels` as interleaved 8-bit samples of `channels`.

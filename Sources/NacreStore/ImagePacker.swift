@@ -15,8 +15,10 @@ public struct ImagePacker {
     }
 
     /// One packed image: the frame to append, and its latent size.
-    public struct Packed {
+    public struct Packed: Sendable {
         public var image: ArchiveImage
+        /// ``LatentDigest`` of the latents the PSNR and MS-SSIM were measured with.
+        public var latentDigest: SHA256Digest
         public var record: ImageRecord { image.record }
         public var latentByteCount: Int { image.latentByteCount }
     }
@@ -55,9 +57,9 @@ public struct ImagePacker {
                              decoder: CodecModel? = nil) throws -> Packed {
         let source = decoded.pixels
         let mode = ArchivedImageMode(source: decoded.source)
+        let (decodedImage, latents) = try (decoder ?? codec).decodeWithLatents(encoded)
         let restored = try ImageRestorer.restoredPixels(
-            try PixelBuffer(width: source.width, height: source.height, rgb: try (decoder ?? codec).decode(encoded).rgb,
-                            alpha: source.alpha),
+            try PixelBuffer(width: source.width, height: source.height, rgb: decodedImage.rgb, alpha: source.alpha),
             mode: mode)
         let psnr = try PSNR(reference: source, distorted: restored).decibels
         let msssim = min(source.width, source.height) >= MSSSIM.minimumSide
@@ -67,6 +69,7 @@ public struct ImagePacker {
             channels: mode.channels, colorType: mode.colorType, bitDepth: mode.bitDepth,
             quality: Float(encoded.quality), originalSHA256: SHA256.hash(pngBytes), psnr: Float(psnr), msssim: Float(msssim),
             originalByteCount: UInt64(pngBytes.count))
-        return Packed(image: ArchiveImage(record: record, bitstreams: [encoded.serialized()], alpha: source.alpha))
+        return Packed(image: ArchiveImage(record: record, bitstreams: [encoded.serialized()], alpha: source.alpha),
+                      latentDigest: LatentDigest.of(latents))
     }
 }

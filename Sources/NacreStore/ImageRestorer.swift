@@ -29,8 +29,13 @@ public enum ImageRestorer {
         try PNGWriter.encode(try decode(image, with: codec, denoiser: denoiser), layout: ArchivedImageMode(record: image.record).layout)
     }
 
-    /// The frame's one encoded image record and its decoded pixels, checked against the record.
-    private static func decodeRecord(_ image: ArchiveImage, with codec: CodecModel) throws -> (encoded: EncodedImage, pixels: PixelBuffer) {
+    /// The ``LatentDigest`` of the frame's latents: entropy decoding only (no decoder network).
+    public static func latentDigest(_ image: ArchiveImage, with codec: CodecModel) throws -> SHA256Digest {
+        LatentDigest.of(try codec.decodeLatents(try encodedImage(of: image)))
+    }
+
+    /// The frame's one encoded image record, checked against the record.
+    private static func encodedImage(of image: ArchiveImage) throws -> EncodedImage {
         guard image.bitstreams.count == 1 else {
             throw StoreError(code: .damagedImage,
                              message: "the image frame holds \(image.bitstreams.count) bitstreams; this nacre reads one (an encoded image record).")
@@ -40,6 +45,12 @@ public enum ImageRestorer {
             throw StoreError(code: .damagedImage,
                              message: "the bitstream is \(encoded.width)×\(encoded.height) but the record says \(image.record.width)×\(image.record.height); the image is damaged.")
         }
+        return encoded
+    }
+
+    /// The frame's one encoded image record and its decoded pixels, checked against the record.
+    private static func decodeRecord(_ image: ArchiveImage, with codec: CodecModel) throws -> (encoded: EncodedImage, pixels: PixelBuffer) {
+        let encoded = try encodedImage(of: image)
         let decoded = try codec.decode(encoded)
         return (encoded, try PixelBuffer(width: decoded.width, height: decoded.height, rgb: decoded.rgb, alpha: image.alpha))
     }

@@ -83,9 +83,9 @@ struct PackCommand: ParsableCommand {
                 }
             }
             let adaptation = DecoderAdaptation(steps: 1_000_000, timeBudgetSeconds: adaptSeconds)
-            let (adapted, report) = try adaptation.adapt(codec, samples: samples) { step, mse in
+            let (adapted, report) = try adaptation.adapt(codec, samples: samples, progress: { step, mse in
                 show(String(format: "adapting the decoder: step %d, MSE %.2f", step, mse))
-            }
+            })
             if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             FileHandle.standardError.write(Data(String(format: "adapted the decoder on %d images in %d steps (%.0f s): %.3f → %.3f dB on them%@\n",
                 samples.count, report.steps, report.seconds, report.psnrBefore, report.psnrAfter,

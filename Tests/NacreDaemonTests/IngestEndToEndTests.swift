@@ -15,8 +15,11 @@ import Testing
 extension PipelineProcessTests {
     @Suite("Ingest end to end")
     struct IngestEndToEndTests {
-        @Test func ingestSealVerifyIndexAndRestore() async throws {
-            let daemon = try PipelineDaemon(yaml: pipelineConfigYAML(maxImages: 100, maxAgeSeconds: 600))
+        /// Once with the default verification (every image decoded to pixels), once with
+        /// `decode: latents` (latents compared, every 4th image decoded to pixels).
+        @Test(arguments: ["", "verify: {decode: latents, pixel_check_every: 4}"])
+        func ingestSealVerifyIndexAndRestore(verify: String) async throws {
+            let daemon = try PipelineDaemon(yaml: pipelineConfigYAML(maxImages: 100, maxAgeSeconds: 600, extraTop: verify))
             defer { daemon.remove() }
             try daemon.start()
             defer { if daemon.isRunning { kill(daemon.pid, SIGKILL) } }
@@ -109,6 +112,42 @@ extension PipelineProcessTests {
             #expect(abs(try PSNR(reference: crop.pixels, distorted: written).decibels - recorded) <= 0.01)
 
             #expect(await daemon.stop() == 0, "log:\n\(daemon.log)")
+        }
+
+        /// `encode.adapt_seconds`: before sealing, the decoder is fine-tuned on the batch; the
+        /// archive carries the adapted decoder (the catalog records it), restores give the
+        /// re-measured PSNR, and the batch is at least as good as with the base decoder.
+        @Test func perCollectionAdaptationSealsTheAdaptedDecoder() async throws {
+            let daemon = try PipelineDaemon(yaml: pipelineConfigYAML(encodeExtra: "adapt_seconds: 4"))
+            defer { daemon.remove() }
+            try daemon.start()
+            defer { if daemon.isRunning { kill(daemon.pid, SIGKILL) } }
+            #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
+            let crops = try TestCrops.make(count: 4, side: 96, prefix: "adapt")
+            for crop in crops { dropIntoInbox(daemon.inbox, name: crop.name, bytes: crop.png) }
+            #expect(await eventually(timeout: 120) { await daemon.status()?["open_batch"]?["images"] == 4 }, "log:\n\(daemon.log)")
+            let championID = try #require(await daemon.status()?["model"]?["id"]?.stringValue)
+            let sealed = try #require(await daemon.request(.seal), "log:\n\(daemon.log)")
+            #expect(sealed["result"]?["state"] == "indexed", "\(sealed); log:\n\(daemon.log.suffix(3000))")
+
+            let path = try #require(daemon.archivePaths().first)
+            let reader = try ArchiveReader.open(path: path)
+            let manifest = try reader.readManifest()
+            let catalog = try Catalog(path: daemon.catalogPath)
+            let event = try #require(try await catalog.recentEvents(limit: 50, kind: "batch.adapted").first)
+            // Four crops fine-tuned on for 4 s: the decoder's error on them goes down.
+            #expect(manifest.modelID != championID, "the batch kept the base decoder: \(event.message)")
+            #expect(manifest.codecSettings["adaptation.base"] != nil)
+            #expect(SHA256.hash(try reader.readModel()) == manifest.modelSHA256)
+            let archiveRow = try #require(try await catalog.archive(id: String(URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent)))
+            #expect(archiveRow.modelID == manifest.modelID, "the catalog names the archive's own decoder")
+            #expect(try await catalog.model(id: manifest.modelID) != nil)
+            for image in try restoreAll(archive: path) {
+                let crop = try #require(crops.first { $0.name == image.name })
+                let psnr = try PSNR(reference: crop.pixels, distorted: image.pixels).decibels
+                #expect(abs(psnr - image.recordedPSNR) <= 0.01, "\(image.name): restored \(psnr) dB, recorded \(image.recordedPSNR) dB")
+            }
+            #expect(await daemon.stop() == 0)
         }
 
         @Test func statusAnswersWhileAnImageEncodes() async throws {

@@ -37,4 +37,26 @@ struct PipelineConfigTests {
         #expect(throws: DaemonError.self) { try parse(minimal + "\nlimits: {max_pixels: 0}") }
         #expect(throws: DaemonError.self) { try parse(minimal + "\nlimits: {max_files: 3}") }
     }
+
+    @Test func verifyDecodeParsesAndIsChecked() throws {
+        #expect(try parse(minimal).verifyDecode == .full)
+        #expect(try parse(minimal + "\nverify: {decode: full, tolerance_db: 0.02}").verifyDecode == .full)
+        #expect(try parse(minimal + "\nverify: {decode: latents}").verifyDecode == .latents(pixelCheckEvery: 16))
+        #expect(try parse(minimal + "\nverify: {decode: latents, pixel_check_every: 4}").verifyDecode == .latents(pixelCheckEvery: 4))
+        #expect(throws: DaemonError.self) { try parse(minimal + "\nverify: {decode: some}") }
+        #expect(throws: DaemonError.self) { try parse(minimal + "\nverify: {decode: latents, pixel_check_every: 0}") }
+        #expect(throws: DaemonError.self) { try parse(minimal + "\nverify: {pixel_check_every: 4}") }
+        #expect(DaemonConfig.VerifyDecode.latents(pixelCheckEvery: 4).decodesPixels(at: 0))
+        #expect(!DaemonConfig.VerifyDecode.latents(pixelCheckEvery: 4).decodesPixels(at: 3))
+        #expect(DaemonConfig.VerifyDecode.latents(pixelCheckEvery: 4).decodesPixels(at: 8))
+    }
+
+    @Test func adaptationParsesAndIsChecked() throws {
+        #expect(try parse(minimal).adaptation == nil)
+        #expect(try parse(minimal + "\nencode: {quality: 60, adapt_seconds: 0}").adaptation == nil)
+        #expect(try parse(minimal + "\nencode: {quality: 60, adapt_seconds: 90}").adaptation == DaemonConfig.Adaptation(seconds: 90, images: 64))
+        #expect(try parse(minimal + "\nencode: {quality: 60, adapt_seconds: 30, adapt_images: 8}").adaptation == DaemonConfig.Adaptation(seconds: 30, images: 8))
+        #expect(throws: DaemonError.self) { try parse(minimal + "\nencode: {quality: 60, adapt_images: 8}") }
+        #expect(throws: DaemonError.self) { try parse(minimal + "\nencode: {quality: 60, adapt_seconds: -1}") }
+    }
 }

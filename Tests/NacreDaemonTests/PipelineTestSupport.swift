@@ -152,7 +152,7 @@ extension NacreExecutable {
 /// A daemon config for pipeline tests; paths relative to the daemon's folder.
 func pipelineConfigYAML(maxImages: Int = 100, maxAgeSeconds: Double = 600, originals: String = "policy: delete",
                         inbox: String = "inbox", stabilitySeconds: Double = 0.3, model: String? = nil,
-                        extraTop: String = "") -> String {
+                        encodeExtra: String = "", extraTop: String = "") -> String {
     """
     spools:
       - name: main
@@ -173,6 +173,7 @@ func pipelineConfigYAML(maxImages: Int = 100, maxAgeSeconds: Double = 600, origi
       quality: 50
       threads: 1
       \(model.map { "model: " + $0 } ?? "")
+      \(encodeExtra)
     watch:
       stability_seconds: \(stabilitySeconds)
       rescan_interval_seconds: 0.5

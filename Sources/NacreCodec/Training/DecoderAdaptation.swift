@@ -55,8 +55,9 @@ public struct DecoderAdaptation: Sendable {
 
     /// A copy of `model` whose g_s is fine-tuned on `samples`; `model` itself is left unchanged.
     /// The result is kept only if it lowers the batch's error; otherwise `model` itself is returned. `progress` gets (step, running MSE).
-    public func adapt(_ model: CodecModel, samples: [Sample], progress: (Int, Double) -> Void = { _, _ in }) throws
-        -> (model: CodecModel, report: Report) {
+    /// `shouldStop` is asked before each step: true ends the fine-tuning early (what it reached is judged as usual).
+    public func adapt(_ model: CodecModel, samples: [Sample], shouldStop: () -> Bool = { false },
+                      progress: (Int, Double) -> Void = { _, _ in }) throws -> (model: CodecModel, report: Report) {
         guard !samples.isEmpty, windowSide >= 64, windowSide % 16 == 0 else {
             throw CodecError(code: .invalidArgument, message: "adaptation needs at least one image and a window side that is a multiple of 16 from 64")
         }
@@ -80,6 +81,7 @@ public struct DecoderAdaptation: Sendable {
         var running = 0.0
         while done < steps {
             if let budget = timeBudgetSeconds, Date().timeIntervalSince(started) >= budget { break }
+            if shouldStop() { break }
             let item = grids[Int(random.next() % UInt64(grids.count))]
             let side = windowSide / 16
             let rows = min(side, item.grid.height), columns = min(side, item.grid.width)
@@ -89,7 +91,7 @@ public struct DecoderAdaptation: Sendable {
                                                      gains: item.gains)
             optimizer.zeroGradients()
             let xHat = try copy.network.synthesis.forward(latent, training: true)
-            let target = try Self.targetTensor(item.original, x: left * 16, y: top * 16, shape: xHat.shape)
+            let target = Self.targetTensor(item.original, x: left * 16, y: top * 16, shape: xHat.shape)
             // Only pixels of the image (not padding), away from window edges that are not image
             // edges (there g_s sees zero padding instead of the neighbours it sees when decoding).
             let mask = Self.mask(shape: xHat.shape, x: left * 16, y: top * 16, image: item.original,

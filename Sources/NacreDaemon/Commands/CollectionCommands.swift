@@ -94,13 +94,11 @@ public final class CollectionCommands: ControlHandler {
             cursor = ImageCursor(afterImageID: id)
         }
         let catalog = self.catalog
-        let (page, total) = try await ControlError.catalog {
-            (try await catalog.images(filter, limit: limit, after: cursor), try await catalog.imageCount(filter))
-        }
+        let page = try await ControlError.catalog { try await catalog.images(filter, limit: limit, after: cursor) }
         return [
             "images": .array(page.images.map(CollectionJSON.summary)),
             "count": .int(Int64(page.images.count)),
-            "total": .int(Int64(total)),
+            "total": .int(Int64(page.total)),
             "next": page.next.map { .string(String($0.afterImageID)) } ?? .null,
         ]
     }

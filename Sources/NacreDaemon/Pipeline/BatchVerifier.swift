@@ -8,7 +8,9 @@ import NacreStore
 /// Checks a sealed batch archive against the originals still in the processing folder, before
 /// anything is indexed or deleted: the archive re-opens cleanly, carries the expected decoder,
 /// holds exactly the batch's images, each original is byte-identical to what was encoded
-/// (SHA-256), and each image decodes to the PSNR recorded at encode (within the tolerance).
+/// (SHA-256), and each image decodes to the PSNR recorded at encode (within the tolerance) or,
+/// with `verify.decode: latents`, to exactly the latents that PSNR was measured on (see
+/// ``DaemonConfig/VerifyDecode``).
 ///
 /// Runs on the ``CodecWorker``'s queue (it decodes every image).
 enum BatchVerifier {
@@ -19,6 +21,8 @@ enum BatchVerifier {
         var claimedPath: String
         /// The inbox path, recorded as the image's source path.
         var sourcePath: String
+        /// The ``LatentDigest`` measured at encode, when this process encoded it.
+        var latentDigest: SHA256Digest?
     }
 
     /// A verified archive, ready to index.
@@ -32,7 +36,7 @@ enum BatchVerifier {
     /// Throws ``PipelineError`` `.stopped` between images once `stop` is raised (the archive
     /// stays `sealed` and is verified at the next start).
     static func verify(archiveID: String, path: String, expected: [Expected], toleranceDB: Double,
-                       context: CodecContext, stop: StopFlag) throws -> Verified {
+                       decode: DaemonConfig.VerifyDecode, context: CodecContext, stop: StopFlag) throws -> Verified {
         let reader: ArchiveReader
         let manifest: ArchiveManifest
         let model: [UInt8]
@@ -78,16 +82,23 @@ enum BatchVerifier {
                     problems.append("\(name): the original in \(item.claimedPath) is not the file that was encoded (SHA-256 differs)")
                     continue
                 }
-                let reference = try PNGReader.decode(original).pixels
-                let restored = try ImageRestorer.restoredPixels(try ImageRestorer.decode(image, with: codec),
-                                                                mode: ArchivedImageMode(record: image.record))
-                let psnr = try PSNR(reference: reference, distorted: restored).decibels
-                let recorded = Double(image.record.psnr)
-                let agrees = psnr == recorded || abs(psnr - recorded) <= toleranceDB
-                guard agrees else {
-                    problems.append(String(format: "%@: decodes to %.4f dB, %.4f dB was recorded at encode (tolerance %.4f dB)",
-                                           name, psnr, recorded, toleranceDB))
-                    continue
+                if let encodedDigest = item.latentDigest, codec === context.codec, !decode.decodesPixels(at: position) {
+                    guard try ImageRestorer.latentDigest(image, with: codec) == encodedDigest else {
+                        problems.append("\(name): its bitstream decodes to other latents than the PSNR was measured on at encode")
+                        continue
+                    }
+                } else {
+                    let reference = try PNGReader.decode(original).pixels
+                    let restored = try ImageRestorer.restoredPixels(try ImageRestorer.decode(image, with: codec),
+                                                                    mode: ArchivedImageMode(record: image.record))
+                    let psnr = try PSNR(reference: reference, distorted: restored).decibels
+                    let recorded = Double(image.record.psnr)
+                    let agrees = psnr == recorded || abs(psnr - recorded) <= toleranceDB
+                    guard agrees else {
+                        problems.append(String(format: "%@: decodes to %.4f dB, %.4f dB was recorded at encode (tolerance %.4f dB)",
+                                               name, psnr, recorded, toleranceDB))
+                        continue
+                    }
                 }
                 var row = ArchiveIndexer.catalogImage(image, frame: listing.frame, archiveID: archiveID, encodedAt: createdAt)
                 row.sourcePath = item.sourcePath

@@ -93,6 +93,10 @@ final class CodecContext {
     let modelDigest: SHA256Digest
     /// The open batch's archive, if any.
     private(set) var writer: ArchiveWriter?
+    /// The open batch's images, when it was started `keepingImages` (for adaptation).
+    private var appendedImages: [ArchiveImage]?
+    /// The open batch's writer version and caller settings, to write it again after adaptation.
+    private var openedWith: (String, [String: String])?
 
     init(engine: Engine, codec: CodecModel, modelPath: String) {
         self.engine = engine
@@ -103,11 +107,11 @@ final class CodecContext {
     }
 
     /// Reads and encodes one claimed file. Bad input throws ``PipelineError`` `.badInput`.
-    func pack(path: String, name: [UInt8], rate: ImagePacker.Rate, limits: ImageLimits) throws -> ArchiveImage {
+    func pack(path: String, name: [UInt8], rate: ImagePacker.Rate, limits: ImageLimits) throws -> ImagePacker.Packed {
         let bytes = try ProcessingFolder.read(path, limit: limits.maxFileBytes)
         try Self.checkHeader(bytes, limits: limits)
         do {
-            return try ImagePacker(codec: codec, rate: rate).pack(pngBytes: bytes, name: name).image
+            return try ImagePacker(codec: codec, rate: rate).pack(pngBytes: bytes, name: name)
         } catch let error as ImageError {
             throw PipelineError.badInput(Self.reason(error.code.description), error.message)
         } catch let error as CodecError {
@@ -117,10 +121,17 @@ final class CodecContext {
 
     /// Starts the batch archive at `path` (the model frame is compressed here, which takes a
     /// moment for a large decoder).
-    func openWriter(path: String, writerVersion: String, settings: [String: String]) throws {
+    /// `keepingImages`: the appended images are also held in memory, for ``adaptOpenBatch``.
+    func openWriter(path: String, writerVersion: String, settings: [String: String], keepingImages: Bool = false) throws {
         abortWriter()
-        let manifest = ArchiveManifest(writerVersion: writerVersion, modelID: modelDigest.hex, modelSHA256: modelDigest,
-                                       codecSettings: settings.merging(codecSettings) { own, _ in own })
+        try startWriter(path: path, writerVersion: writerVersion, settings: settings.merging(codecSettings) { own, _ in own },
+                        decoder: decoder, digest: modelDigest)
+        appendedImages = keepingImages ? [] : nil
+        openedWith = (writerVersion, settings)
+    }
+
+    private func startWriter(path: String, writerVersion: String, settings: [String: String], decoder: [UInt8], digest: SHA256Digest) throws {
+        let manifest = ArchiveManifest(writerVersion: writerVersion, modelID: digest.hex, modelSHA256: digest, codecSettings: settings)
         do {
             writer = try ArchiveWriter(path: path, manifest: manifest, model: decoder)
         } catch {
@@ -130,13 +141,84 @@ final class CodecContext {
 
     func append(_ image: ArchiveImage) throws -> FrameLocation {
         guard let writer else { throw PipelineError(.archive, "no open archive to append \(image.record.displayName) to") }
-        do { return try writer.append(image) } catch { throw PipelineError(.archive, "appending \(image.record.displayName): \(error)") }
+        do {
+            let location = try writer.append(image)
+            appendedImages?.append(image)
+            return location
+        } catch {
+            throw PipelineError(.archive, "appending \(image.record.displayName): \(error)")
+        }
+    }
+
+    /// What a per-collection adaptation of the open batch did.
+    struct BatchAdaptation: Sendable {
+        var steps: Int
+        var seconds: Double
+        /// PSNR of the trained-on images with the base and the adapted decoder.
+        var psnrBefore: Double
+        var psnrAfter: Double
+        /// Catalog id of the adapted decoder (SHA-256 hex of its bytes), nil when it did not
+        /// improve and the batch keeps the base decoder.
+        var modelID: String?
+        var decoderBytes: Int
+    }
+
+    /// Per-collection adaptation: fine-tunes the decoder on the open batch's first
+    /// `adaptation.images` images (originals read from `claimedPaths`) for at most
+    /// `adaptation.seconds`; if it lowers their error, the batch's archive is written again with
+    /// the adapted decoder and every record measured again with it (same latents, so the
+    /// latent digests stand). The open batch must have been started `keepingImages`.
+    func adaptOpenBatch(claimedPaths: [[UInt8]: String], adaptation: DaemonConfig.Adaptation, stop: StopFlag) throws -> BatchAdaptation {
+        guard let writer, let images = appendedImages, let (writerVersion, settings) = openedWith else {
+            throw PipelineError(.archive, "no open archive kept in memory to adapt")
+        }
+        func original(_ image: ArchiveImage) throws -> (bytes: [UInt8], decoded: DecodedImage) {
+            guard let path = claimedPaths[image.record.name] else {
+                throw PipelineError(.archive, "the original of \(image.record.displayName) is not in the processing folder")
+            }
+            let bytes = try ProcessingFolder.read(path, limit: Int.max)
+            return (bytes, try PNGReader.decode(bytes))
+        }
+        var samples: [DecoderAdaptation.Sample] = []
+        for image in images.prefix(adaptation.images) {
+            samples.append(.init(encoded: try EncodedImage(serialized: image.bitstreams[0]), original: try original(image).decoded.pixels))
+        }
+        let tuning = DecoderAdaptation(steps: 1_000_000, timeBudgetSeconds: adaptation.seconds)
+        let (adapted, report) = try tuning.adapt(codec, samples: samples, shouldStop: { stop.isRaised })
+        var outcome = BatchAdaptation(steps: report.steps, seconds: report.seconds, psnrBefore: report.psnrBefore,
+                                      psnrAfter: report.psnrAfter, modelID: nil, decoderBytes: decoder.count)
+        guard adapted.identifier != codec.identifier else { return outcome }
+        if stop.isRaised { throw PipelineError(.stopped, "stopping; the batch is parked before its adapted archive is written") }
+
+        // The same images again, into a new archive under the same name that carries the adapted decoder.
+        let adaptedDecoder = adapted.decoderBytes()
+        let digest = SHA256.hash(adaptedDecoder)
+        let path = writer.path
+        abortWriter()
+        var adaptedSettings = settings.merging(codecSettings) { own, _ in own }
+        adaptedSettings["codec.modelIdentifier"] = adapted.identifierString
+        adaptedSettings["adaptation.base"] = codec.identifierString
+        adaptedSettings["adaptation.seconds"] = String(format: "%.1f", report.seconds)
+        adaptedSettings["adaptation.steps"] = "\(report.steps)"
+        try startWriter(path: path, writerVersion: writerVersion, settings: adaptedSettings, decoder: adaptedDecoder, digest: digest)
+        appendedImages = []
+        let packer = try ImagePacker(codec: codec, rate: .quality(50))
+        for image in images {
+            let (bytes, decoded) = try original(image)
+            let encoded = tuning.relabel(try EncodedImage(serialized: image.bitstreams[0]), for: adapted)
+            _ = try append(try packer.archiveImage(pngBytes: bytes, decoded: decoded, name: image.record.name, encoded: encoded,
+                                                   decoder: adapted).image)
+        }
+        outcome.modelID = digest.hex
+        outcome.decoderBytes = adaptedDecoder.count
+        return outcome
     }
 
     /// Seals the open archive: index, trailer, fsync, rename to its final name, fsync of the folder.
     func seal() throws -> ArchiveWriter.SealedArchive {
         guard let writer else { throw PipelineError(.archive, "no open archive to seal") }
         self.writer = nil
+        appendedImages = nil
         do { return try writer.seal() } catch {
             writer.abort()
             throw PipelineError(.archive, "sealing \(writer.path): \(error)")
@@ -147,6 +229,7 @@ final class CodecContext {
     func abortWriter() {
         writer?.abort()
         writer = nil
+        appendedImages = nil
     }
 
     /// The codec settings recorded in each manifest, as `nacre pack` records them.

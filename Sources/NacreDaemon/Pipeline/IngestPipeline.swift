@@ -332,6 +332,21 @@ public actor IngestPipeline: DaemonPipeline {
         return row
     }
 
+    /// Claims the next ready spool file while the current one encodes, so the claim's moves,
+    /// folder syncs and catalog commit overlap the encoder instead of following it. The row goes
+    /// to `redo` (encoded next; recovery knows it as any other claimed row).
+    private func claimAhead() async {
+        guard redo.isEmpty, !stopRequested, case .ready(let file)? = pending.first,
+              !CodecContext.hasControlCharacters(file.rawName) else { return }
+        pending.removeFirst()
+        do {
+            if let row = try await claim(file), let id = row.id { redo.append(id) }
+        } catch {
+            watcher?.forget(file)  // still in the inbox: reported again at the next rescan
+            logger.warning("could not claim a spool file ahead; it is tried again: \(error)", metadata: ["name": "\(file.name)"])
+        }
+    }
+
     /// Encodes one claimed file and appends it to the open batch; seals the batch when full.
     /// Bad input is quarantined.
     private func encode(_ row: IngestRecord) async throws {
@@ -351,22 +366,35 @@ public actor IngestPipeline: DaemonPipeline {
         let path = row.claimedPath
         let rate = encodeRate(forSpool: row.spool)
         let limits = imageLimits
-        let image: ArchiveImage
+        let packed: ImagePacker.Packed, packMS: Double
+        let started = ContinuousClock.now
+        let packing = Task {
+            try await worker.perform { context in
+                let packStart = ContinuousClock.now
+                let packed = try context.pack(path: path, name: name, rate: rate, limits: limits)
+                return (packed, (ContinuousClock.now - packStart) / .milliseconds(1))
+            }
+        }
+        await claimAhead()
         do {
-            image = try await worker.perform { try $0.pack(path: path, name: name, rate: rate, limits: limits) }
+            (packed, packMS) = try await packing.value
         } catch let error as PipelineError where error.code == .badInput {
             try await quarantine(row, code: error.reason, message: error.message)
             return
         }
+        let image = packed.image
         let open = try await openBatch()
         _ = try await worker.perform { try $0.append(image) }
         // claimed → encoded → appended in one commit: until the frame is in the batch file the
         // work lives only in memory, which recovery treats like `claimed` anyway.
         try await catalog.advanceIngest(id: id, from: .claimed, through: [.encoded, .appended], batchID: open.archiveID)
         let record = image.record
-        batch?.add(name, rawBytes: Int64(record.width) * Int64(record.height) * Int64(record.channels) * (record.bitDepth == 16 ? 2 : 1))
+        batch?.add(name, rawBytes: Int64(record.width) * Int64(record.height) * Int64(record.channels) * (record.bitDepth == 16 ? 2 : 1),
+                   latentDigest: packed.latentDigest)
+        let totalMS = (ContinuousClock.now - started) / .milliseconds(1)
         logger.debug("appended", metadata: ["name": "\(nameText)", "archive": "\(open.archiveID)",
-                                            "psnr": "\(record.psnr)", "latent_bytes": "\(image.latentByteCount)"])
+                                            "psnr": "\(record.psnr)", "latent_bytes": "\(image.latentByteCount)",
+                                            "pack_ms": "\(Int(packMS))", "encode_step_ms": "\(Int(totalMS))"])
         if let batch, batch.isFull(config.batching) { try await sealAndFinish() }
     }
 
@@ -391,13 +419,16 @@ public actor IngestPipeline: DaemonPipeline {
         let path = config.archiveDir + "/" + id + ".nacre"
         try await catalog.insertArchive(ArchiveRecord(id: id, path: path, bytes: 0, modelID: worker.modelID, state: .open))
         let writerVersion = "nacre \(version) daemon"
+        let adaptation = config.adaptation
         do {
-            try await worker.perform { try $0.openWriter(path: path, writerVersion: writerVersion, settings: [:]) }
+            try await worker.perform {
+                try $0.openWriter(path: path, writerVersion: writerVersion, settings: [:], keepingImages: adaptation != nil)
+            }
         } catch {
             _ = try? await catalog.discardArchive(id: id)
             throw error
         }
-        let open = OpenBatch(archiveID: id, path: path)
+        let open = OpenBatch(archiveID: id, path: path, adaptation: adaptation)
         batch = open
         logger.debug("batch opened", metadata: ["archive": "\(id)"])
         return open
@@ -408,6 +439,7 @@ public actor IngestPipeline: DaemonPipeline {
     /// Seals the open batch and carries it through verify, index and the originals.
     private func sealAndFinish() async throws {
         guard let open = batch, let worker else { return }
+        if let adaptation = open.adaptation { try await adapt(open, adaptation, worker: worker) }
         batch = nil
         let sealed = try await worker.perform { try $0.seal() }
         guard var archive = try await catalog.archive(id: open.archiveID) else {
@@ -419,28 +451,45 @@ public actor IngestPipeline: DaemonPipeline {
         try await catalog.updateArchive(archive)
         try await catalog.transitionIngestBatch(open.archiveID, from: .appended, to: .sealed)
         logger.info("archive sealed", metadata: ["archive": "\(open.archiveID)", "images": "\(sealed.imageCount)", "bytes": "\(sealed.fileSize)"])
-        try await finish(archiveID: open.archiveID)
+        try await finish(archiveID: open.archiveID, latentDigests: open.latentDigests)
+    }
+
+    /// Per-collection adaptation of the open batch before it is sealed (`encode.adapt_seconds`).
+    private func adapt(_ open: OpenBatch, _ adaptation: DaemonConfig.Adaptation, worker: CodecWorker) async throws {
+        var claimedPaths: [[UInt8]: String] = [:]
+        for row in try await catalog.ingestRows(batch: open.archiveID) where !row.state.isFinal {
+            claimedPaths[Array(ProcessingFolder.fileName(of: row.claimedPath).utf8)] = row.claimedPath
+        }
+        let stop = self.stop, paths = claimedPaths
+        let outcome = try await worker.perform { try $0.adaptOpenBatch(claimedPaths: paths, adaptation: adaptation, stop: stop) }
+        let summary = String(format: "%d steps in %.1f s on %d images: %.3f → %.3f dB on them; %@", outcome.steps, outcome.seconds,
+                             min(adaptation.images, open.imageCount), outcome.psnrBefore, outcome.psnrAfter,
+                             outcome.modelID.map { "the archive carries adapted decoder \($0.prefix(16)) (\(outcome.decoderBytes) bytes)" }
+                                 ?? "no gain, the base decoder is kept")
+        logger.info("batch adapted", metadata: ["archive": "\(open.archiveID)", "result": "\(summary)"])
+        await record(.info, "batch.adapted", summary, subject: open.archiveID)
     }
 
     /// Verifies a sealed archive, indexes it and finishes its originals; an archive that fails
     /// verification is deleted and its images encoded again (quarantined after a second failure).
-    private func finish(archiveID: String) async throws {
+    private func finish(archiveID: String, latentDigests: [[UInt8]: SHA256Digest] = [:]) async throws {
         guard let worker, var archive = try await catalog.archive(id: archiveID) else { return }
         // Rows lag behind the archive row when a crash fell between the two writes.
         try await catalog.transitionIngestBatch(archiveID, from: .appended, to: .sealed)
         let rows = try await catalog.ingestRows(batch: archiveID).filter { !$0.state.isFinal }
         let expected = rows.map {
-            BatchVerifier.Expected(name: Array(ProcessingFolder.fileName(of: $0.claimedPath).utf8), claimedPath: $0.claimedPath,
-                                   sourcePath: $0.originalPath)
+            let name = Array(ProcessingFolder.fileName(of: $0.claimedPath).utf8)
+            return BatchVerifier.Expected(name: name, claimedPath: $0.claimedPath, sourcePath: $0.originalPath,
+                                          latentDigest: latentDigests[name])
         }
         let path = archive.path
-        let tolerance = config.verifyToleranceDB
+        let tolerance = config.verifyToleranceDB, decode = config.verifyDecode
         let stop = self.stop
         let verified: BatchVerifier.Verified
         do {
             verified = try await worker.perform {
                 try BatchVerifier.verify(archiveID: archiveID, path: path, expected: expected, toleranceDB: tolerance,
-                                         context: $0, stop: stop)
+                                         decode: decode, context: $0, stop: stop)
             }
         } catch let error as PipelineError where error.code == .verification {
             try await reject(archive, rows: rows, error: error)
@@ -454,6 +503,9 @@ public actor IngestPipeline: DaemonPipeline {
         }
         try await catalog.transitionIngestBatch(archiveID, from: .sealed, to: .verified)
         archive.state = .indexed
+        // The archive's own decoder: an adapted batch's differs from the model it was opened with
+        // (indexing registers it).
+        archive.modelID = verified.archive.modelID
         try await catalog.indexArchive(archive, images: verified.images)
         logger.info("archive verified and indexed", metadata: ["archive": "\(archiveID)", "images": "\(verified.images.count)"])
         await record(.info, "archive.indexed", "sealed, verified and indexed \(verified.images.count) images", subject: archiveID)

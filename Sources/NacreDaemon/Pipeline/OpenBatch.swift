@@ -1,4 +1,5 @@
 import Foundation
+import NacreArchive
 
 /// The batch being filled: an archive under its temporary name, and what sealing it depends on.
 struct OpenBatch: Sendable {
@@ -10,20 +11,29 @@ struct OpenBatch: Sendable {
     let openedAt: Date
     private(set) var names: Set<[UInt8]> = []
     private(set) var rawBytes: Int64 = 0
+    /// Per image, the ``LatentDigest`` its PSNR was measured with (memory only: after a restart
+    /// verification decodes every image fully).
+    private(set) var latentDigests: [[UInt8]: SHA256Digest] = [:]
 
-    init(archiveID: String, path: String, openedAt: Date = Date()) {
+    /// The adaptation to run before sealing (the config's when the batch was opened: its images
+    /// are then kept in memory).
+    let adaptation: DaemonConfig.Adaptation?
+
+    init(archiveID: String, path: String, openedAt: Date = Date(), adaptation: DaemonConfig.Adaptation? = nil) {
         self.archiveID = archiveID
         self.path = path
         self.openedAt = openedAt
+        self.adaptation = adaptation
     }
 
     var imageCount: Int { names.count }
 
     func holds(_ name: [UInt8]) -> Bool { names.contains(name) }
 
-    mutating func add(_ name: [UInt8], rawBytes bytes: Int64) {
+    mutating func add(_ name: [UInt8], rawBytes bytes: Int64, latentDigest: SHA256Digest) {
         names.insert(name)
         rawBytes += bytes
+        latentDigests[name] = latentDigest
     }
 
     /// Whether a limit of `batching` is reached.

@@ -1,15 +1,6 @@
 import Foundation
 import GRDB
 
-extension Catalog {
-    /// How many images match `filter` (what a full listing would return), for paged replies.
-    public func imageCount(_ filter: ImageFilter = ImageFilter()) async throws -> Int {
-        try await read("Counting images") { db in
-            try filter.applied(to: ImageRecord.all()).fetchCount(db)
-        }
-    }
-}
-
 extension ImageFilter {
     /// `request` restricted to the images this filter matches (every set field, combined with AND).
     func applied(to request: QueryInterfaceRequest<ImageRecord>) -> QueryInterfaceRequest<ImageRecord> {
