@@ -105,9 +105,10 @@ public actor IngestPipeline: DaemonPipeline {
             }
         }
         if !stopRequested {
+            // Before `running`: an unfinished re-training run has resumed once status says so.
+            await lifecycle.start()
             phase = .running
             logger.info("ingest pipeline running", metadata: ["model": "\(worker.modelID)", "redo": "\(redo.count)"])
-            await lifecycle.start()
         }
         while !stopRequested {
             do {
