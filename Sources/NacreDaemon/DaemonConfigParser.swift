@@ -19,10 +19,11 @@ struct DaemonConfigParser {
             "restore_roots", "batch", "encode", "verify", "limits", "watch", "retrain", "log_level",
         ])
         let stateDir = try top.required("state_dir").path(base: base)
-        let encodeMap = try top["encode"]?.mapping(allowed: ["quality", "target_psnr_db", "threads", "model"])
+        let encodeMap = try top["encode"]?.mapping(allowed: ["quality", "target_psnr_db", "threads", "model", "denoiser"])
         let encode = try encodeMap.map { m throws(DaemonError) in try encodeTarget(m, required: true) ?? .quality(75) } ?? .quality(75)
         let threads = try encodeMap?["threads"]?.int(in: 0...1024) ?? 0
         let modelPath = try encodeMap?["model"]?.path(base: base)
+        let storesBuiltInDenoiser = try encodeMap?["denoiser"]?.bool() ?? true
 
         let config = DaemonConfig(
             configPath: "",
@@ -42,7 +43,8 @@ struct DaemonConfigParser {
             verifyToleranceDB: try top["verify"]?.mapping(allowed: ["tolerance_db"])["tolerance_db"]?.double(in: 0...10) ?? 0.01,
             limits: try limits(top["limits"]),
             watch: try watch(top["watch"]),
-            logLevel: try logLevel(top["log_level"])
+            logLevel: try logLevel(top["log_level"]),
+            storesBuiltInDenoiser: storesBuiltInDenoiser
         )
         try checkFolders(config, top: top)
         return config

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NacreArchive
 import NacreCodec
 import NacreEngine
 import NacreImage
@@ -46,12 +47,15 @@ struct DenoiseBenchCommand: ParsableCommand {
         let images = try CodecFiles.pngPaths(in: data, limit: limit).map {
             (name: ($0 as NSString).lastPathComponent, pixels: try CodecFiles.readPNG($0))
         }
-        // The denoiser's cost in an archive: the growth of the model frame's blob, before zstd
-        // (an upper bound: int8 weights compress little).
+        // The denoiser's cost in an archive: how much larger an archive's sealed file gets when
+        // its model frame (zstd level 19) carries the denoiser beside the decoder.
         let decoder = codec.decoderBytes()
-        let cost = ModelFrameContent(decoder: decoder, denoiser: filter.serialized()).encoded().count - decoder.count
+        let block = filter.serialized()
+        let bundle = ModelFrameContent(decoder: decoder, denoiser: block).encoded()
+        let cost = try Self.sealedSize(model: bundle) - Self.sealedSize(model: decoder)
         print("nacre bench denoise: \(images.count) images from \(data), model \(codec.identifierString), denoiser \(filter.architecture) "
-              + "(\(filter.parameterCount) parameters, block \(filter.serialized().count) B, +\(cost) B in the model frame), threads \(engine.threads)")
+              + "(\(filter.parameterCount) parameters, weight grid ±\(filter.weightLevels), block \(block.count) B, "
+              + "+\(bundle.count - decoder.count) B in the model frame, +\(cost) B in a sealed archive), threads \(engine.threads)")
         let bench = try DenoiserBench(model: codec, denoiser: filter, qualities: qualityList, denoiserBytes: cost)
         let report = try bench.run(images: images) { name, q, bpp, plain, better in
             FileHandle.standardError.write(Data(String(format: "  %@ q%5.1f  %.4f bpp  %.2f → %.2f dB\n", name, q, bpp, plain, better).utf8))
@@ -68,6 +72,23 @@ struct DenoiseBenchCommand: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try CodecFiles.writeAtomically(Array(try encoder.encode(report)), to: json)
+        }
+    }
+
+    /// Bytes of a sealed archive holding no images and `model` as its model frame (written to a
+    /// temporary file and removed); a fixed manifest, so two sizes differ only by the model frame.
+    static func sealedSize(model: [UInt8]) throws -> Int {
+        let path = NSTemporaryDirectory() + "nacre-denoise-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).nacre"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let manifest = ArchiveManifest(creationTime: 0, writerVersion: "nacre bench", modelID: String(repeating: "0", count: 64),
+                                       modelSHA256: SHA256.hash([UInt8]()))
+        do {
+            _ = try ArchiveWriter(path: path, manifest: manifest, model: model).seal()
+            let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int
+            guard let size else { throw CodecCommandError("cannot measure \(path)") }
+            return size
+        } catch let error as ArchiveError {
+            throw CLIError(error)
         }
     }
 }

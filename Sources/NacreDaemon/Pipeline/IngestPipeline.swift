@@ -178,7 +178,8 @@ public actor IngestPipeline: DaemonPipeline {
         } else {
             do { modelPath = try BaseModel.locate() } catch { throw PipelineError(.model, error.message) }
         }
-        let worker = try await CodecWorker.start(modelPath: modelPath, threads: config.threads, stop: stop)
+        let worker = try await CodecWorker.start(modelPath: modelPath, threads: config.threads,
+                                              storesBuiltInDenoiser: config.storesBuiltInDenoiser, stop: stop)
         if var known = try await catalog.model(id: worker.modelID) {
             if known.filePath != modelPath {
                 known.filePath = modelPath
