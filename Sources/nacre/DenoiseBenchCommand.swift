@@ -18,7 +18,8 @@ struct DenoiseBenchCommand: ParsableCommand {
 
     @Option(help: "Folder of test PNGs (e.g. ../shared/data/kodak).") var data: String?
     @Option(help: "Coded model (from `nacre export-model`).") var model: String?
-    @Option(help: "Denoiser block (from `nacre train-denoiser`).") var denoiser: String?
+    @Option(parsing: .upToNextOption, help: "Denoiser blocks (from `nacre train-denoiser`); several are compared on the same bitstreams.")
+    var denoiser: [String] = []
     @Option(help: "Comma-separated qualities (1…100).") var qualities = "1,15,29,43,58,72,86,100"
     @Option(help: "Use only the first N images.") var limit: Int?
     @Option(help: "Compute threads.") var threads: Int?
@@ -37,9 +38,9 @@ struct DenoiseBenchCommand: ParsableCommand {
                          architecture.parameterCount, architecture.multiplyAccumulatesPerPixel / 1000, ms.wall, ms.cpu, engine.threads))
             return
         }
-        guard let data, let model, let denoiser else { throw ValidationError("pass --data, --model and --denoiser (or --speed)") }
+        guard let data, let model, !denoiser.isEmpty else { throw ValidationError("pass --data, --model and --denoiser (or --speed)") }
         let codec = try CodecModel.load(contentsOfFile: model, engine: engine)
-        let filter = try Denoiser.load(contentsOfFile: denoiser, engine: engine)
+        let filters = try denoiser.map { try Denoiser.load(contentsOfFile: $0, engine: engine) }
         let qualityList = try qualities.split(separator: ",").map { text -> Double in
             guard let q = Double(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("bad quality \(text)") }
             return q
@@ -50,28 +51,37 @@ struct DenoiseBenchCommand: ParsableCommand {
         // The denoiser's cost in an archive: how much larger an archive's sealed file gets when
         // its model frame (zstd level 19) carries the denoiser beside the decoder.
         let decoder = codec.decoderBytes()
-        let block = filter.serialized()
-        let bundle = ModelFrameContent(decoder: decoder, denoiser: block).encoded()
-        let cost = try Self.sealedSize(model: bundle) - Self.sealedSize(model: decoder)
-        print("nacre bench denoise: \(images.count) images from \(data), model \(codec.identifierString), denoiser \(filter.architecture) "
-              + "(\(filter.parameterCount) parameters, weight grid ±\(filter.weightLevels), block \(block.count) B, "
-              + "+\(bundle.count - decoder.count) B in the model frame, +\(cost) B in a sealed archive), threads \(engine.threads)")
-        let bench = try DenoiserBench(model: codec, denoiser: filter, qualities: qualityList, denoiserBytes: cost)
-        let report = try bench.run(images: images) { name, q, bpp, plain, better in
-            FileHandle.standardError.write(Data(String(format: "  %@ q%5.1f  %.4f bpp  %.2f → %.2f dB\n", name, q, bpp, plain, better).utf8))
+        let plainSize = try Self.sealedSize(model: decoder)
+        var costs: [Int] = []
+        print("nacre bench denoise: \(images.count) images from \(data), model \(codec.identifierString), threads \(engine.threads)")
+        for (path, filter) in zip(denoiser, filters) {
+            let block = filter.serialized()
+            let bundle = ModelFrameContent(decoder: decoder, denoiser: block).encoded()
+            costs.append(try Self.sealedSize(model: bundle) - plainSize)
+            print("denoiser \(path): \(filter.architecture) (\(filter.parameterCount) parameters, weight grid ±\(filter.weightLevels), "
+                  + "block \(block.count) B, +\(bundle.count - decoder.count) B in the model frame, +\(costs.last!) B in a sealed archive)")
         }
-        print("quality      bpp   PSNR dB  denoised   gain   gain at equal bpp")
-        for p in report.points {
-            print(String(format: "%7.1f  %7.4f  %8.3f  %8.3f  %+6.3f  %+6.3f", p.quality, p.bitsPerPixel, p.psnr, p.denoisedPSNR,
-                         p.denoisedPSNR - p.psnr, p.equalRateGain))
+        let bench = try DenoiserBench(model: codec, denoisers: filters, qualities: qualityList, denoiserBytes: costs)
+        let reports = try bench.run(images: images) { name, q, bpp, plain, better in
+            FileHandle.standardError.write(Data(String(format: "  %@ q%5.1f  %.4f bpp  %.2f → %@ dB\n", name, q, bpp, plain,
+                                                       better.map { String(format: "%.2f", $0) }.joined(separator: " / ")).utf8))
         }
-        let meanGain = report.points.reduce(0) { $0 + $1.equalRateGain } / Double(report.points.count)
-        print(String(format: "mean gain at equal bpp %+.3f dB (denoiser bytes counted: +%.5f bpp over these images); denoiser %.1f ms/MP added to a decode of %.1f ms/MP (%d threads)",
-                     meanGain, report.denoiserBitsPerPixel, report.millisecondsPerMegapixel, report.decodeMillisecondsPerMegapixel, engine.threads))
+        for (path, report) in zip(denoiser, reports) {
+            print("\n\(path):")
+            print("quality      bpp   PSNR dB  denoised   gain   gain at equal bpp")
+            for p in report.points {
+                print(String(format: "%7.1f  %7.4f  %8.3f  %8.3f  %+6.3f  %+6.3f", p.quality, p.bitsPerPixel, p.psnr, p.denoisedPSNR,
+                             p.denoisedPSNR - p.psnr, p.equalRateGain))
+            }
+            let meanGain = report.points.reduce(0) { $0 + $1.equalRateGain } / Double(report.points.count)
+            print(String(format: "mean gain at equal bpp %+.3f dB (denoiser bytes counted: +%.5f bpp over these images); denoiser %.1f ms/MP added to a decode of %.1f ms/MP (%d threads)",
+                         meanGain, report.denoiserBitsPerPixel, report.millisecondsPerMegapixel, report.decodeMillisecondsPerMegapixel, engine.threads))
+        }
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try CodecFiles.writeAtomically(Array(try encoder.encode(report)), to: json)
+            let value: [String: DenoiserBench.Report] = Dictionary(uniqueKeysWithValues: zip(denoiser, reports).map { ($0, $1) })
+            try CodecFiles.writeAtomically(Array(try encoder.encode(value)), to: json)
         }
     }
 

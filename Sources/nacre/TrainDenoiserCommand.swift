@@ -34,6 +34,8 @@ struct TrainDenoiserCommand: ParsableCommand {
     @Option(help: "Crops per training photo.") var cropsPerImage = 24
     @Option(help: "Training crops are coded at quality 1 + 99·u^E, u uniform in 0…1: E > 1 draws more low qualities (a new --cache).")
     var qualityExponent = 1.0
+    @Flag(help: "Weigh each patch's error by 1 / its undenoised error (optimise the PSNR gain of every patch alike, not the absolute error).")
+    var relativeLoss = false
     @Option(help: "Stored weight grid: each output channel's largest weight becomes ±N (1…127); a coarser grid compresses in the archive.")
     var weightLevels = Denoiser.maximumWeightLevels
     @Option(help: "Crop side in pixels (coded as one tile).") var cropSide = 256
@@ -76,7 +78,8 @@ struct TrainDenoiserCommand: ParsableCommand {
         let denoiser = try Denoiser(architecture: architecture, decoderIdentifier: codec.identifier, engine: engine, seed: seed)
         denoiser.weightLevels = weightLevels
         let trainer = try DenoiserTrainer(denoiser: denoiser, training: trainingPairs,
-                                          options: .init(steps: steps, batchSize: batch, patchSide: patch, learningRate: lr, seed: seed))
+                                          options: .init(steps: steps, batchSize: batch, patchSide: patch, learningRate: lr, seed: seed,
+                                                         relativeLoss: relativeLoss))
         let checkpointPath = out + ".ckpt"
         if resume {
             try trainer.resume(from: try WeightsFile.read(from: checkpointPath))
@@ -110,7 +113,7 @@ struct TrainDenoiserCommand: ParsableCommand {
         denoiser.info = ["source.model": codec.identifierString, "training.steps": "\(trainer.step)",
                          "training.pairs": "\(trainingPairs.count)",
                          "validation.gainDB": String(format: "%.3f", validation!.meanGain),
-                         "training.qualityExponent": "\(qualityExponent)"]
+                         "training.qualityExponent": "\(qualityExponent)", "training.loss": relativeLoss ? "relative" : "mse"]
         let block = denoiser.serialized()
         try CodecFiles.writeAtomically(block, to: out)
         print("denoiser \(out): \(block.count) bytes, step \(trainer.step), held-back gain \(validation!.summary); checkpoint \(checkpointPath)")
