@@ -48,7 +48,7 @@ let package = Package(
         // Operations on a collection of archives: pack an image, restore it, index archives.
         // The shipped base model is its resource (BaseModel).
         .target(name: "NacreStore", dependencies: ["NacreImage", "NacreEngine", "NacreCodec", "NacreArchive", "NacreCatalog"],
-                resources: [.copy("Resources/base.nxcm")]),
+                resources: [.copy("Resources/base.nxcm"), .copy("Resources/base.nxdn")]),
 
         .testTarget(name: "NacreImageTests", dependencies: ["NacreImage"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NacreArchiveTests", dependencies: ["NacreArchive"], exclude: ["Fuzz"], resources: [.copy("Fixtures")]),

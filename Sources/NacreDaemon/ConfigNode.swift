@@ -64,6 +64,11 @@ struct ConfigNode {
         return value
     }
 
+    func bool() throws(DaemonError) -> Bool {
+        guard case .scalar = node, let value = node.bool else { throw invalid("expected true or false") }
+        return value
+    }
+
     func double(in range: ClosedRange<Double>) throws(DaemonError) -> Double {
         guard case .scalar = node, let value = node.float, value.isFinite else { throw invalid("expected a number") }
         guard range.contains(value) else { throw invalid("\(value) is out of range \(range.lowerBound)...\(range.upperBound)") }

@@ -191,6 +191,9 @@ public struct DaemonConfig: Sendable, Equatable {
     public var watch: Watch
     /// swift-log level name (`trace` ... `critical`).
     public var logLevel: String
+    /// Store the built-in denoiser in new archives when the model is the built-in one
+    /// (`encode.denoiser`, default true). Restart-only.
+    public var storesBuiltInDenoiser = true
 
     /// Reads and validates the config file at `path`.
     public static func load(path: String) throws(DaemonError) -> DaemonConfig {
@@ -239,6 +242,7 @@ public struct DaemonConfig: Sendable, Equatable {
         if archiveDir != new.archiveDir { changed.append("archive_dir") }
         if logLevel != new.logLevel { changed.append("log_level") }
         if modelPath != new.modelPath { changed.append("encode.model") }
+        if storesBuiltInDenoiser != new.storesBuiltInDenoiser { changed.append("encode.denoiser") }
         return changed
     }
 
@@ -252,6 +256,7 @@ public struct DaemonConfig: Sendable, Equatable {
         merged.archiveDir = archiveDir
         merged.logLevel = logLevel
         merged.modelPath = modelPath
+        merged.storesBuiltInDenoiser = storesBuiltInDenoiser
         return merged
     }
 

@@ -19,10 +19,11 @@ struct DaemonConfigParser {
             "restore_roots", "batch", "encode", "verify", "limits", "watch", "retrain", "log_level",
         ])
         let stateDir = try top.required("state_dir").path(base: base)
-        let encodeMap = try top["encode"]?.mapping(allowed: ["quality", "target_psnr_db", "threads", "model", "adapt_seconds", "adapt_images"])
+        let encodeMap = try top["encode"]?.mapping(allowed: ["quality", "target_psnr_db", "threads", "model", "adapt_seconds", "adapt_images", "denoiser"])
         let encode = try encodeMap.map { m throws(DaemonError) in try encodeTarget(m, required: true) ?? .quality(75) } ?? .quality(75)
         let threads = try encodeMap?["threads"]?.int(in: 0...1024) ?? 0
         let modelPath = try encodeMap?["model"]?.path(base: base)
+        let storesBuiltInDenoiser = try encodeMap?["denoiser"]?.bool() ?? true
 
         let verifyMap = try top["verify"]?.mapping(allowed: ["tolerance_db", "decode", "pixel_check_every"])
         let config = DaemonConfig(
@@ -45,7 +46,8 @@ struct DaemonConfigParser {
             adaptation: try adaptation(encodeMap),
             limits: try limits(top["limits"]),
             watch: try watch(top["watch"]),
-            logLevel: try logLevel(top["log_level"])
+            logLevel: try logLevel(top["log_level"]),
+            storesBuiltInDenoiser: storesBuiltInDenoiser
         )
         try checkFolders(config, top: top)
         return config

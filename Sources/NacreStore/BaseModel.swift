@@ -5,7 +5,9 @@ import NacreEngine
 /// The shipped base model: the full coded model (encoder and decoder) that `nacre pack` and the
 /// daemon use when no model is configured. It is a package resource
 /// (`Sources/NacreStore/Resources/base.nxcm`, recipe in `models/base-v1/README.md`), found at
-/// run time beside the executable, so it works with zero setup.
+/// run time beside the executable, so it works with zero setup. Its denoiser (`base.nxdn`, a
+/// restore-time post-filter trained for its decoder, docs/MODEL.md §9) ships beside it and is
+/// stored in new archives by default.
 public enum BaseModel {
     /// File name of the model inside the resource folder.
     public static let fileName = "base.nxcm"
@@ -13,17 +15,31 @@ public enum BaseModel {
     public static let resourceFolder = "Nacre_NacreStore.resources"
     /// Environment variable that names a model file to use instead (tests, packagers).
     public static let environmentVariable = "NACRE_BASE_MODEL"
+    /// File name of the base model's denoiser block inside the resource folder.
+    public static let denoiserFileName = "base.nxdn"
+    /// Environment variable that names a denoiser block to use instead.
+    public static let denoiserEnvironmentVariable = "NACRE_BASE_DENOISER"
 
     /// Where the base model is looked for, in order: `$NACRE_BASE_MODEL`; the resource folder
     /// beside the running executable (a build tree); `../share/nacre/base.nxcm` relative to the
     /// executable's folder (`make install`).
     public static func candidatePaths(environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
+        candidatePaths(of: fileName, override: environment[environmentVariable])
+    }
+
+    /// Where the base model's denoiser is looked for: as for the model, with
+    /// `$NACRE_BASE_DENOISER` and `base.nxdn`.
+    public static func denoiserCandidatePaths(environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
+        candidatePaths(of: denoiserFileName, override: environment[denoiserEnvironmentVariable])
+    }
+
+    private static func candidatePaths(of name: String, override: String?) -> [String] {
         var paths: [String] = []
-        if let override = environment[environmentVariable], !override.isEmpty { paths.append(override) }
+        if let override, !override.isEmpty { paths.append(override) }
         let folder = (executablePath() as NSString).deletingLastPathComponent
-        paths.append(((folder as NSString).appendingPathComponent(resourceFolder) as NSString).appendingPathComponent(fileName))
+        paths.append(((folder as NSString).appendingPathComponent(resourceFolder) as NSString).appendingPathComponent(name))
         paths.append((((folder as NSString).deletingLastPathComponent as NSString)
-            .appendingPathComponent("share/nacre") as NSString).appendingPathComponent(fileName))
+            .appendingPathComponent("share/nacre") as NSString).appendingPathComponent(name))
         return paths
     }
 
@@ -41,6 +57,16 @@ public enum BaseModel {
     /// Loads the base model.
     public static func load(engine: Engine) throws -> CodecModel {
         try CodecModel.load(contentsOfFile: try locate(), engine: engine)
+    }
+
+    /// The built-in denoiser when it was trained for the decoder `decoderIdentifier` (the base
+    /// model's), else nil: another model, or no `base.nxdn` installed. A block that is found but
+    /// damaged throws (`CodecError` `corrupt_denoiser_block`), so a broken install is not silently
+    /// packed without its denoiser.
+    public static func denoiser(forDecoder decoderIdentifier: UInt64, engine: Engine) throws -> Denoiser? {
+        guard let path = denoiserCandidatePaths().first(where: { FileManager.default.isReadableFile(atPath: $0) }) else { return nil }
+        let denoiser = try Denoiser.load(contentsOfFile: path, engine: engine)
+        return denoiser.decoderIdentifier == decoderIdentifier ? denoiser : nil
     }
 
     /// The resolved path of the running executable (`/proc/self/exe`), falling back to argv[0].

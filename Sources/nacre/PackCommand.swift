@@ -30,8 +30,10 @@ struct PackCommand: ParsableCommand {
     @Option(help: "Quality 1…100 (default 50).") var quality: Double?
     @Option(help: "Instead of --quality: per image, the lowest quality whose PSNR reaches this many dB.") var targetPsnr: Double?
     @Option(help: "Compute threads.") var threads: Int?
-    @Option(help: "Denoiser block (from `nacre train-denoiser`, for this model's decoder) to store in the archive's model frame, for `unpack --denoise`.")
+    @Option(help: "Denoiser block (from `nacre train-denoiser`, for this model's decoder) to store in the archive's model frame, for `unpack --denoise`; default: the built-in one when the model is the built-in base model.")
     var denoiser: String?
+    @Flag(help: "Store no denoiser (not even the built-in one): the archive is a few KB smaller and `unpack --denoise` is unavailable.")
+    var noDenoiser = false
     @Option(help: "Per-collection adaptation: fine-tune the decoder on these images for this many seconds before sealing (0: off). Same bitstreams, better restores, longer packing.")
     var adaptSeconds = 0.0
     @Option(help: "Adapt on at most this many of the images (their pixels are held in memory).") var adaptImages = 64
@@ -43,6 +45,7 @@ struct PackCommand: ParsableCommand {
         if quality != nil && targetPsnr != nil { throw ValidationError("Pass --quality or --target-psnr, not both.") }
         if inputs.isEmpty { throw ValidationError("Pass at least one PNG file or folder.") }
         if !(adaptSeconds >= 0) || adaptImages < 1 { throw ValidationError("--adapt-seconds must be ≥ 0 and --adapt-images ≥ 1.") }
+        if denoiser != nil && noDenoiser { throw ValidationError("Pass --denoiser or --no-denoiser, not both.") }
         if denoiser != nil && adaptSeconds > 0 {
             throw ValidationError("--denoiser and --adapt-seconds cannot be combined: a denoiser is trained for one decoder, and adaptation makes a new one.")
         }
@@ -98,6 +101,13 @@ struct PackCommand: ParsableCommand {
             let filter = try Denoiser.load(contentsOfFile: denoiser, engine: engine)
             do { try filter.requireDecoder(decoder.identifier) } catch { throw CodecCommandError("\(denoiser): \(error.message)") }
             modelFrame.denoiser = filter.serialized()
+        } else if !noDenoiser {
+            // The built-in denoiser goes with the built-in decoder only (an adapted or other model has none).
+            do {
+                modelFrame.denoiser = try BaseModel.denoiser(forDecoder: decoder.identifier, engine: engine)?.serialized()
+            } catch {
+                throw CodecCommandError("the built-in denoiser cannot be loaded: \(error); reinstall nacre, or pack with --no-denoiser")
+            }
         }
         let decoderBytes = modelFrame.encoded()
         let digest = SHA256.hash(decoderBytes)

@@ -32,10 +32,21 @@ struct TrainDenoiserCommand: ParsableCommand {
     @Option(help: "Patch side in pixels (even).") var patch = 128
     @Option(help: "Peak learning rate.") var lr = 2e-3
     @Option(help: "Crops per training photo.") var cropsPerImage = 24
+    @Option(help: "Training crops are coded at quality 1 + 99·u^E, u uniform in 0…1: E > 1 draws more low qualities (a new --cache).")
+    var qualityExponent = 1.0
+    @Flag(help: "Weigh each patch's error by 1 / its undenoised error (optimise the PSNR gain of every patch alike, not the absolute error).")
+    var relativeLoss = false
+    @Option(help: "Stored weight grid: each output channel's largest weight becomes ±N (1…127); a coarser grid compresses in the archive.")
+    var weightLevels = Denoiser.maximumWeightLevels
     @Option(help: "Crop side in pixels (coded as one tile).") var cropSide = 256
     @Option(help: "Steps between validations.") var validateEvery = 1000
     @Option(help: "Compute threads.") var threads: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 1
+
+    func validate() throws {
+        guard (1...Denoiser.maximumWeightLevels).contains(weightLevels) else { throw ValidationError("--weight-levels must be in 1…127") }
+        guard qualityExponent > 0, qualityExponent.isFinite else { throw ValidationError("--quality-exponent must be > 0") }
+    }
 
     func run() throws {
         let engine = try Engine(threads: threads)
@@ -52,7 +63,9 @@ struct TrainDenoiserCommand: ParsableCommand {
         let levels = codec.configuration.levelCount
         let validationQualities = (0..<8).map { 1 + 99 * Double($0) / 7 }
         let trainingPairs = try pairs(prefix + ".train", codec: codec, images: paths.filter { !held.contains($0) },
-                                      crops: cropsPerImage, seed: seed) { rng in 1 + Double(rng.next() % 9901) / 100 }
+                                      crops: cropsPerImage, seed: seed) { rng in
+            1 + (99 * pow(Double(rng.next() % 9901) / 9900, qualityExponent) * 100).rounded() / 100
+        }
         var cycle = 0
         let validationPairs = try pairs(prefix + ".validation", codec: codec, images: paths.filter { held.contains($0) },
                                         crops: validationQualities.count, seed: seed &+ 1) { _ in
@@ -63,8 +76,10 @@ struct TrainDenoiserCommand: ParsableCommand {
 
         let architecture = DenoiserArchitecture(hiddenChannels: channels, convolutions: convolutions)
         let denoiser = try Denoiser(architecture: architecture, decoderIdentifier: codec.identifier, engine: engine, seed: seed)
+        denoiser.weightLevels = weightLevels
         let trainer = try DenoiserTrainer(denoiser: denoiser, training: trainingPairs,
-                                          options: .init(steps: steps, batchSize: batch, patchSide: patch, learningRate: lr, seed: seed))
+                                          options: .init(steps: steps, batchSize: batch, patchSide: patch, learningRate: lr, seed: seed,
+                                                         relativeLoss: relativeLoss))
         let checkpointPath = out + ".ckpt"
         if resume {
             try trainer.resume(from: try WeightsFile.read(from: checkpointPath))
@@ -97,7 +112,8 @@ struct TrainDenoiserCommand: ParsableCommand {
         }
         denoiser.info = ["source.model": codec.identifierString, "training.steps": "\(trainer.step)",
                          "training.pairs": "\(trainingPairs.count)",
-                         "validation.gainDB": String(format: "%.3f", validation!.meanGain)]
+                         "validation.gainDB": String(format: "%.3f", validation!.meanGain),
+                         "training.qualityExponent": "\(qualityExponent)", "training.loss": relativeLoss ? "relative" : "mse"]
         let block = denoiser.serialized()
         try CodecFiles.writeAtomically(block, to: out)
         print("denoiser \(out): \(block.count) bytes, step \(trainer.step), held-back gain \(validation!.summary); checkpoint \(checkpointPath)")

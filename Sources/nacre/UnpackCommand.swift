@@ -24,7 +24,7 @@ struct UnpackCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Folder to write the PNG files to (created if missing).") var output: String
     @Option(name: .customLong("image"), help: "Restore only this image (repeatable); all by default.") var images: [String] = []
     @Option(help: "Compute threads.") var threads: Int?
-    @Flag(help: "Apply the denoiser stored in the archive (from `pack --denoiser`) to every restored image.") var denoise = false
+    @Flag(help: "Apply the denoiser stored in the archive (`pack` stores the built-in one with the built-in model, or the one given by `--denoiser`) to every restored image.") var denoise = false
     @Flag(help: "Overwrite existing files.") var force = false
     @Flag(help: "Print JSON instead of text.") var json = false
 
@@ -51,7 +51,7 @@ struct UnpackCommand: ParsableCommand {
         let engine = try Engine(threads: threads)
         let models = try ImageRestorer.models(fromModelFrame: modelBytes, engine: engine, includingDenoiser: denoise)
         if denoise && models.denoiser == nil {
-            throw CodecCommandError("\(archive) carries no denoiser; nothing was written. Restore without --denoise, or pack with `--denoiser`.")
+            throw CodecCommandError("\(archive) carries no denoiser; nothing was written. Restore without --denoise, or pack without --no-denoiser (built-in model) or with `--denoiser`.")
         }
         let (codec, denoiser) = models
         var restored: [UnpackReportJSON.Restored] = []

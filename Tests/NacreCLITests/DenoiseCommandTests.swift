@@ -7,7 +7,8 @@ import NacreTestSupport
 import Testing
 
 /// `nacre pack --denoiser` then `nacre unpack --denoise`: the denoiser travels in the archive's
-/// model frame and restores give exactly what applying it directly gives.
+/// model frame and restores give exactly what applying it directly gives. A default pack with the
+/// built-in model carries the built-in denoiser, which raises PSNR on real photo crops.
 @Suite(.enabled(if: NacreExecutable.path != nil, "the nacre executable is not built (run `swift build` first)"))
 struct DenoiseCommandTests {
     static let photos = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -90,5 +91,50 @@ struct DenoiseCommandTests {
         #expect(foreign.status != 0)
         #expect(foreign.stderr.contains("trained for decoder"), "\(foreign.stderr)")
         #expect(!FileManager.default.fileExists(atPath: workspace.root + "/foreign.nacre"))
+    }
+
+    static let resources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Sources/NacreStore/Resources").path
+
+    /// Mean PSNR of the restored PNGs in `folder` against the originals in `DenoiseCommandTests.photos`.
+    static func meanPSNR(of folder: String, names: [String]) throws -> Double {
+        try names.reduce(0) { sum, name in
+            let original = try PNGReader.read(contentsOfFile: photos + "/" + name).pixels
+            let restored = try PNGReader.read(contentsOfFile: folder + "/" + name).pixels
+            return sum + (try PSNR(reference: original, distorted: restored).decibels)
+        } / Double(names.count)
+    }
+
+    @Test func aDefaultPackCarriesTheBuiltInDenoiserWhichRaisesPSNR() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nacre-denoise-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let names = ["photo001-crop128.png", "photo007-crop128.png", "photo015-crop128.png"]
+        try FileManager.default.createDirectory(atPath: root + "/in", withIntermediateDirectories: true)
+        for name in names { try FileManager.default.copyItem(atPath: Self.photos + "/" + name, toPath: root + "/in/" + name) }
+        // The built-in model and denoiser as shipped (not an override from the environment).
+        let shipped = ["NACRE_BASE_MODEL": Self.resources + "/base.nxcm", "NACRE_BASE_DENOISER": ""]
+
+        let archive = root + "/default.nacre"
+        let pack = try NacreExecutable.run(["pack", "--quality", "15", "-o", archive, root + "/in"], environment: shipped)
+        try #require(pack.status == 0, "pack failed: \(pack.stderr)")
+        let content = try ModelFrameContent(blob: try ArchiveReader.open(path: archive).readModel())
+        #expect(content.denoiser == Array(try Data(contentsOf: URL(fileURLWithPath: Self.resources + "/base.nxdn"))))
+
+        let denoised = try NacreExecutable.run(["unpack", archive, "--denoise", "-o", root + "/denoised"])
+        try #require(denoised.status == 0, "unpack --denoise failed: \(denoised.stderr)")
+        let plain = try NacreExecutable.run(["unpack", archive, "-o", root + "/plain"])
+        try #require(plain.status == 0, "unpack failed: \(plain.stderr)")
+        let plainPSNR = try Self.meanPSNR(of: root + "/plain", names: names)
+        let denoisedPSNR = try Self.meanPSNR(of: root + "/denoised", names: names)
+        #expect(denoisedPSNR > plainPSNR + 0.005, "plain \(plainPSNR) dB, denoised \(denoisedPSNR) dB")
+
+        // --no-denoiser: the model frame is the decoder alone, as before denoisers existed.
+        let bare = root + "/bare.nacre"
+        let packBare = try NacreExecutable.run(["pack", "--quality", "15", "--no-denoiser", "-o", bare, root + "/in"], environment: shipped)
+        try #require(packBare.status == 0, "pack --no-denoiser failed: \(packBare.stderr)")
+        let bareModel = try ArchiveReader.open(path: bare).readModel()
+        #expect(bareModel == content.decoder)
+        let refused = try NacreExecutable.run(["unpack", bare, "--denoise", "-o", root + "/refused"])
+        #expect(refused.status != 0 && refused.stderr.contains("no denoiser"), "\(refused.stderr)")
     }
 }

@@ -40,6 +40,62 @@ struct DenoiserTests {
         #expect(try loaded.apply(to: image, quality: 30) != image)
     }
 
+    @Test func aCoarseWeightGridIsKeptAcrossLoadingAndCompressesTheBlock() throws {
+        let engine = try Engine(threads: 1)
+        let denoiser = try Self.randomDenoiser(engine: engine)
+        let fine = denoiser.serialized()
+        denoiser.weightLevels = 31
+        let coarse = denoiser.serialized()
+        #expect(coarse.count == fine.count)
+        let loaded = try Denoiser(serialized: coarse, engine: engine)
+        #expect(loaded.weightLevels == 31)
+        #expect(loaded.serialized() == coarse)
+        #expect(try Denoiser(serialized: fine, engine: engine).weightLevels == Denoiser.maximumWeightLevels)
+        for index in loaded.convolutions.indices {
+            let stored = loaded.storedForm(ofConvolution: index)
+            #expect(stored.weights.allSatisfy { abs(Int($0)) <= 31 })
+            #expect(stored.weights.contains(31) || stored.weights.contains(-31))
+        }
+        // Fewer distinct values: fewer bits per weight (zeroth-order entropy of the weight bytes).
+        func entropy(_ d: Denoiser) -> Double {
+            let values = d.convolutions.indices.flatMap { d.storedForm(ofConvolution: $0).weights }
+            let counts = Dictionary(grouping: values, by: { $0 }).values.map { Double($0.count) / Double(values.count) }
+            return -counts.reduce(0) { $0 + $1 * log2($1) }
+        }
+        #expect(entropy(loaded) < entropy(try Denoiser(serialized: fine, engine: engine)) - 1.0)
+        // The coarse grid still follows the weights: the filtered images stay close.
+        let image = try CodecFixtures.photo(0)
+        let a = try loaded.apply(to: image, quality: 40).rgb, b = try Denoiser(serialized: fine, engine: engine).apply(to: image, quality: 40).rgb
+        #expect(zip(a, b).map { abs(Int($0) - Int($1)) }.max()! <= 2)
+    }
+
+    @Test func weightsThatCannotMatterAreStoredAsZero() throws {
+        let engine = try Engine(threads: 1)
+        let denoiser = try Self.randomDenoiser(engine: engine)
+        let image = try CodecFixtures.photo(1)
+        let before = try denoiser.apply(to: image, quality: 60)
+        let loaded = try Denoiser(serialized: denoiser.serialized(), engine: engine)
+        let first = loaded.storedForm(ofConvolution: 0), last = loaded.storedForm(ofConvolution: loaded.convolutions.count - 1)
+        let kernel = 9, inputs = DenoiserArchitecture.tensorChannels
+        for o in 0..<denoiser.architecture.hiddenChannels {
+            for i in (DenoiserArchitecture.imageChannels + 1)..<inputs {
+                #expect(first.weights[((o * inputs + i) * kernel)..<((o * inputs + i + 1) * kernel)].allSatisfy { $0 == 0 })
+            }
+        }
+        let perOutput = last.weights.count / DenoiserArchitecture.tensorChannels
+        #expect(last.weights[(DenoiserArchitecture.imageChannels * perOutput)...].allSatisfy { $0 == 0 })
+        #expect(last.biases[DenoiserArchitecture.imageChannels...].allSatisfy { $0 == 0 })
+        // Zeroing them changes nothing the filter outputs, beyond int8 rounding of the others.
+        let after = try loaded.apply(to: image, quality: 60)
+        #expect(zip(before.rgb, after.rgb).map { abs(Int($0) - Int($1)) }.max()! <= 1)
+        // A weight byte of −128 (outside the symmetric grid) is refused.
+        var bytes = Array(denoiser.serialized().dropLast(8))
+        let firstWeight = bytes.count - loaded.architecture.layerChannels.reduce(0) { $0 + $1.output * (4 + $1.input * 9 + 4) }
+            + 4 * loaded.architecture.hiddenChannels
+        bytes[firstWeight] = 0x80
+        #expect(throws: CodecError.self) { _ = try Denoiser(serialized: Self.checksummed(bytes), engine: engine) }
+    }
+
     @Test func damagedBlocksGiveTypedErrors() throws {
         let engine = try Engine(threads: 1)
         let block = try Self.randomDenoiser(engine: engine).serialized()

@@ -84,7 +84,8 @@ extension PipelineProcessTests {
                 #expect(reader.verify().isIntact, "\(path) is damaged")
                 let manifest = try reader.readManifest()
                 if decoders[manifest.modelSHA256] == nil {
-                    decoders[manifest.modelSHA256] = try CodecModel.load(try reader.readModel(), engine: engine)
+                    decoders[manifest.modelSHA256] = try ImageRestorer.models(fromModelFrame: try reader.readModel(), engine: engine,
+                                                                                includingDenoiser: false).codec
                 }
                 let codec = decoders[manifest.modelSHA256]!
                 let archiveID = String(URL(fileURLWithPath: path).lastPathComponent.dropLast(".nacre".count))

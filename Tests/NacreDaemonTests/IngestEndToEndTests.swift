@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import NacreArchive
 import NacreCatalog
+import NacreCodec
 import NacreImage
 import NacreTestSupport
 import Synchronization
@@ -73,6 +74,8 @@ extension PipelineProcessTests {
             let manifest = try reader.readManifest()
             #expect(manifest.modelID == modelID)
             #expect(SHA256.hash(try reader.readModel()).hex == modelID)
+            // The built-in model's archives carry its denoiser (encode.denoiser defaults to true).
+            #expect(try ModelFrameContent(blob: try reader.readModel()).denoiser != nil)
             let restored = try restoreAll(archive: path)
             #expect(restored.map(\.name).sorted() == crops.map(\.name).sorted())
             for image in restored {
@@ -110,6 +113,9 @@ extension PipelineProcessTests {
             let written = try PNGReader.read(contentsOfFile: restoredPath).pixels
             let recorded = try #require(restored.first { $0.name == crop.name }).recordedPSNR
             #expect(abs(try PSNR(reference: crop.pixels, distorted: written).decibels - recorded) <= 0.01)
+            let denoised = try #require(await daemon.request(.restore, args: ["image": .string(crop.name), "denoise": true,
+                                                                              "to": .string(restoredPath), "overwrite": true]))
+            #expect(denoised["result"]?["denoised"] == true, "\(denoised)")
 
             #expect(await daemon.stop() == 0, "log:\n\(daemon.log)")
         }

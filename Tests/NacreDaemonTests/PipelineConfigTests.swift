@@ -1,7 +1,7 @@
 import Testing
 @testable import NacreDaemon
 
-/// The config keys the ingest pipeline adds: `encode.model` and `limits`.
+/// The config keys the ingest pipeline adds: `encode.model`, `encode.denoiser` and `limits`.
 @Suite("Pipeline config")
 struct PipelineConfigTests {
     private let minimal = """
@@ -19,6 +19,7 @@ struct PipelineConfigTests {
     @Test func defaultsAreTheBaseModelAndTheDecoderLimits() throws {
         let config = try parse(minimal)
         #expect(config.modelPath == nil)
+        #expect(config.storesBuiltInDenoiser)
         #expect(config.limits == DaemonConfig.Limits(maxFileBytes: 1 << 30, maxPixels: 100_000_000, maxSide: 32_768))
     }
 
@@ -29,6 +30,16 @@ struct PipelineConfigTests {
         changed.modelPath = "/other.nxcm"
         #expect(config.restartRequiredChanges(to: changed) == ["encode.model"])
         #expect(config.applyingReloadable(from: changed).modelPath == config.modelPath)
+    }
+
+    @Test func theBuiltInDenoiserCanBeLeftOutAndThatNeedsARestart() throws {
+        let config = try parse(minimal + "\nencode: {quality: 60, denoiser: false}")
+        #expect(!config.storesBuiltInDenoiser)
+        var changed = config
+        changed.storesBuiltInDenoiser = true
+        #expect(config.restartRequiredChanges(to: changed) == ["encode.denoiser"])
+        #expect(!config.applyingReloadable(from: changed).storesBuiltInDenoiser)
+        #expect(throws: DaemonError.self) { try parse(minimal + "\nencode: {denoiser: sometimes}") }
     }
 
     @Test func limitsParseAndAreChecked() throws {

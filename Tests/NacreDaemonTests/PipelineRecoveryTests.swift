@@ -145,7 +145,11 @@ extension PipelineProcessTests {
             #expect(redone.state == .appended && redone.batchID != "F")
             #expect(redone.errorReason?.hasPrefix("verify failed") == true)
             #expect(try await catalog.recentEvents(kind: "archive.verify_failed").first?.subject == "F")
-            #expect(try await catalog.champion()?.id == SHA256.hash(scene.codec.decoderBytes()).hex)
+            // The champion is the model frame new archives carry: the decoder with the built-in denoiser.
+            let denoiser = try BaseModel.denoiser(forDecoder: scene.codec.identifier, engine: scene.codec.network.engine)
+            #expect(denoiser != nil)
+            let modelFrame = ModelFrameContent(decoder: scene.codec.decoderBytes(), denoiser: denoiser?.serialized()).encoded()
+            #expect(try await catalog.champion()?.id == SHA256.hash(modelFrame).hex)
 
             running.cancel()
             _ = try? await running.value

@@ -237,7 +237,7 @@ func dropIntoInbox(_ inbox: String, name: String, bytes: [UInt8]) {
 /// archive would; returns (name, restored pixels, PSNR recorded at encode).
 func restoreAll(archive path: String) throws -> [(name: String, pixels: PixelBuffer, recordedPSNR: Double, record: NacreArchive.ImageRecord)] {
     let reader = try ArchiveReader.open(path: path)
-    let codec = try CodecModel.load(try reader.readModel(), engine: try Engine(threads: 1))
+    let codec = try ImageRestorer.models(fromModelFrame: try reader.readModel(), engine: try Engine(threads: 1), includingDenoiser: false).codec
     return try reader.images.indices.map { position in
         let image = try reader.readImage(at: position)
         let restored = try ImageRestorer.restoredPixels(try ImageRestorer.decode(image, with: codec),

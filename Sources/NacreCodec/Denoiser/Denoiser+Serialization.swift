@@ -20,19 +20,11 @@ extension Denoiser {
         let infoText = Array(info.keys.sorted().map { "\($0)=\(info[$0]!)" }.joined(separator: "\n").utf8)
         w.append(UInt32(infoText.count))
         w.append(contentsOf: infoText)
-        for conv in convolutions {
-            let outputs = conv.weight.shape[0], perOutput = conv.weight.count / outputs
-            let weights = conv.weight.values()
-            for o in 0..<outputs {
-                let row = weights[(o * perOutput)..<((o + 1) * perOutput)]
-                w.append(Self.int8Scale(of: row).bitPattern)
-            }
-            for o in 0..<outputs {
-                let row = weights[(o * perOutput)..<((o + 1) * perOutput)]
-                let scale = Self.int8Scale(of: row)
-                for v in row { w.append(UInt8(bitPattern: Self.quantize(v, scale: scale))) }
-            }
-            for v in conv.bias!.values() { w.append(v.bitPattern) }
+        for index in convolutions.indices {
+            let stored = storedForm(ofConvolution: index)
+            for scale in stored.scales { w.append(scale.bitPattern) }
+            for v in stored.weights { w.append(UInt8(bitPattern: v)) }
+            for v in stored.biases { w.append(v.bitPattern) }
         }
         w.append(FNV1a.hash(w.bytes))
         return w.bytes
@@ -41,16 +33,45 @@ extension Denoiser {
     /// Replaces every weight by its stored (int8) value, so training can measure what the archive
     /// will carry.
     public func roundWeightsToStoredPrecision() throws {
-        for conv in convolutions {
-            let outputs = conv.weight.shape[0], perOutput = conv.weight.count / outputs
-            var weights = conv.weight.values()
-            for o in 0..<outputs {
-                let range = (o * perOutput)..<((o + 1) * perOutput)
-                let scale = Self.int8Scale(of: weights[range])
-                for i in range { weights[i] = Float(Self.quantize(weights[i], scale: scale)) * scale }
-            }
-            try conv.weight.setValues(weights)
+        for (index, conv) in convolutions.enumerated() {
+            let stored = storedForm(ofConvolution: index)
+            let perOutput = conv.weight.count / stored.scales.count
+            try conv.weight.setValues(stored.weights.indices.map { Float(stored.weights[$0]) * stored.scales[$0 / perOutput] })
+            try conv.bias!.setValues(stored.biases)
         }
+    }
+
+    /// What the block stores for convolution `index`: per-output-channel scales, the weights as
+    /// integers in −`weightLevels`…`weightLevels` (largest magnitude of each output channel maps to
+    /// `weightLevels`) and the biases. Weights that cannot affect the result are stored as zero
+    /// (the first convolution's inputs from the always-zero planes 13…15, and the last one's
+    /// outputs 12…15, which are ignored), so they cost next to nothing after the archive's zstd.
+    func storedForm(ofConvolution index: Int) -> (scales: [Float], weights: [Int8], biases: [Float]) {
+        let conv = convolutions[index]
+        let outputs = conv.weight.shape[0], inputs = conv.weight.shape[1], perOutput = conv.weight.count / outputs
+        var weights = conv.weight.values(), biases = conv.bias!.values()
+        for o in 0..<outputs {
+            for i in 0..<inputs where Self.isDead(convolution: index, of: convolutions.count, output: o, input: i) {
+                for k in 0..<(perOutput / inputs) { weights[o * perOutput + i * (perOutput / inputs) + k] = 0 }
+            }
+            if index == convolutions.count - 1 && o >= DenoiserArchitecture.imageChannels { biases[o] = 0 }
+        }
+        var scales: [Float] = [], integers: [Int8] = []
+        integers.reserveCapacity(weights.count)
+        for o in 0..<outputs {
+            let row = weights[(o * perOutput)..<((o + 1) * perOutput)]
+            let scale = Self.weightScale(of: row, levels: weightLevels)
+            scales.append(scale)
+            for v in row { integers.append(Self.quantize(v, scale: scale, levels: weightLevels)) }
+        }
+        return (scales, integers, biases)
+    }
+
+    /// Whether the weight from `input` to `output` of convolution `index` (of `count`) can never
+    /// change the filtered image: inputs 13…15 of the first convolution are always zero, outputs
+    /// 12…15 of the last are ignored.
+    static func isDead(convolution index: Int, of count: Int, output: Int, input: Int) -> Bool {
+        (index == 0 && input > DenoiserArchitecture.imageChannels) || (index == count - 1 && output >= DenoiserArchitecture.imageChannels)
     }
 
     /// Loads a block written by `serialized()`, checking everything.
@@ -99,6 +120,7 @@ extension Denoiser {
             throw corrupt("\(r.remaining) bytes of weights where \(architecture) needs \(expected)")
         }
         try self.init(architecture: architecture, decoderIdentifier: identifier, engine: engine, info: info)
+        var largest: Int8 = 0
         do {
             for conv in convolutions {
                 let outputs = conv.weight.shape[0], perOutput = conv.weight.count / outputs
@@ -107,7 +129,10 @@ extension Denoiser {
                 guard scales.allSatisfy({ $0.isFinite && $0 >= 0 }) else { throw corrupt("a weight scale of \(conv.weight.name) is negative or not finite") }
                 var weights = [Float](repeating: 0, count: conv.weight.count)
                 for i in 0..<weights.count {
-                    weights[i] = Float(Int8(bitPattern: try r.read(UInt8.self))) * scales[i / perOutput]
+                    let integer = Int8(bitPattern: try r.read(UInt8.self))
+                    guard integer != -128 else { throw corrupt("a weight of \(conv.weight.name) is −128 (outside ±127)") }
+                    largest = max(largest, abs(integer))
+                    weights[i] = Float(integer) * scales[i / perOutput]
                 }
                 var biases: [Float] = []
                 for _ in 0..<outputs { biases.append(Float(bitPattern: try r.read(UInt32.self))) }
@@ -120,6 +145,9 @@ extension Denoiser {
         } catch {
             throw corrupt("truncated weights")
         }
+        // Each output channel's largest weight is stored as ±levels, so the largest integer is the
+        // grid the block was written with; keeping it makes `serialized()` reproduce these bytes.
+        weightLevels = largest > 0 ? Int(largest) : Self.maximumWeightLevels
     }
 
     /// Reads a denoiser block file (as written by `nacre train-denoiser`).
@@ -131,13 +159,17 @@ extension Denoiser {
         return try Denoiser(serialized: Array(data), engine: engine)
     }
 
-    /// Scale of symmetric int8: the largest magnitude maps to 127.
-    static func int8Scale(of values: ArraySlice<Float>) -> Float {
-        (values.map { abs($0) }.max() ?? 0) / 127
+    /// Finest weight grid the block can hold (symmetric int8).
+    public static let maximumWeightLevels = 127
+
+    /// Scale of a symmetric grid of `levels` steps each side: the largest magnitude maps to `levels`.
+    static func weightScale(of values: ArraySlice<Float>, levels: Int) -> Float {
+        (values.map { abs($0) }.max() ?? 0) / Float(levels)
     }
 
-    static func quantize(_ value: Float, scale: Float) -> Int8 {
+    static func quantize(_ value: Float, scale: Float, levels: Int) -> Int8 {
         guard scale > 0 else { return 0 }
-        return Int8(max(-127, min(127, (value / scale).rounded())))
+        let limit = Float(levels)
+        return Int8(max(-limit, min(limit, (value / scale).rounded())))
     }
 }

@@ -14,6 +14,14 @@ public final class Denoiser {
     let convolutions: [Conv2D]
     let network: Sequential
 
+    /// Steps each side of zero on the stored weight grid (1…127): each output channel's largest
+    /// weight is stored as ±`weightLevels`. 127 uses all of int8; a coarser grid (e.g. 31) costs
+    /// a little precision and makes the block compress in the archive's zstd frame (about 5
+    /// instead of 8 bits a weight). Loading a block restores the grid it was written with.
+    public var weightLevels = Denoiser.maximumWeightLevels {
+        didSet { weightLevels = min(Self.maximumWeightLevels, max(1, weightLevels)) }
+    }
+
     /// Half-resolution side of the tiles an image is filtered in (bounded memory for any size);
     /// the result does not depend on it (tests change it).
     var tileSide = 256
@@ -38,6 +46,15 @@ public final class Denoiser {
             if index < architecture.convolutions - 1 { layers.append(ReLU(engine: engine, negativeSlope: architecture.negativeSlope)) }
         }
         for p in convolutions.last!.parameters { try p.setValues([Float](repeating: 0, count: p.count)) }
+        // Weights from the always-zero input planes never train: start them at zero, as stored.
+        let first = convolutions[0].weight, inputs = first.shape[1], kernelArea = first.count / (first.shape[0] * inputs)
+        var firstWeights = first.values()
+        for o in 0..<first.shape[0] {
+            for i in 0..<inputs where Self.isDead(convolution: 0, of: convolutions.count, output: o, input: i) {
+                for k in 0..<kernelArea { firstWeights[(o * inputs + i) * kernelArea + k] = 0 }
+            }
+        }
+        try first.setValues(firstWeights)
         self.convolutions = convolutions
         network = Sequential(layers)
     }

@@ -31,56 +31,72 @@ public struct DenoiserBench {
     }
 
     public let model: CodecModel
-    public let denoiser: Denoiser
+    /// The denoisers compared (each gets its own report; the bitstreams are shared).
+    public let denoisers: [Denoiser]
     public let qualities: [Double]
-    /// Bytes the denoiser costs in an archive (its block after the model frame's zstd).
-    public let denoiserBytes: Int
+    /// Bytes each denoiser costs in an archive (its block after the model frame's zstd).
+    public let denoiserBytes: [Int]
 
-    public init(model: CodecModel, denoiser: Denoiser, qualities: [Double], denoiserBytes: Int) throws {
+    public init(model: CodecModel, denoisers: [Denoiser], qualities: [Double], denoiserBytes: [Int]) throws {
         guard !qualities.isEmpty, qualities.allSatisfy({ (1...100).contains($0) }) else {
             throw CodecError(code: .invalidArgument, message: "give at least one quality, each in 1…100")
         }
-        try denoiser.requireDecoder(model.identifier)
+        guard !denoisers.isEmpty, denoiserBytes.count == denoisers.count else {
+            throw CodecError(code: .invalidArgument, message: "give at least one denoiser, and one byte count for each")
+        }
+        for denoiser in denoisers { try denoiser.requireDecoder(model.identifier) }
         self.model = model
-        self.denoiser = denoiser
+        self.denoisers = denoisers
         self.qualities = qualities.sorted()
         self.denoiserBytes = denoiserBytes
     }
 
-    /// Codes every image at every quality; `progress` gets (image, quality, bpp, psnr, denoised psnr).
+    public init(model: CodecModel, denoiser: Denoiser, qualities: [Double], denoiserBytes: Int) throws {
+        try self.init(model: model, denoisers: [denoiser], qualities: qualities, denoiserBytes: [denoiserBytes])
+    }
+
+    /// Codes every image at every quality once and filters each decode with every denoiser; one
+    /// report per denoiser. `progress` gets (image, quality, bpp, psnr, denoised psnr of each).
     public func run(images: [(name: String, pixels: PixelBuffer)],
-                    progress: (String, Double, Double, Double, Double) -> Void = { _, _, _, _, _ in }) throws -> Report {
-        var sums = [(bits: Double, psnr: Double, denoised: Double)](repeating: (0, 0, 0), count: qualities.count)
-        var seconds = 0.0, decodeSeconds = 0.0, megapixels = 0.0, totalPixels = 0
+                    progress: (String, Double, Double, Double, [Double]) -> Void = { _, _, _, _, _ in }) throws -> [Report] {
+        var bits = [Double](repeating: 0, count: qualities.count), psnr = bits
+        var denoised = [[Double]](repeating: bits, count: denoisers.count)
+        var seconds = [Double](repeating: 0, count: denoisers.count)
+        var decodeSeconds = 0.0, megapixels = 0.0, totalPixels = 0
         for (name, image) in images {
             totalPixels += image.pixelCount
             for (index, quality) in qualities.enumerated() {
                 let encoded = try model.encode(image, quality: quality)
                 let decodeStart = DispatchTime.now().uptimeNanoseconds
                 let decoded = try model.decode(encoded)
-                let start = DispatchTime.now().uptimeNanoseconds
-                decodeSeconds += Double(start - decodeStart) / 1e9
-                let filtered = try denoiser.apply(to: decoded, quality: encoded.quality)
-                seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                decodeSeconds += Double(DispatchTime.now().uptimeNanoseconds - decodeStart) / 1e9
                 megapixels += Double(image.pixelCount) / 1e6
                 let bpp = Double(encoded.serialized().count * 8) / Double(image.pixelCount)
                 let plain = try PSNR(reference: image, distorted: decoded).decibels
-                let better = try PSNR(reference: image, distorted: filtered).decibels
-                sums[index].bits += bpp
-                sums[index].psnr += plain
-                sums[index].denoised += better
+                var better: [Double] = []
+                for (d, denoiser) in denoisers.enumerated() {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    let filtered = try denoiser.apply(to: decoded, quality: encoded.quality)
+                    seconds[d] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                    better.append(try PSNR(reference: image, distorted: filtered).decibels)
+                    denoised[d][index] += better[d]
+                }
+                bits[index] += bpp
+                psnr[index] += plain
                 progress(name, quality, bpp, plain, better)
             }
         }
         let count = Double(max(1, images.count))
-        let extra = Double(denoiserBytes * 8) / Double(max(1, totalPixels))
-        let rates = sums.map { $0.bits / count }, plain = sums.map { $0.psnr / count }
-        let points = qualities.indices.map { i in
-            Point(quality: qualities[i], bitsPerPixel: rates[i], psnr: plain[i], denoisedPSNR: sums[i].denoised / count,
-                  equalRateGain: sums[i].denoised / count - Self.interpolate(rates: rates, psnr: plain, at: rates[i] + extra))
+        let rates = bits.map { $0 / count }, plain = psnr.map { $0 / count }
+        return denoisers.indices.map { d in
+            let extra = Double(denoiserBytes[d] * 8) / Double(max(1, totalPixels))
+            let points = qualities.indices.map { i in
+                Point(quality: qualities[i], bitsPerPixel: rates[i], psnr: plain[i], denoisedPSNR: denoised[d][i] / count,
+                      equalRateGain: denoised[d][i] / count - Self.interpolate(rates: rates, psnr: plain, at: rates[i] + extra))
+            }
+            return Report(points: points, millisecondsPerMegapixel: seconds[d] * 1000 / max(1e-9, megapixels),
+                          decodeMillisecondsPerMegapixel: decodeSeconds * 1000 / max(1e-9, megapixels), denoiserBitsPerPixel: extra)
         }
-        return Report(points: points, millisecondsPerMegapixel: seconds * 1000 / max(1e-9, megapixels),
-                      decodeMillisecondsPerMegapixel: decodeSeconds * 1000 / max(1e-9, megapixels), denoiserBitsPerPixel: extra)
     }
 
     /// PSNR of the curve (rates increasing) at `rate`, linear in log-rate between its points.

@@ -15,13 +15,19 @@ public final class DenoiserTrainer {
         public var patchSide: Int
         public var learningRate: Double
         public var seed: UInt64
+        /// Weigh each patch's squared error by 1 / (its error without the denoiser), so every
+        /// patch counts by its PSNR gain rather than by its absolute error (which lets the large
+        /// errors of low qualities drown out the small ones of high qualities).
+        public var relativeLoss: Bool
 
-        public init(steps: Int = 6000, batchSize: Int = 16, patchSide: Int = 128, learningRate: Double = 2e-3, seed: UInt64 = 1) {
+        public init(steps: Int = 6000, batchSize: Int = 16, patchSide: Int = 128, learningRate: Double = 2e-3, seed: UInt64 = 1,
+                    relativeLoss: Bool = false) {
             self.steps = steps
             self.batchSize = batchSize
             self.patchSide = patchSide
             self.learningRate = learningRate
             self.seed = seed
+            self.relativeLoss = relativeLoss
         }
     }
 
@@ -90,10 +96,33 @@ public final class DenoiserTrainer {
         optimizer.zeroGradients()
         let output = try denoiser.network.forward(input, training: true)
         let loss = try denoiser.engine.meanSquaredError(output, target)
-        _ = try denoiser.network.backward(try denoiser.engine.meanSquaredErrorGradient(output, target))
+        let gradient = try denoiser.engine.meanSquaredErrorGradient(output, target)
+        if options.relativeLoss { Self.weighByRelativeError(gradient, target: target, batch: b) }
+        _ = try denoiser.network.backward(gradient)
         _ = try optimizer.step()
         step += 1
         return loss * 255 * 255
+    }
+
+    /// Smallest undenoised patch MSE (0…1 units², about 2 in 8-bit units²) a relative weight divides
+    /// by, so nearly perfect patches do not take over a batch.
+    static let relativeLossFloor = 2.0 / (255 * 255)
+
+    /// Scales each patch's slice of `gradient` by 1 / (its undenoised MSE, floored), normalized to
+    /// a mean weight of 1 over the batch (the learning rate keeps its meaning).
+    static func weighByRelativeError(_ gradient: Tensor, target: Tensor, batch: Int) {
+        let slice = gradient.count / batch
+        let weights = (0..<batch).map { i -> Double in
+            var sum = 0.0
+            for k in 0..<slice { let v = Double(target.data[i * slice + k]); sum += v * v }
+            return 1 / max(sum / Double(slice) * Double(DenoiserArchitecture.tensorChannels) / Double(DenoiserArchitecture.imageChannels),
+                           relativeLossFloor)
+        }
+        let mean = weights.reduce(0, +) / Double(batch)
+        for i in 0..<batch {
+            let w = Float(weights[i] / mean)
+            for k in 0..<slice { gradient.data[i * slice + k] *= w }
+        }
     }
 
     /// Measures the gain on held-back pairs with the weights as an archive stores them (int8).

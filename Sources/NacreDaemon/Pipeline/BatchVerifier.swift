@@ -57,7 +57,7 @@ enum BatchVerifier {
         if manifest.modelSHA256 == context.modelDigest {
             codec = context.codec
         } else {
-            do { codec = try CodecModel.load(model, engine: context.engine) } catch {
+            do { codec = try ImageRestorer.models(fromModelFrame: model, engine: context.engine, includingDenoiser: false).codec } catch {
                 throw PipelineError(.verification, "archive \(path): its decoder does not load: \(error)")
             }
         }

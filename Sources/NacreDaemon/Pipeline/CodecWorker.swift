@@ -16,7 +16,8 @@ import Synchronization
 final class CodecWorker: @unchecked Sendable {
     /// Path of the coded model in use.
     let modelPath: String
-    /// Catalog id of the model: lower-case hex SHA-256 of its decoder bytes (what archives carry).
+    /// Catalog id of the model: lower-case hex SHA-256 of the model frame archives carry (its
+    /// decoder bytes, with the denoiser block when one is stored).
     let modelID: String
     private let queue: DispatchQueue
     private let context: CodecContext
@@ -31,7 +32,9 @@ final class CodecWorker: @unchecked Sendable {
     /// Loads the model on a new queue. Throws ``PipelineError`` `.model` when it cannot be read
     /// or cannot encode, `.stopped` when `stop` is raised first (the load is then abandoned; it
     /// cannot be interrupted, and the process is on its way out).
-    static func start(modelPath: String, threads: Int, stop: StopFlag) async throws -> CodecWorker {
+    /// With `storesBuiltInDenoiser`, archives carry the built-in denoiser when the model's decoder
+    /// is the one it was trained for (the built-in base model).
+    static func start(modelPath: String, threads: Int, storesBuiltInDenoiser: Bool, stop: StopFlag) async throws -> CodecWorker {
         let queue = DispatchQueue(label: "nacre.codec", qos: .utility)
         let outcome = LoadOutcome()
         queue.async {
@@ -42,7 +45,13 @@ final class CodecWorker: @unchecked Sendable {
                 guard codec.canEncode else {
                     throw PipelineError(.model, "\(modelPath) is a decoder-only model; the daemon needs the full model written by `nacre export-model --out`")
                 }
-                    return Unchecked(CodecContext(engine: engine, codec: codec, modelPath: modelPath))
+                var denoiser: [UInt8]?
+                if storesBuiltInDenoiser {
+                    do { denoiser = try BaseModel.denoiser(forDecoder: codec.identifier, engine: engine)?.serialized() } catch {
+                        throw PipelineError(.model, "the built-in denoiser cannot be loaded: \(error); reinstall nacre, or set encode.denoiser: false")
+                    }
+                }
+                    return Unchecked(CodecContext(engine: engine, codec: codec, modelPath: modelPath, denoiser: denoiser))
                 } catch let error as PipelineError {
                     throw error
                 } catch {
@@ -88,8 +97,10 @@ final class CodecContext {
     let engine: Engine
     let codec: CodecModel
     let modelPath: String
-    /// The decoder bytes stored in every archive's model frame.
-    let decoder: [UInt8]
+    /// What every archive's model frame stores: the decoder bytes, with the denoiser block when
+    /// there is one (`ModelFrameContent`).
+    let modelFrame: [UInt8]
+    /// SHA-256 of `modelFrame`: the archives' and the catalog's model id.
     let modelDigest: SHA256Digest
     /// The open batch's archive, if any.
     private(set) var writer: ArchiveWriter?
@@ -98,12 +109,12 @@ final class CodecContext {
     /// The open batch's writer version and caller settings, to write it again after adaptation.
     private var openedWith: (String, [String: String])?
 
-    init(engine: Engine, codec: CodecModel, modelPath: String) {
+    init(engine: Engine, codec: CodecModel, modelPath: String, denoiser: [UInt8]? = nil) {
         self.engine = engine
         self.codec = codec
         self.modelPath = modelPath
-        decoder = codec.decoderBytes()
-        modelDigest = SHA256.hash(decoder)
+        modelFrame = ModelFrameContent(decoder: codec.decoderBytes(), denoiser: denoiser).encoded()
+        modelDigest = SHA256.hash(modelFrame)
     }
 
     /// Reads and encodes one claimed file. Bad input throws ``PipelineError`` `.badInput`.
@@ -125,15 +136,16 @@ final class CodecContext {
     func openWriter(path: String, writerVersion: String, settings: [String: String], keepingImages: Bool = false) throws {
         abortWriter()
         try startWriter(path: path, writerVersion: writerVersion, settings: settings.merging(codecSettings) { own, _ in own },
-                        decoder: decoder, digest: modelDigest)
+                        frame: modelFrame, digest: modelDigest)
         appendedImages = keepingImages ? [] : nil
         openedWith = (writerVersion, settings)
     }
 
-    private func startWriter(path: String, writerVersion: String, settings: [String: String], decoder: [UInt8], digest: SHA256Digest) throws {
+    /// `frame`: the model frame (decoder, or a decoder and denoiser bundle); `digest` its SHA-256.
+    private func startWriter(path: String, writerVersion: String, settings: [String: String], frame: [UInt8], digest: SHA256Digest) throws {
         let manifest = ArchiveManifest(writerVersion: writerVersion, modelID: digest.hex, modelSHA256: digest, codecSettings: settings)
         do {
-            writer = try ArchiveWriter(path: path, manifest: manifest, model: decoder)
+            writer = try ArchiveWriter(path: path, manifest: manifest, model: frame)
         } catch {
             throw PipelineError(.archive, "cannot start archive \(path): \(error)")
         }
@@ -186,7 +198,7 @@ final class CodecContext {
         let tuning = DecoderAdaptation(steps: 1_000_000, timeBudgetSeconds: adaptation.seconds)
         let (adapted, report) = try tuning.adapt(codec, samples: samples, shouldStop: { stop.isRaised })
         var outcome = BatchAdaptation(steps: report.steps, seconds: report.seconds, psnrBefore: report.psnrBefore,
-                                      psnrAfter: report.psnrAfter, modelID: nil, decoderBytes: decoder.count)
+                                      psnrAfter: report.psnrAfter, modelID: nil, decoderBytes: modelFrame.count)
         guard adapted.identifier != codec.identifier else { return outcome }
         if stop.isRaised { throw PipelineError(.stopped, "stopping; the batch is parked before its adapted archive is written") }
 
@@ -200,7 +212,8 @@ final class CodecContext {
         adaptedSettings["adaptation.base"] = codec.identifierString
         adaptedSettings["adaptation.seconds"] = String(format: "%.1f", report.seconds)
         adaptedSettings["adaptation.steps"] = "\(report.steps)"
-        try startWriter(path: path, writerVersion: writerVersion, settings: adaptedSettings, decoder: adaptedDecoder, digest: digest)
+        // No denoiser: a denoiser is trained for one decoder.
+        try startWriter(path: path, writerVersion: writerVersion, settings: adaptedSettings, frame: adaptedDecoder, digest: digest)
         appendedImages = []
         let packer = try ImagePacker(codec: codec, rate: .quality(50))
         for image in images {

@@ -188,7 +188,8 @@ public actor IngestPipeline: DaemonPipeline {
         }
         modelPath = await ModelLifecycle.startingModelPath(configured: modelPath, configKey: ModelLifecycle.configKey(config),
                                                            catalog: catalog, logger: logger)
-        let worker = try await CodecWorker.start(modelPath: modelPath, threads: config.threads, stop: stop)
+        let worker = try await CodecWorker.start(modelPath: modelPath, threads: config.threads,
+                                                  storesBuiltInDenoiser: config.storesBuiltInDenoiser, stop: stop)
         if var known = try await catalog.model(id: worker.modelID) {
             if known.filePath != modelPath {
                 known.filePath = modelPath
@@ -249,7 +250,8 @@ public actor IngestPipeline: DaemonPipeline {
     private func adoptPromotedChampion() async throws -> Bool {
         guard batch == nil, let current = worker, let next = await lifecycle.pendingChampion(current: current.modelID) else { return false }
         do {
-            worker = try await CodecWorker.start(modelPath: next.path, threads: config.threads, stop: stop)
+            worker = try await CodecWorker.start(modelPath: next.path, threads: config.threads,
+                                                 storesBuiltInDenoiser: config.storesBuiltInDenoiser, stop: stop)
             logger.notice("new batches use the promoted champion", metadata: ["model": "\(next.id)", "path": "\(next.path)"])
         } catch let error as PipelineError where error.code == .model {
             logger.error("cannot load the promoted champion; new batches keep the current model: \(error)")
