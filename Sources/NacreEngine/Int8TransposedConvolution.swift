@@ -196,13 +196,7 @@ public final class Int8TransposedConvolution {
                     if blocked {  // nChw16c: 16 channels contiguous per pixel, blocks h·w·16 apart
                         for b in 0..<(c / 16) {
                             let source = xd + (((image * (c / 16) + b) * h + i) * w + j) * 16
-                            let v = UnsafeRawPointer(source).loadUnaligned(as: SIMD16<Float>.self)
-                            let (q, rounded) = Self.roundedSteps(v * inverse)
-                            UnsafeMutableRawPointer(first + out + b * 16).storeBytes(of: q, as: SIMD16<Int8>.self)
-                            if let second {
-                                let fine = Self.roundedSteps((v - rounded * step) * fineInverse).0
-                                UnsafeMutableRawPointer(second + out + b * 16).storeBytes(of: fine, as: SIMD16<Int8>.self)
-                            }
+                            for l in 0..<16 { emit(source[l], at: out + b * 16 + l) }
                         }
                     } else {
                         let source = xd + (image * c * h + i) * w + j
@@ -220,16 +214,6 @@ public final class Int8TransposedConvolution {
         let clamped = v != v ? 0 : Swift.max(-127, Swift.min(127, v))
         let t = clamped + magic
         return (Int8(truncatingIfNeeded: Int32(bitPattern: t.bitPattern)), t - magic)
-    }
-
-    /// ``roundedStep(_:)`` on 16 lanes at once (the hot loop of the blocked layout).
-    @inline(__always)
-    static func roundedSteps(_ v: SIMD16<Float>) -> (SIMD16<Int8>, SIMD16<Float>) {
-        let magic = SIMD16<Float>(repeating: 12_582_912)
-        let finite = v.replacing(with: 0, where: v .!= v)
-        let t = finite.clamped(lowerBound: SIMD16(repeating: -127), upperBound: SIMD16(repeating: 127)) + magic
-        let bits = unsafeBitCast(t, to: SIMD16<Int32>.self)
-        return (SIMD16<Int8>(truncatingIfNeeded: bits), t - magic)
     }
 
     /// Pixel shuffle from the channels-last phase tensor (N, H, W, s²·O) into y (N, O, s·H, s·W)

@@ -46,19 +46,6 @@ import Testing
         #expect(Fixture.maxRelativeError(yWide.values(), referenceWide) < 1e-5)
     }
 
-    /// The 16-lane rounding of the blocked layout equals the scalar one on ties, saturation and NaN.
-    @Test func vectorRoundingMatchesTheScalarOne() {
-        let specials: [Float] = [0.5, 1.5, 2.5, -0.5, -1.5, 126.5, 127.4, 127.5, -127.5, 1e9, -1e9, .nan, .infinity, -.infinity, -0.0, 3.49999]
-        var rng = SeededRandom(seed: 4)
-        for values in [specials, (0..<16).map { _ in rng.symmetric(300) }] {
-            let (q, rounded) = Int8TransposedConvolution.roundedSteps(SIMD16(values))
-            for (lane, v) in values.enumerated() {
-                let (scalarQ, scalarRounded) = Int8TransposedConvolution.roundedStep(v)
-                #expect(q[lane] == scalarQ && rounded[lane] == scalarRounded, "\(v): \(q[lane]) / \(rounded[lane]) vs \(scalarQ) / \(scalarRounded)")
-            }
-        }
-    }
-
     @Test func rejectsWhatDoesNotFit() throws {
         let engine = try Fixture.engine()
         #expect(throws: EngineError.self) {

@@ -40,10 +40,10 @@ public final class CodecModel {
     public let int8ActivationScales: [Float]
     /// Whether an int8 model with calibrated activation scales decodes with oneDNN's int8
     /// convolutions (`Int8Synthesis`) instead of the reference path (dequantized weights, f32
-    /// engine). Off by default: on this project's CPU the two-pass int8 kernels were measured no
-    /// faster than the f32 engine (BENCHMARKS.md, int8 decoder). The environment variable
-    /// `NACRE_INT8_KERNELS=1` turns them on for a process.
-    public var usesInt8Kernels = ProcessInfo.processInfo.environment["NACRE_INT8_KERNELS"] == "1"
+    /// engine). On by default: on a quiet machine they restore a 1 MP image faster (p50 142 ms
+    /// against 156 ms, BENCHMARKS.md, restore); the environment variable `NACRE_INT8_KERNELS=0`
+    /// turns them off for a process (every decode of that process then takes the reference path).
+    public var usesInt8Kernels = ProcessInfo.processInfo.environment["NACRE_INT8_KERNELS"] != "0"
     /// Built on first use by `synthesize(_:)`.
     var int8Runner: Int8Synthesis?
     /// 64-bit FNV-1a of `decoderBytes()`: what an encoded image names to find its decoder.
