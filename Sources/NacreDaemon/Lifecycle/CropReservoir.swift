@@ -106,12 +106,16 @@ actor CropReservoir {
                 logger.warning("reservoir: could not keep a crop of \(row.claimedPath): \(error)")
             }
         }
+        // Once per batch, not per image: a crash before this only makes the next offers a little
+        // likelier to be kept.
+        do { try await catalog.setMetaValue(String(offered), forKey: Self.offeredKey) } catch {
+            logger.warning("reservoir: cannot record the offer count: \(error)")
+        }
     }
 
     private func offer(_ row: IngestRecord, crops: inout [ReservoirCropRecord], offered: inout Int) async throws {
         let decision = ReservoirSampler(capacity: settings.reservoirCrops).decide(offeredBefore: offered, held: crops.count, random: random)
         offered += 1
-        try await catalog.setMetaValue(String(offered), forKey: Self.offeredKey)
         if decision == .skip { return }
 
         let side = settings.cropSide, holdout = settings.holdoutPercent
@@ -125,7 +129,7 @@ actor CropReservoir {
             guard let crop = try Self.crop(pixels, side: side, random: pick) else { return nil }
             let heldBack = ReservoirSampler.isHeldBack(sourceSHA256: sha, percent: holdout)
             let file = (heldBack ? holdoutFolder : trainingFolder) + "/" + String(sha.prefix(16)) + "-\(number).png"
-            try AtomicFile.write(try PNGWriter.encode(crop, layout: PNGLayout(channels: .rgb)), to: file, mode: 0o600)
+            try AtomicFile.write(try PNGWriter.encode(crop, layout: PNGLayout(channels: .rgb), fast: true), to: file, mode: 0o600)
             return ReservoirCropRecord(path: file, sourceSHA256: sha, heldBack: heldBack)
         }
         guard let record = cut else { return }
