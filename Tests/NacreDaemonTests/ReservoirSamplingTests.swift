@@ -1,26 +1,15 @@
 import Foundation
+import NacreEngine
 import NacreImage
 import Testing
 @testable import NacreDaemon
 
 /// The crop reservoir's sampling rule (Algorithm R), its held-back split, its crop size rule and
-/// the re-training schedule.
+/// the re-training schedule. Seeded (`SeededRandom`), so the statistics are reproducible.
 @Suite("Reservoir sampling")
 struct ReservoirSamplingTests {
-    /// A small seeded generator (SplitMix64), so the statistics are reproducible.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Runs the sampler over `offers` items into a reservoir of `capacity`; returns the kept items.
-    static func sample(offers: Int, capacity: Int, generator: inout SplitMix) -> [Int] {
+    static func sample(offers: Int, capacity: Int, generator: inout SeededRandom) -> [Int] {
         let sampler = ReservoirSampler(capacity: capacity)
         var kept: [Int] = []
         for item in 0..<offers {
@@ -41,7 +30,7 @@ struct ReservoirSamplingTests {
     @Test func everyOfferedItemIsKeptWithProbabilityKOverN() async {
         let offers = 100, capacity = 10, runs = 10_000
         let (counts, malformed) = await offPool { () -> ([Int], Int) in
-            var generator = SplitMix(state: 42)
+            var generator = SeededRandom(seed: 42)
             var counts = [Int](repeating: 0, count: offers)
             var malformed = 0
             for _ in 0..<runs {
@@ -61,7 +50,7 @@ struct ReservoirSamplingTests {
     }
 
     @Test func fillsFirstThenNeverGrowsAndOffIsEmpty() {
-        var generator = SplitMix(state: 7)
+        var generator = SeededRandom(seed: 7)
         #expect(Self.sample(offers: 5, capacity: 10, generator: &generator) == [0, 1, 2, 3, 4])
         #expect(Self.sample(offers: 1000, capacity: 10, generator: &generator).count == 10)
         #expect(Self.sample(offers: 50, capacity: 0, generator: &generator).isEmpty)
@@ -71,7 +60,7 @@ struct ReservoirSamplingTests {
 
     /// The held-back split depends on the source alone and holds back the configured share.
     @Test func holdsBackAStableShareOfSources() {
-        var generator = SplitMix(state: 3)
+        var generator = SeededRandom(seed: 3)
         let sources = (0..<10_000).map { _ in String(generator.next(), radix: 16) + String(repeating: "0", count: 48) }
             .map { String(repeating: "0", count: max(0, 64 - $0.count)) + $0 }
         let held = sources.filter { ReservoirSampler.isHeldBack(sourceSHA256: $0, percent: 10) }
