@@ -36,6 +36,7 @@ struct RestoreBenchCommand: AsyncParsableCommand {
     @Option(help: "In-process server: compute threads (the config's encode.threads; 0 = one per core).")
     var threads = 0
     @Flag(help: "Ask for fast PNG compression (restore's `fast`: quicker, larger files).") var fast = false
+    @Flag(help: "Ask for the archive's denoiser (restore's `denoise`).") var denoise = false
     @Option(help: "OpenMP wait policy for the in-process server (passive sleeps idle threads; active spins), applied by re-executing; 'inherit' keeps the environment's, as `nacre daemon` does.")
     var waitPolicy = "inherit"
     @Flag(help: "Print JSON.") var json = false
@@ -57,6 +58,7 @@ struct RestoreBenchCommand: AsyncParsableCommand {
         let path = socket ?? local!.socketPath
         var args: [String: JSONValue] = ["image": .string(image), "overwrite": true]
         if fast { args["fast"] = true }
+        if denoise { args["denoise"] = true }
         if let archiveID { args["archive"] = .string(archiveID) }
         let request = ControlRequest(command: .restore, args: args)
         let (count, baseline) = (self.count, self.baseline)
@@ -130,7 +132,7 @@ struct RestoreBenchCommand: AsyncParsableCommand {
         if json {
             let object: JSONValue = [
                 "image": .string(image), "width": result?["width"] ?? .null, "height": result?["height"] ?? .null,
-                "count": .int(Int64(count)), "fast_png": .bool(fast), "bytes": result?["bytes"] ?? .null,
+                "count": .int(Int64(count)), "fast_png": .bool(fast), "denoise": .bool(denoise), "bytes": result?["bytes"] ?? .null,
                 "omp_wait_policy": .string(ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"] ?? "default"), "p50_ms": .double(percentile(0.5)), "p90_ms": .double(percentile(0.9)),
                 "p99_ms": .double(percentile(0.99)), "mean_ms": .double(mean), "min_ms": .double(sorted[0]),
                 "server_cpu_ms_per_restore": .double(m.cpuMillisecondsPerRestore),
@@ -143,7 +145,7 @@ struct RestoreBenchCommand: AsyncParsableCommand {
             return
         }
         print("restore \(image) (\(result?["width"]?.intValue ?? 0)×\(result?["height"]?.intValue ?? 0), \(result?["mode"]?.stringValue ?? "?")) over \(socket ?? "an in-process server"), \(count) times, "
-              + "\(result?["bytes"]?.intValue ?? 0) B PNG\(fast ? " (fast)" : ""), OMP_WAIT_POLICY=\(ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"] ?? "default")"
+              + "\(result?["bytes"]?.intValue ?? 0) B PNG\(fast ? " (fast)" : "")\(denoise ? ", denoised" : ""), OMP_WAIT_POLICY=\(ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"] ?? "default")"
               + (workers.map { "; \($0.workers) decode worker(s) × \($0.engineThreads) engine thread(s)" } ?? ""))
         print(String(format: "  latency ms: p50 %.1f  p90 %.1f  p99 %.1f  mean %.1f  min %.1f", percentile(0.5), percentile(0.9), percentile(0.99), mean, sorted[0]))
         print(String(format: "  server CPU per restore: %.1f ms (user + system)", m.cpuMillisecondsPerRestore))
