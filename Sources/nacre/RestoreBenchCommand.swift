@@ -194,19 +194,9 @@ private final class InProcessServer {
         let catalog = try Catalog(path: config.catalogPath, options: Catalog.Options(synchronous: .normal), logger: logger)
         try await catalog.rebuild(from: indexed.summaries)
         commands = CollectionCommands(catalog: catalog, config: config, logger: logger)
-        struct Forward: DaemonPipeline {
-            let commands: CollectionCommands
-            func run() async throws {}
-            func ingest(_ event: SpoolEvent) async {}
-            func apply(_ config: DaemonConfig) async { commands.apply(config) }
-            func statusFields() async -> [String: JSONValue] { ["pipeline": "bench"] }
-            func handle(_ request: ControlRequest, peer: PeerCredentials) async throws -> JSONValue {
-                try await commands.handle(request, peer: peer)
-            }
-        }
         server = try ControlServer(socket: config.socket,
                                    handler: DaemonControlHandler(state: DaemonState(config: config, version: NacreVersion.string),
-                                                                 pipeline: Forward(commands: commands)),
+                                                                 pipeline: CommandForwardingPipeline(commands: commands, label: "bench")),
                                    logger: logger)
         try server.start()
         socketPath = config.socket.path

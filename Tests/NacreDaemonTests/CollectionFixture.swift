@@ -88,20 +88,6 @@ struct CollectionFixture: Sendable {
     var imageCount: Int { originals.values.reduce(0) { $0 + $1.count } }
 }
 
-/// A pipeline that only forwards commands to the collection commands, so the tests run the
-/// daemon's real `DaemonControlHandler` (status from the daemon, the rest from the handler).
-struct ForwardingPipeline: DaemonPipeline {
-    let commands: CollectionCommands
-
-    func run() async throws {}
-    func ingest(_ event: SpoolEvent) async {}
-    func apply(_ config: DaemonConfig) async { commands.apply(config) }
-    func statusFields() async -> [String: JSONValue] { ["pipeline": "test"] }
-    func handle(_ request: ControlRequest, peer: PeerCredentials) async throws -> JSONValue {
-        try await commands.handle(request, peer: peer)
-    }
-}
-
 /// A running control server over the shared collection, in its own folder (socket, restore
 /// root, an `outside` folder that restores must never reach).
 struct CollectionServer: Sendable {
@@ -124,7 +110,7 @@ struct CollectionServer: Sendable {
         commands = CollectionCommands(catalog: catalog, config: config, logger: testLogger)
         let state = DaemonState(config: config, version: "test")
         server = try ControlServer(socket: config.socket,
-                                   handler: DaemonControlHandler(state: state, pipeline: ForwardingPipeline(commands: commands)),
+                                   handler: DaemonControlHandler(state: state, pipeline: CommandForwardingPipeline(commands: commands, label: "test")),
                                    logger: testLogger)
         try server.start()
     }

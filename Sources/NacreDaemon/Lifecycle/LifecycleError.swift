@@ -12,8 +12,6 @@ public struct LifecycleError: Error, CustomStringConvertible, Sendable, Equatabl
         public static let childProcess = Code("childProcess")
         /// The reservoir has too few crops to train on or to judge with.
         public static let notEnoughData = Code("notEnoughData")
-        /// The champion model file is missing or unusable.
-        public static let model = Code("model")
         /// The gate's output could not be read.
         public static let gate = Code("gate")
         /// A file of the run could not be written or moved.

@@ -369,8 +369,8 @@ public actor ModelLifecycle {
             try ProcessingFolder.syncFolder(modelsFolder)
         }
         if verdict.challengerID != verdict.championID {
-            var model = try await catalog.model(id: verdict.challengerID)
-                ?? ModelRecord(id: verdict.challengerID, parentID: run.parentModelID, role: .challenger)
+            let known = try await catalog.model(id: verdict.challengerID)
+            var model = known ?? ModelRecord(id: verdict.challengerID, parentID: run.parentModelID, role: .challenger)
             model.parentID = run.parentModelID
             model.dataSize = dataSize
             model.steps = trained.steps
@@ -378,7 +378,7 @@ public actor ModelLifecycle {
             model.gateBDRate = verdict.bdRatePercent
             model.gateResult = summary
             if promote { model.filePath = modelPath }
-            if try await catalog.model(id: model.id) == nil { try await catalog.insertModel(model) } else { try await catalog.updateModel(model) }
+            if known == nil { try await catalog.insertModel(model) } else { try await catalog.updateModel(model) }
             if promote {
                 try await catalog.promoteModel(id: model.id)
                 try await catalog.setMetaValue(Self.configKey(config), forKey: Self.promotedOverKey)

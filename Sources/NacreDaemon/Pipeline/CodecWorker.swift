@@ -191,9 +191,10 @@ final class CodecContext {
             let bytes = try ProcessingFolder.read(path, limit: Int.max)
             return (bytes, try PNGReader.decode(bytes))
         }
-        var samples: [DecoderAdaptation.Sample] = []
-        for image in images.prefix(adaptation.images) {
-            samples.append(.init(encoded: try EncodedImage(serialized: image.bitstreams[0]), original: try original(image).decoded.pixels))
+        // The trained-on originals are held anyway (their pixels); kept for the re-measurement too.
+        let sampled = try images.prefix(adaptation.images).map(original)
+        let samples = try zip(images, sampled).map { image, original in
+            DecoderAdaptation.Sample(encoded: try EncodedImage(serialized: image.bitstreams[0]), original: original.decoded.pixels)
         }
         let tuning = DecoderAdaptation(steps: 1_000_000, timeBudgetSeconds: adaptation.seconds)
         let (adapted, report) = try tuning.adapt(codec, samples: samples, shouldStop: { stop.isRaised })
@@ -215,9 +216,9 @@ final class CodecContext {
         // No denoiser: a denoiser is trained for one decoder.
         try startWriter(path: path, writerVersion: writerVersion, settings: adaptedSettings, frame: adaptedDecoder, digest: digest)
         appendedImages = []
-        let packer = try ImagePacker(codec: codec, rate: .quality(50))
-        for image in images {
-            let (bytes, decoded) = try original(image)
+        let packer = try ImagePacker(codec: codec, rate: .quality(50))  // the rate is not used to measure
+        for (position, image) in images.enumerated() {
+            let (bytes, decoded) = position < sampled.count ? sampled[position] : try original(image)
             let encoded = tuning.relabel(try EncodedImage(serialized: image.bitstreams[0]), for: adapted)
             _ = try append(try packer.archiveImage(pngBytes: bytes, decoded: decoded, name: image.record.name, encoded: encoded,
                                                    decoder: adapted).image)
