@@ -5,9 +5,9 @@
 
 // A PNG writer on libpng's full API: rows as given (16-bit samples exactly as stored, unlike the
 // simplified API's linear 16-bit path), with a chosen filter set and zlib level (the "up" filter
-// at level 1 writes about 1.5x faster and 20 % smaller than the simplified API's
-// PNG_IMAGE_FLAG_FAST, which uses no filter and level 3). libpng reports errors by longjmp,
-// which Swift cannot catch, so the calls live here.
+// at level 1 gave a 1 MP photo as 1.40 MB where the simplified API's PNG_IMAGE_FLAG_FAST, no
+// filter at level 3, gave 2.12 MB, for less CPU; BENCHMARKS.md, restore). libpng reports errors
+// by longjmp, which Swift cannot catch, so the calls live here.
 
 /// PNG_ALL_FILTERS and PNG_FILTER_UP as constants Swift can import (the macros are composite).
 static const int nacre_png_all_filters = PNG_ALL_FILTERS;
