@@ -2,7 +2,7 @@
 #   make test   installs missing Debian packages (as root), builds, runs the test suite
 #   make run    builds and runs nacre
 SHELL := /bin/bash
-DEB_PACKAGES := libpng-dev libzstd-dev libsqlite3-dev libdnnl-dev zstd pkg-config
+DEB_PACKAGES := libpng-dev libzstd-dev libsqlite3-dev libdnnl-dev libssl-dev zstd pkg-config
 # Only for benchmarks (`nacre bench report`: reference codecs and the headless screenshot).
 BENCH_DEB_PACKAGES := libjpeg-turbo-progs webp libavif-bin chromium
 SWIFT ?= swift

@@ -20,11 +20,14 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // Linux calls the Glibc module does not export (syncfs).
+        .systemLibrary(name: "CLinux"),
 
         // CRC-32, shared by PNG chunk checks and weights files.
         .target(name: "NacreChecksums"),
         // Atomic, durable whole-file writes (temp file, fsync, rename, fsync of the folder).
-        .target(name: "NacreFiles"),
+        .target(name: "NacreFiles", dependencies: ["CLinux"]),
         // Pixels, PNG in and out, quality metrics.
         .target(name: "NacreImage", dependencies: ["CPNG", "NacreChecksums"]),
         // oneDNN tensors, layers with backward passes, optimizer.
@@ -32,7 +35,7 @@ let package = Package(
         // The learned codec: model, entropy coding, training.
         .target(name: "NacreCodec", dependencies: ["NacreEngine", "NacreImage", .product(name: "Logging", package: "swift-log")]),
         // The .nacre container format (zstd frames).
-        .target(name: "NacreArchive", dependencies: ["CZstd"]),
+        .target(name: "NacreArchive", dependencies: ["CZstd", "CCrypto"]),
         // The daemon: config, spool watcher, control socket, sd_notify, service; the ingest pipeline
         // (Pipeline/) and the collection commands (Commands/) on top of the store and catalog.
         .target(name: "NacreDaemon", dependencies: [

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Ingest throughput of the daemon vs `nacre pack` on the same images (issue 6, bar >= 90 %).
 
-Makes N PNG crops (centre crops of ../shared/data/train/bsds500, SIDE px), then
+Makes N PNG crops (centre crops of ../shared/data/train/bsds500, SIDE px; --side 0: the whole
+481×321 photos, all 500 of BSDS500 with --images 500), then
   1. times `nacre pack` on them (one archive: decode, encode, decode once for PSNR, write);
   2. starts `nacre daemon` (one batch of N images, same quality and threads), moves all N files
      into its inbox at once and times until the `seal` reply: claim, encode, append, seal, fsync,
@@ -53,6 +54,9 @@ def make_crops(source, out, count, side):
         if os.path.exists(target):
             continue
         im = Image.open(os.path.join(source, name)).convert("RGB")
+        if side == 0:
+            im.save(target)  # the whole image
+            continue
         w, h = im.size
         s = min(side, w, h)
         im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s)).save(target)
@@ -64,7 +68,7 @@ def main():
     repo = os.path.dirname(here)
     p = argparse.ArgumentParser()
     p.add_argument("--images", type=int, default=500)
-    p.add_argument("--side", type=int, default=256)
+    p.add_argument("--side", type=int, default=256, help="centre crops of this side; 0: the whole images")
     p.add_argument("--quality", type=int, default=50)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--nacre", default=os.path.join(repo, ".build/release/nacre"))
@@ -74,6 +78,7 @@ def main():
     p.add_argument("--verify-decode", default="full", choices=["full", "latents"],
                    help="the daemon's verify.decode (full: every image decoded to pixels again)")
     p.add_argument("--pixel-check-every", type=int, default=16, help="verify.pixel_check_every with --verify-decode latents")
+    p.add_argument("--log-level", default="info", help="the daemon's log_level (debug logs per-image pack_ms and encode_step_ms)")
     p.add_argument("--pack-wait-policy", default="passive",
                    help="OMP_WAIT_POLICY for nacre pack; the daemon always runs passive (default: the same)")
     a = p.parse_args()
@@ -115,7 +120,7 @@ socket: {{path: s.sock}}
 batch: {{max_images: {a.images + 1}, max_raw_bytes: 64 GiB, max_age_seconds: 86400}}
 encode: {{quality: {a.quality}, threads: {a.threads}}}
 watch: {{stability_seconds: 1, rescan_interval_seconds: 5}}
-log_level: info
+log_level: {a.log_level}
 """)
             if a.verify_decode == "latents":
                 f.write(f"verify: {{decode: latents, pixel_check_every: {a.pixel_check_every}}}\n")

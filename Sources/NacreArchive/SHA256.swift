@@ -1,14 +1,15 @@
-/// SHA-256 (FIPS 180-4), for original-file checksums and model hashes.
+import CCrypto
+
+/// SHA-256 (FIPS 180-4), for original-file checksums and model hashes, computed by OpenSSL's
+/// libcrypto: its assembly uses the CPU's SHA instructions where there are some, which matters
+/// because the daemon hashes every original several times (encode, verify, reservoir).
 ///
 /// One shot: `SHA256.hash(bytes)`. Streaming: `var h = SHA256(); h.update(a); h.update(b); h.finalize()`.
+/// A value type: a copy hashes on independently (the context is copied on write).
 public struct SHA256: Sendable {
-    private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
-        (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
-    /// Bytes of the current, incomplete 64-byte block.
-    private var pending: [UInt8] = []
-    private var totalBytes: UInt64 = 0
+    private var context: DigestContext
 
-    public init() { pending.reserveCapacity(64) }
+    public init() { context = DigestContext() }
 
     /// The digest of `bytes` in one call.
     public static func hash<C: Collection>(_ bytes: C) -> SHA256Digest where C.Element == UInt8 {
@@ -25,90 +26,55 @@ public struct SHA256: Sendable {
 
     /// Feeds more bytes from raw memory.
     public mutating func update(_ buffer: UnsafeRawBufferPointer) {
-        totalBytes &+= UInt64(buffer.count)
-        var index = 0
-        if !pending.isEmpty {
-            let take = min(64 - pending.count, buffer.count)
-            pending.append(contentsOf: buffer[0..<take])
-            index = take
-            if pending.count == 64 {
-                pending.withUnsafeBytes { compress(block: $0.baseAddress!) }
-                pending.removeAll(keepingCapacity: true)
-            }
-        }
-        while buffer.count - index >= 64 {
-            compress(block: buffer.baseAddress! + index)
-            index += 64
-        }
-        if index < buffer.count { pending.append(contentsOf: buffer[index...]) }
+        guard buffer.count > 0 else { return }
+        if !isKnownUniquelyReferenced(&context) { context = context.copy() }
+        context.update(buffer)
     }
 
     /// The digest of everything fed so far. The hasher itself is left unchanged.
     public func finalize() -> SHA256Digest {
-        var copy = self
-        let bitLength = totalBytes &* 8
-        var padding: [UInt8] = [0x80]
-        let padZeros = (55 - Int(totalBytes % 64) + 64) % 64
-        padding.append(contentsOf: repeatElement(0, count: padZeros))
-        for shift in stride(from: 56, through: 0, by: -8) { padding.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        let savedTotal = copy.totalBytes
-        copy.update(padding)
-        copy.totalBytes = savedTotal
-        var digest = [UInt8]()
-        digest.reserveCapacity(32)
-        let words = [copy.state.0, copy.state.1, copy.state.2, copy.state.3, copy.state.4, copy.state.5, copy.state.6, copy.state.7]
-        for word in words {
-            digest.append(UInt8(word >> 24)); digest.append(UInt8((word >> 16) & 0xFF))
-            digest.append(UInt8((word >> 8) & 0xFF)); digest.append(UInt8(word & 0xFF))
+        SHA256Digest(unchecked: context.copy().finish())
+    }
+}
+
+/// An EVP_MD_CTX for SHA-256. libcrypto fails these calls only when it cannot allocate a few
+/// hundred bytes, which leaves nothing sensible to do but stop.
+private final class DigestContext: @unchecked Sendable {
+    private let pointer: OpaquePointer
+
+    init() {
+        guard let pointer = EVP_MD_CTX_new(), EVP_DigestInit_ex(pointer, EVP_sha256(), nil) == 1 else {
+            fatalError("libcrypto could not start a SHA-256 digest (out of memory?)")
         }
-        return SHA256Digest(unchecked: digest)
+        self.pointer = pointer
     }
 
-    private mutating func compress(block: UnsafeRawPointer) {
-        // The message schedule lives on the stack: no allocation per block.
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-            for t in 0..<16 {
-                let base = t * 4
-                w[t] = UInt32(block.load(fromByteOffset: base, as: UInt8.self)) << 24
-                    | UInt32(block.load(fromByteOffset: base + 1, as: UInt8.self)) << 16
-                    | UInt32(block.load(fromByteOffset: base + 2, as: UInt8.self)) << 8
-                    | UInt32(block.load(fromByteOffset: base + 3, as: UInt8.self))
-            }
-            for t in 16..<64 {
-                let s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3)
-                let s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10)
-                w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
-            }
-            var (a, b, c, d, e, f, g, h) = state
-            SHA256.roundConstants.withUnsafeBufferPointer { k in
-                for t in 0..<64 {
-                    let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-                    let choice = (e & f) ^ (~e & g)
-                    let temp1 = h &+ s1 &+ choice &+ k[t] &+ w[t]
-                    let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-                    let majority = (a & b) ^ (a & c) ^ (b & c)
-                    let temp2 = s0 &+ majority
-                    h = g; g = f; f = e; e = d &+ temp1
-                    d = c; c = b; b = a; a = temp1 &+ temp2
-                }
-            }
-            state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d,
-                     state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ h)
+    private init(copying other: DigestContext) {
+        guard let pointer = EVP_MD_CTX_new(), EVP_MD_CTX_copy_ex(pointer, other.pointer) == 1 else {
+            fatalError("libcrypto could not copy a SHA-256 digest (out of memory?)")
+        }
+        self.pointer = pointer
+    }
+
+    deinit { EVP_MD_CTX_free(pointer) }
+
+    func copy() -> DigestContext { DigestContext(copying: self) }
+
+    func update(_ buffer: UnsafeRawBufferPointer) {
+        guard EVP_DigestUpdate(pointer, buffer.baseAddress, buffer.count) == 1 else {
+            fatalError("libcrypto failed to update a SHA-256 digest")
         }
     }
 
-    @inline(__always) private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
-
-    private static let roundConstants: [UInt32] = [
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-    ]
+    /// The digest; the context is spent afterwards.
+    func finish() -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        guard digest.withUnsafeMutableBufferPointer({ EVP_DigestFinal_ex(pointer, $0.baseAddress, &length) }) == 1, length == 32 else {
+            fatalError("libcrypto failed to finish a SHA-256 digest")
+        }
+        return digest
+    }
 }
 
 #if canImport(Glibc)

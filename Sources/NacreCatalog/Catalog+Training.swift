@@ -30,16 +30,26 @@ extension Catalog {
         try await insert(crop, "Adding reservoir crop \(crop.path)")
     }
 
-    /// Replaces one crop by another in one transaction (reservoir sampling's eviction).
+    /// One batch of reservoir sampling in one transaction: removes the evicted crops' rows,
+    /// inserts the kept ones, and records the count of crops ever offered under `offeredKey`.
+    /// Returns the inserted rows with their ids. The caller deletes the evicted files afterwards.
     @discardableResult
-    public func replaceReservoirCrop(id: Int64, with crop: ReservoirCropRecord) async throws -> ReservoirCropRecord {
-        try await write("Replacing reservoir crop \(id)") { db in
-            guard try ReservoirCropRecord.deleteOne(db, key: id) else {
-                throw CatalogError(code: .notFound, message: "No reservoir crop \(id); re-read the reservoir.")
+    public func updateReservoir(removing evicted: [Int64], adding kept: [ReservoirCropRecord],
+                                offered: Int, offeredKey: String) async throws -> [ReservoirCropRecord] {
+        try await write("Updating the reservoir (\(evicted.count) evicted, \(kept.count) kept)") { db in
+            for id in evicted {
+                guard try ReservoirCropRecord.deleteOne(db, key: id) else {
+                    throw CatalogError(code: .notFound, message: "No reservoir crop \(id); re-read the reservoir.")
+                }
             }
-            var copy = crop
-            try copy.insert(db)
-            return copy
+            var inserted: [ReservoirCropRecord] = []
+            for crop in kept {
+                var copy = crop
+                try copy.insert(db)
+                inserted.append(copy)
+            }
+            try Self.setMeta(db, key: offeredKey, value: String(offered))
+            return inserted
         }
     }
 
@@ -69,11 +79,15 @@ extension Catalog {
     public func setMetaValue(_ value: String?, forKey key: String) async throws {
         try await write("Writing catalog value \(key)") { db in
             if let value {
-                try db.execute(sql: "INSERT INTO catalog_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                               arguments: [key, value])
+                try Self.setMeta(db, key: key, value: value)
             } else {
                 try db.execute(sql: "DELETE FROM catalog_meta WHERE key = ?", arguments: [key])
             }
         }
+    }
+
+    private static func setMeta(_ db: Database, key: String, value: String) throws {
+        try db.execute(sql: "INSERT INTO catalog_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                       arguments: [key, value])
     }
 }

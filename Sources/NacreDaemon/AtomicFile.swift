@@ -5,9 +5,11 @@ import Glibc
 /// Durable file operations: a write lands whole or not at all, and survives a crash once the
 /// call returns (temp file, fsync, rename, fsync of the folder).
 enum AtomicFile {
-    /// Writes `bytes` to `path` atomically; an existing file is replaced.
-    static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o640) throws(DaemonError) {
-        try create(at: path, mode: mode) { fd, temporary throws(DaemonError) in
+    /// Writes `bytes` to `path` atomically; an existing file is replaced. With `durable: false`
+    /// nothing is fsynced (still atomic): for a set of files that `FileSystemSync` then makes
+    /// durable in one call.
+    static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o640, durable: Bool = true) throws(DaemonError) {
+        try create(at: path, mode: mode, durable: durable) { fd, temporary throws(DaemonError) in
             try writeAll(fd, bytes, name: temporary)
         }
     }
@@ -27,7 +29,7 @@ enum AtomicFile {
     }
 
     /// Creates `path` atomically with contents written by `fill(fd, temporaryPath)`.
-    static func create(at path: String, mode: mode_t = 0o640,
+    static func create(at path: String, mode: mode_t = 0o640, durable: Bool = true,
                        fill: (Int32, String) throws(DaemonError) -> Void) throws(DaemonError) {
         let folder = PathResolver.parentFolder(of: path)
         var template = Array((folder + "/.nacre-write-XXXXXX").utf8CString)
@@ -38,7 +40,7 @@ enum AtomicFile {
             defer { close(fd) }
             try fill(fd, temporary)
             guard fchmod(fd, mode) == 0 else { throw DaemonError.system("fchmod", temporary) }
-            guard fsync(fd) == 0 else { throw DaemonError.system("fsync", temporary) }
+            guard !durable || fsync(fd) == 0 else { throw DaemonError.system("fsync", temporary) }
         } catch {
             unlink(temporary)
             throw error
@@ -48,7 +50,7 @@ enum AtomicFile {
             unlink(temporary)
             throw error
         }
-        try syncFolder(folder)
+        if durable { try syncFolder(folder) }
     }
 
     /// `fsync` on a folder, making renames and unlinks in it durable.

@@ -27,6 +27,8 @@ struct TrainCommand: ParsableCommand {
     var resume = false
     @Option(name: .customLong("init"), help: "Start a new run from this full coded model (.nxcm) instead of random weights: fine-tuning. Its configuration replaces -N, -M and the λ levels. Ignored with --resume (the checkpoint has the weights).")
     var initialModel: String?
+    @Option(name: .long, help: "With --init: start with this many latent channels (M), the initial model's carried over and the new ones added so that the model's output is unchanged at first.")
+    var widenLatents: Int?
     @Flag(name: .long, help: "Stop (checkpointing) when the parent process dies, e.g. a daemon that started this run was killed.")
     var stopWhenOrphaned = false
     @Option(name: .long, help: "Stop when this many steps are done in total.")
@@ -81,6 +83,10 @@ struct TrainCommand: ParsableCommand {
             guard smallCropSteps == 0 else { throw ValidationError("--distortion ms-ssim cannot use --small-crop-steps (128-px crops are too small for MS-SSIM)") }
         }
         guard hiddenChannels % 16 == 0, latentChannels % 16 == 0 else { throw ValidationError("-N and -M must be multiples of 16") }
+        if let widenLatents {
+            guard initialModel != nil else { throw ValidationError("--widen-latents needs --init MODEL (the model to widen)") }
+            guard widenLatents % 16 == 0 else { throw ValidationError("--widen-latents must be a multiple of 16, got \(widenLatents)") }
+        }
         _ = try parsedTimeBudget()
     }
 
@@ -129,7 +135,8 @@ struct TrainCommand: ParsableCommand {
         }
         let trainer = try HyperpriorTrainer(options: options, configuration: configuration, data: data,
                                             checkpointPath: checkpointPath, resume: resume,
-                                            scheduleOverride: schedule, initialModel: initial, logger: logger)
+                                            scheduleOverride: schedule, initialModel: initial,
+                                            widenedLatentChannels: widenLatents, logger: logger)
         let parent = getppid()
         let orphanCheck = stopWhenOrphaned
         let logPath = out + ".log.jsonl"

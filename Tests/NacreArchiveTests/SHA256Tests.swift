@@ -29,6 +29,20 @@ struct SHA256Tests {
         #expect(hasher.finalize().hex == expected)
     }
 
+    @Test("A copied hasher hashes on independently, and finalize leaves the hasher unchanged")
+    func valueSemantics() {
+        var first = SHA256()
+        first.update(Array("ab".utf8))
+        var second = first
+        first.update(Array("c".utf8))
+        second.update(Array("d".utf8))
+        #expect(first.finalize() == SHA256.hash(Array("abc".utf8)))
+        #expect(first.finalize() == SHA256.hash(Array("abc".utf8)))
+        #expect(second.finalize() == SHA256.hash(Array("abd".utf8)))
+        first.update(Array("d".utf8))
+        #expect(first.finalize() == SHA256.hash(Array("abcd".utf8)))
+    }
+
     @Test("Every length around the padding boundary matches streaming byte-by-byte")
     func paddingBoundaries() {
         var generator = SplitMix64(seed: 3)

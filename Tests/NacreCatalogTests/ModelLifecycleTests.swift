@@ -58,7 +58,7 @@ struct ModelLifecycleTests {
         }
     }
 
-    @Test("Reservoir crops: add, replace in one step, filter held-back, and a persistent seen-counter")
+    @Test("Reservoir crops: add, a batch of evictions and additions in one transaction, filter held-back, and a persistent seen-counter")
     func reservoir() async throws {
         try await withTemporaryCatalog { catalog, _ in
             let a = try await catalog.addReservoirCrop(ReservoirCropRecord(path: "/r/a.png", sourceSHA256: Fixture.hex(1), heldBack: false, addedAt: Fixture.t0))
@@ -66,11 +66,22 @@ struct ModelLifecycleTests {
             #expect(await catalogError {
                 try await catalog.addReservoirCrop(ReservoirCropRecord(path: "/r/a.png", sourceSHA256: Fixture.hex(3), heldBack: false))
             }?.code == .alreadyExists)
-            let c = try await catalog.replaceReservoirCrop(id: a.id!, with: ReservoirCropRecord(path: "/r/c.png", sourceSHA256: Fixture.hex(3), heldBack: false, addedAt: Fixture.t0))
+            let kept = try await catalog.updateReservoir(
+                removing: [a.id!], adding: [ReservoirCropRecord(path: "/r/c.png", sourceSHA256: Fixture.hex(3), heldBack: false, addedAt: Fixture.t0)],
+                offered: 7, offeredKey: "reservoir.offered")
+            let c = try #require(kept.first)
+            #expect(c.id != nil)
             #expect(try await catalog.reservoirCrops(heldBack: false) == [c])
             #expect(try await catalog.reservoirCrops(heldBack: true).map(\.path) == ["/r/b.png"])
             #expect(try await catalog.reservoirCrops().count == 2)
-            #expect(await catalogError { try await catalog.replaceReservoirCrop(id: a.id!, with: c) }?.code == .notFound)
+            #expect(try await catalog.metaValue(forKey: "reservoir.offered") == "7")
+            // All or nothing: evicting a crop that is gone rolls back the whole batch.
+            #expect(await catalogError {
+                try await catalog.updateReservoir(removing: [c.id!, a.id!], adding: [ReservoirCropRecord(path: "/r/d.png", sourceSHA256: Fixture.hex(4), heldBack: false)],
+                                                  offered: 9, offeredKey: "reservoir.offered")
+            }?.code == .notFound)
+            #expect(try await catalog.reservoirCrops().count == 2)
+            #expect(try await catalog.metaValue(forKey: "reservoir.offered") == "7")
             #expect(try await catalog.removeReservoirCrop(id: c.id!))
             #expect(try await !catalog.removeReservoirCrop(id: c.id!))
 

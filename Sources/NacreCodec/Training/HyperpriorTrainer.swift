@@ -29,9 +29,11 @@ public final class HyperpriorTrainer {
     /// the learning-rate settings in `scheduleOverride`. A new run starts from `initialModel`'s
     /// weights and configuration when given (fine-tuning a coded model; its g_s as stored, so an
     /// int8 decoder's dequantized weights), else from a random initialisation of `configuration`.
+    /// `widenedLatentChannels` starts the new run with that many latent channels, the initial
+    /// model's own carried over (`LatentWidening`).
     public init(options requested: TrainingOptions, configuration: HyperpriorConfiguration, data: TrainingImageSet,
                 checkpointPath: String, resume: Bool, scheduleOverride: TrainingOptions.ScheduleOverride = .init(),
-                initialModel: CodecModel? = nil, logger: Logger) throws {
+                initialModel: CodecModel? = nil, widenedLatentChannels: Int? = nil, logger: Logger) throws {
         if let initialModel, !initialModel.canEncode {
             throw CodecError(code: .invalidArgument,
                              message: "the initial model is decoder-only; fine-tuning needs the full model written by `nacre export-model --out`")
@@ -66,11 +68,16 @@ public final class HyperpriorTrainer {
         let savedConfiguration = checkpoint?.metadata["configuration"]
             .flatMap { try? JSONDecoder().decode(HyperpriorConfiguration.self, from: Data($0.utf8)) }
         let initial = checkpoint == nil ? initialModel : nil
-        let model = try HyperpriorModel(configuration: savedConfiguration ?? initial?.configuration ?? configuration,
+        var initialConfiguration = initial?.configuration
+        if let widenedLatentChannels, initialConfiguration != nil {
+            initialConfiguration?.latentChannels = widenedLatentChannels
+        }
+        let model = try HyperpriorModel(configuration: savedConfiguration ?? initialConfiguration ?? configuration,
                                         engine: engine, seed: options.seed)
         if let initial {
-            for (target, source) in zip(model.parameters, initial.network.parameters) { try target.setValues(source.values()) }
-            logger.info("initialised from a coded model", metadata: ["model": "\(initial.identifierString)"])
+            try LatentWidening.copy(from: initial.network, into: model)
+            logger.info("initialised from a coded model", metadata: [
+                "model": "\(initial.identifierString)", "M": "\(initial.configuration.latentChannels) → \(model.configuration.latentChannels)"])
         }
         let optimizer = Adam(parameters: model.parameters, settings: Adam.Settings(
             schedule: LearningRateSchedule(base: options.learningRate,

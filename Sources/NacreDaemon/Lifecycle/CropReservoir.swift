@@ -7,7 +7,9 @@ import Logging
 import NacreArchive
 import NacreCatalog
 import NacreCodec
+import NacreFiles
 import NacreImage
+import Synchronization
 
 /// The bounded sample of training crops that re-training learns from (docs/PIPELINE.md, "Model
 /// lifecycle"): one square crop per ingested original, kept by reservoir sampling
@@ -87,9 +89,14 @@ actor CropReservoir {
 
     /// Offers one crop of each indexed row's original (still in its claim folder). Never throws:
     /// the reservoir must not hold up ingest.
+    ///
+    /// A batch at a time: the sampling decisions are taken in order, as Algorithm R takes them
+    /// one by one; the kept crops are cut on all cores and written without their own fsyncs;
+    /// one `syncfs` makes them durable; one transaction records them with the offer count; only
+    /// then are evicted files deleted. A crash in between leaves files no row knows, which
+    /// ``prepare()`` removes.
     func offer(_ rows: [IngestRecord]) async {
         guard isEnabled, !rows.isEmpty else { return }
-        // Read once per batch, then kept in step with each change.
         var crops: [ReservoirCropRecord]
         var offered: Int
         do {
@@ -99,56 +106,109 @@ actor CropReservoir {
             logger.warning("reservoir: cannot read the reservoir; no crops kept from this batch: \(error)")
             return
         }
+        let sampler = ReservoirSampler(capacity: settings.reservoirCrops)
+        var picks: [Pick] = []
+        var held = crops.count
         for row in rows {
-            do {
-                try await offer(row, crops: &crops, offered: &offered)
-            } catch {
-                logger.warning("reservoir: could not keep a crop of \(row.claimedPath): \(error)")
+            let decision = sampler.decide(offeredBefore: offered, held: held, random: random)
+            offered += 1
+            guard decision != .skip else { continue }
+            if decision == .add { held += 1 }
+            // Drawn here, in order, so the cuts can run in parallel with a sequential generator.
+            picks.append(Pick(path: row.claimedPath, number: offered, decision: decision,
+                              position: (random(Int(Int32.max)), random(Int(Int32.max)))))
+        }
+        let cuts: [Result<ReservoirCropRecord?, any Error>]
+        do {
+            cuts = try await cut(picks)
+        } catch {
+            logger.warning("reservoir: cannot make this batch's crops durable; none kept: \(error)")
+            return
+        }
+        var evicted: [ReservoirCropRecord] = []
+        var superseded: [String] = []
+        var sources = Set(crops.map(\.sourceSHA256))
+        for (pick, cut) in zip(picks, cuts) {
+            let record: ReservoirCropRecord
+            switch cut {
+            case .failure(let error):
+                logger.warning("reservoir: could not keep a crop of \(pick.path): \(error)")
+                continue
+            case .success(nil):
+                continue
+            case .success(let kept?):
+                record = kept
             }
+            // The same photo ingested again (or offered again after a crash): one crop is enough.
+            guard sources.insert(record.sourceSHA256).inserted else {
+                superseded.append(record.path)
+                continue
+            }
+            // A slot past the end belonged to an earlier pick of this batch that kept nothing.
+            if case .replace(let slot) = pick.decision, slot < crops.count {
+                let old = crops[slot]
+                if old.id != nil { evicted.append(old) } else { superseded.append(old.path) }
+                sources.remove(old.sourceSHA256)
+                crops[slot] = record
+            } else if crops.count < settings.reservoirCrops {
+                crops.append(record)
+            } else {
+                superseded.append(record.path)
+            }
+            logger.debug("reservoir: keeping a crop", metadata: ["file": "\(record.path)", "held_back": "\(record.heldBack)"])
         }
-        // Once per batch, not per image: a crash before this only makes the next offers a little
-        // likelier to be kept.
-        do { try await catalog.setMetaValue(String(offered), forKey: Self.offeredKey) } catch {
-            logger.warning("reservoir: cannot record the offer count: \(error)")
+        do {
+            try await catalog.updateReservoir(removing: evicted.compactMap(\.id), adding: crops.filter { $0.id == nil },
+                                              offered: offered, offeredKey: Self.offeredKey)
+        } catch {
+            logger.warning("reservoir: cannot record this batch's crops; none kept: \(error)")
+            superseded += crops.filter { $0.id == nil }.map(\.path)
+            evicted = []
         }
+        for path in superseded + evicted.map(\.path) { unlink(path) }
     }
 
-    private func offer(_ row: IngestRecord, crops: inout [ReservoirCropRecord], offered: inout Int) async throws {
-        let decision = ReservoirSampler(capacity: settings.reservoirCrops).decide(offeredBefore: offered, held: crops.count, random: random)
-        offered += 1
-        if decision == .skip { return }
+    /// A kept sampling decision, before its crop is cut.
+    private struct Pick: Sendable {
+        var path: String
+        /// The offer's 1-based number, part of the crop's file name.
+        var number: Int
+        var decision: ReservoirSampler.Decision
+        /// Two uniform draws for the crop's position.
+        var position: (Int, Int)
+    }
 
+    /// Cuts the picks' crops on all cores and writes them (atomically, without fsyncs), then makes
+    /// them durable together. Per pick: the record, nil for an image too small to crop, or the
+    /// error that pick met. Throws only when the files cannot be made durable.
+    private func cut(_ picks: [Pick]) async throws -> [Result<ReservoirCropRecord?, any Error>] {
+        guard !picks.isEmpty else { return [] }
         let side = settings.cropSide, holdout = settings.holdoutPercent
-        let path = row.claimedPath, number = offered
         let (trainingFolder, holdoutFolder) = (self.trainingFolder, self.holdoutFolder)
-        let pick = self.random
-        let cut = try await onQueue { () throws -> ReservoirCropRecord? in
-            let bytes = try ProcessingFolder.read(path, limit: Int.max)
-            let sha = SHA256.hash(bytes).hex
-            let pixels = try PNGReader.decode(bytes).pixels
-            guard let crop = try Self.crop(pixels, side: side, random: pick) else { return nil }
-            let heldBack = ReservoirSampler.isHeldBack(sourceSHA256: sha, percent: holdout)
-            let file = (heldBack ? holdoutFolder : trainingFolder) + "/" + String(sha.prefix(16)) + "-\(number).png"
-            try AtomicFile.write(try PNGWriter.encode(crop, layout: PNGLayout(channels: .rgb), fast: true), to: file, mode: 0o600)
-            return ReservoirCropRecord(path: file, sourceSHA256: sha, heldBack: heldBack)
+        return try await onQueue {
+            let results = Mutex([Result<ReservoirCropRecord?, any Error>](repeating: .success(nil), count: picks.count))
+            DispatchQueue.concurrentPerform(iterations: picks.count) { index in
+                let pick = picks[index]
+                let result = Result { () throws -> ReservoirCropRecord? in
+                    let bytes = try ProcessingFolder.read(pick.path, limit: Int.max)
+                    let sha = SHA256.hash(bytes).hex
+                    let pixels = try PNGReader.decode(bytes).pixels
+                    var draws = [pick.position.0, pick.position.1].makeIterator()
+                    guard let crop = try Self.crop(pixels, side: side, random: { draws.next()! % $0 }) else { return nil }
+                    let heldBack = ReservoirSampler.isHeldBack(sourceSHA256: sha, percent: holdout)
+                    let file = (heldBack ? holdoutFolder : trainingFolder) + "/" + String(sha.prefix(16)) + "-\(pick.number).png"
+                    try AtomicFile.write(try PNGWriter.encode(crop, layout: PNGLayout(channels: .rgb), fast: true), to: file,
+                                         mode: 0o600, durable: false)
+                    return ReservoirCropRecord(path: file, sourceSHA256: sha, heldBack: heldBack)
+                }
+                results.withLock { $0[index] = result }
+            }
+            let cuts = results.withLock { $0 }
+            if cuts.contains(where: { (try? $0.get()) != nil }) {
+                try FileSystemSync.sync(containing: trainingFolder)
+            }
+            return cuts
         }
-        guard let record = cut else { return }
-        if crops.contains(where: { $0.sourceSHA256 == record.sourceSHA256 }) {
-            // The same photo ingested again (or offered again after a crash): one crop is enough.
-            unlink(record.path)
-            return
-        }
-        switch decision {
-        case .add:
-            crops.append(try await catalog.addReservoirCrop(record))
-        case .replace(let slot):
-            let evicted = crops[slot]
-            crops[slot] = try await catalog.replaceReservoirCrop(id: evicted.id!, with: record)
-            unlink(evicted.path)
-        case .skip:
-            return
-        }
-        logger.debug("reservoir: kept a crop", metadata: ["file": "\(record.path)", "held_back": "\(record.heldBack)"])
     }
 
     /// Training and held-back crop counts and the number of crops ever offered.

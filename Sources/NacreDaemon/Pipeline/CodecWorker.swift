@@ -8,8 +8,8 @@ import NacreStore
 import Synchronization
 
 /// Runs the pipeline's CPU-heavy work (PNG decode, encode, archive writing, verification) on
-/// one dedicated serial queue, off Swift's cooperative pool, so the control server's handlers
-/// stay responsive while an image encodes.
+/// one dedicated thread, off Swift's cooperative pool, so the control server's handlers stay
+/// responsive while an image encodes.
 ///
 /// The codec model and the open ``ArchiveWriter`` are not thread-safe; they live in a
 /// ``CodecContext`` that only code running on the queue touches.
@@ -19,10 +19,10 @@ final class CodecWorker: @unchecked Sendable {
     /// Catalog id of the model: lower-case hex SHA-256 of the model frame archives carry (its
     /// decoder bytes, with the denoiser block when one is stored).
     let modelID: String
-    private let queue: DispatchQueue
+    private let queue: WorkerThread
     private let context: CodecContext
 
-    private init(queue: DispatchQueue, context: CodecContext) {
+    private init(queue: WorkerThread, context: CodecContext) {
         self.queue = queue
         self.context = context
         modelPath = context.modelPath
@@ -35,7 +35,7 @@ final class CodecWorker: @unchecked Sendable {
     /// With `storesBuiltInDenoiser`, archives carry the built-in denoiser when the model's decoder
     /// is the one it was trained for (the built-in base model).
     static func start(modelPath: String, threads: Int, storesBuiltInDenoiser: Bool, stop: StopFlag) async throws -> CodecWorker {
-        let queue = DispatchQueue(label: "nacre.codec", qos: .utility)
+        let queue = WorkerThread(name: "nacre.codec")
         let outcome = LoadOutcome()
         queue.async {
             outcome.set(Result { () throws -> Unchecked<CodecContext> in
@@ -72,7 +72,9 @@ final class CodecWorker: @unchecked Sendable {
         return try await Self.run(on: queue) { try body(context.value) }
     }
 
-    private static func run<T: Sendable>(on queue: DispatchQueue, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    deinit { queue.finish() }
+
+    private static func run<T: Sendable>(on queue: WorkerThread, _ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             queue.async { continuation.resume(with: Result { try body() }) }
         }
@@ -86,7 +88,8 @@ private final class LoadOutcome: Sendable {
     var value: Result<Unchecked<CodecContext>, any Error>? { result.withLock { $0 } }
 }
 
-/// Carries a value that is only ever used on the worker's queue across an isolation boundary.
+/// Carries a value across an isolation boundary that is only used on the worker's queue, or (like
+/// the entropy decoder) is safe to share.
 struct Unchecked<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }

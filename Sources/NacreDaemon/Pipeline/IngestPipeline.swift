@@ -39,6 +39,9 @@ public actor IngestPipeline: DaemonPipeline {
     /// Claimed rows to encode before new files (left by recovery).
     private var redo: [Int64] = []
     private var batch: OpenBatch?
+    /// The last image appended to the open batch, whose row still says `claimed`: its commit
+    /// runs while the next image encodes (`commitAppended()`), and always before the batch seals.
+    private var uncommittedAppend: (id: Int64, batchID: String)?
     private var sealWaiters: [CheckedContinuation<Result<JSONValue, ControlError>, Never>] = []
     /// Consecutive infrastructure failures, for the retry back-off.
     private var failures = 0
@@ -242,6 +245,10 @@ public actor IngestPipeline: DaemonPipeline {
             }
             return true
         }
+        if uncommittedAppend != nil {
+            try await commitAppended()
+            return true
+        }
         return false
     }
 
@@ -269,6 +276,7 @@ public actor IngestPipeline: DaemonPipeline {
         await record(.error, "pipeline.error", "\(activity): \(error)", subject: batch?.archiveID)
         if let worker { try? await worker.perform { $0.abortWriter() } }
         batch = nil
+        uncommittedAppend = nil
         let until = Date().addingTimeInterval(delay)
         while Date() < until {
             if stopRequested { return false }
@@ -289,6 +297,7 @@ public actor IngestPipeline: DaemonPipeline {
         guard let open = batch else { return }
         if let worker { try? await worker.perform { $0.abortWriter() } }
         batch = nil
+        uncommittedAppend = nil
         do {
             // In a task of its own: parking must also happen when the run was cancelled.
             let catalog = self.catalog
@@ -378,6 +387,7 @@ public actor IngestPipeline: DaemonPipeline {
             }
         }
         await claimAhead()
+        try await commitAppended()
         do {
             (packed, packMS) = try await packing.value
         } catch let error as PipelineError where error.code == .badInput {
@@ -387,9 +397,10 @@ public actor IngestPipeline: DaemonPipeline {
         let image = packed.image
         let open = try await openBatch()
         _ = try await worker.perform { try $0.append(image) }
-        // claimed → encoded → appended in one commit: until the frame is in the batch file the
-        // work lives only in memory, which recovery treats like `claimed` anyway.
-        try await catalog.advanceIngest(id: id, from: .claimed, through: [.encoded, .appended], batchID: open.archiveID)
+        // Committed while the next image encodes (or before the seal): until the batch is sealed
+        // its frames live in a temporary file that recovery discards, so a row that still says
+        // `claimed` is encoded again exactly as an `appended` one would be.
+        uncommittedAppend = (id, open.archiveID)
         let record = image.record
         batch?.add(name, rawBytes: Int64(record.width) * Int64(record.height) * Int64(record.channels) * (record.bitDepth == 16 ? 2 : 1),
                    latentDigest: packed.latentDigest)
@@ -438,11 +449,20 @@ public actor IngestPipeline: DaemonPipeline {
 
     // MARK: Seal, verify, index, originals
 
+    /// Records the last appended image: claimed → encoded → appended, with its batch, in one commit.
+    private func commitAppended() async throws {
+        guard let (id, batchID) = uncommittedAppend else { return }
+        try await catalog.advanceIngest(id: id, from: .claimed, through: [.encoded, .appended], batchID: batchID)
+        uncommittedAppend = nil
+    }
+
     /// Seals the open batch and carries it through verify, index and the originals.
     private func sealAndFinish() async throws {
         guard let open = batch, let worker else { return }
+        try await commitAppended()
         if let adaptation = open.adaptation { try await adapt(open, adaptation, worker: worker) }
         batch = nil
+        let sealStart = ContinuousClock.now
         let sealed = try await worker.perform { try $0.seal() }
         guard var archive = try await catalog.archive(id: open.archiveID) else {
             throw PipelineError(.archive, "archive \(open.archiveID) has no catalog row")
@@ -452,7 +472,8 @@ public actor IngestPipeline: DaemonPipeline {
         archive.bytes = Int64(clamping: sealed.fileSize)
         try await catalog.updateArchive(archive)
         try await catalog.transitionIngestBatch(open.archiveID, from: .appended, to: .sealed)
-        logger.info("archive sealed", metadata: ["archive": "\(open.archiveID)", "images": "\(sealed.imageCount)", "bytes": "\(sealed.fileSize)"])
+        logger.info("archive sealed", metadata: ["archive": "\(open.archiveID)", "images": "\(sealed.imageCount)", "bytes": "\(sealed.fileSize)",
+                                                 "seal_ms": "\(Self.milliseconds(since: sealStart))"])
         try await finish(archiveID: open.archiveID, latentDigests: open.latentDigests)
     }
 
@@ -488,6 +509,7 @@ public actor IngestPipeline: DaemonPipeline {
         let tolerance = config.verifyToleranceDB, decode = config.verifyDecode
         let stop = self.stop
         let verified: BatchVerifier.Verified
+        let verifyStart = ContinuousClock.now
         do {
             verified = try await worker.perform {
                 try BatchVerifier.verify(archiveID: archiveID, path: path, expected: expected, toleranceDB: tolerance,
@@ -503,15 +525,23 @@ public actor IngestPipeline: DaemonPipeline {
             archive.bytes = verified.archive.bytes
             try await catalog.updateArchive(archive)
         }
+        let verifyMS = Self.milliseconds(since: verifyStart)
+        let indexStart = ContinuousClock.now
         try await catalog.transitionIngestBatch(archiveID, from: .sealed, to: .verified)
         archive.state = .indexed
         // The archive's own decoder: an adapted batch's differs from the model it was opened with
         // (indexing registers it).
         archive.modelID = verified.archive.modelID
         try await catalog.indexArchive(archive, images: verified.images)
-        logger.info("archive verified and indexed", metadata: ["archive": "\(archiveID)", "images": "\(verified.images.count)"])
+        logger.info("archive verified and indexed", metadata: [
+            "archive": "\(archiveID)", "images": "\(verified.images.count)",
+            "verify_ms": "\(verifyMS)", "index_ms": "\(Self.milliseconds(since: indexStart))"])
         await record(.info, "archive.indexed", "sealed, verified and indexed \(verified.images.count) images", subject: archiveID)
         try await finishOriginals(try await catalog.ingestRows(batch: archiveID).filter { $0.state == .indexed })
+    }
+
+    private static func milliseconds(since start: ContinuousClock.Instant) -> Int {
+        Int((ContinuousClock.now - start) / .milliseconds(1))
     }
 
     /// Deletes an archive that failed verification (file first: a file without a row would be
@@ -539,7 +569,10 @@ public actor IngestPipeline: DaemonPipeline {
     private func finishOriginals(_ rows: [IngestRecord]) async throws {
         let indexed = rows.filter { $0.state == .indexed }
         guard !indexed.isEmpty else { return }
+        let reservoirStart = ContinuousClock.now
         await lifecycle.reservoir.offer(indexed)
+        let reservoirMS = Self.milliseconds(since: reservoirStart)
+        let originalsStart = ContinuousClock.now
         for row in indexed {
             if ProcessingFolder.exists(row.claimedPath) {
                 switch config.originals {
@@ -559,6 +592,8 @@ public actor IngestPipeline: DaemonPipeline {
         for batchID in Set(indexed.compactMap(\.batchID)) {
             try await catalog.transitionIngestBatch(batchID, from: .indexed, to: .done)
         }
+        logger.info("originals finished", metadata: [
+            "images": "\(indexed.count)", "reservoir_ms": "\(reservoirMS)", "originals_ms": "\(Self.milliseconds(since: originalsStart))"])
     }
 
     // MARK: seal command
@@ -651,6 +686,7 @@ public actor IngestPipeline: DaemonPipeline {
     func recover() async throws {
         redo = []
         batch = nil
+        uncommittedAppend = nil
         if let worker { try await worker.perform { $0.abortWriter() } }
         removeStaleArchiveTemporaries()
 

@@ -1,0 +1,53 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// A serial queue that always runs its jobs on the same thread.
+///
+/// Why not a serial `DispatchQueue`: its jobs hop between pool threads, and the encoder's
+/// OpenMP runtime keeps one team of threads (and oneDNN its scratch memory) per calling
+/// thread, so every hop sets up a new team.
+final class WorkerThread: Sendable {
+    /// What the thread and the submitters share.
+    private final class Jobs: Sendable {
+        let state = Mutex<(queue: [@Sendable () -> Void], finished: Bool)>(([], false))
+        let available = DispatchSemaphore(value: 0)
+    }
+
+    private let jobs = Jobs()
+
+    init(name: String) {
+        let jobs = self.jobs
+        let thread = Thread {
+            while true {
+                jobs.available.wait()
+                let next: (@Sendable () -> Void)? = jobs.state.withLock { state in
+                    state.queue.isEmpty ? nil : state.queue.removeFirst()
+                }
+                guard let next else { return }  // woken by `finish()` with nothing left
+                next()
+            }
+        }
+        thread.name = name
+        thread.stackSize = 8 << 20  // as a process's main thread: codec code uses stack scratch
+        thread.start()
+    }
+
+    /// Runs `job` after every job submitted before it.
+    func async(_ job: @escaping @Sendable () -> Void) {
+        let accepted = jobs.state.withLock { state in
+            if !state.finished { state.queue.append(job) }
+            return !state.finished
+        }
+        if accepted { jobs.available.signal() }
+    }
+
+    /// Lets the thread end once the jobs already submitted have run; later jobs are dropped.
+    func finish() {
+        let first = jobs.state.withLock { state in
+            defer { state.finished = true }
+            return !state.finished
+        }
+        if first { jobs.available.signal() }
+    }
+}

@@ -1,0 +1,28 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import NacreDaemon
+
+/// The codec worker's thread: jobs in submission order, all on one thread (the reason it
+/// exists), the ones submitted before `finish()` still run, later ones are dropped.
+struct WorkerThreadTests {
+    @Test func runsJobsInOrderOnOneThread() async throws {
+        let worker = WorkerThread(name: "test.worker")
+        let seen = Mutex<(order: [Int], threads: Set<UInt64>)>(([], []))
+        let done = DispatchSemaphore(value: 0)
+        for index in 0..<200 {
+            worker.async {
+                let thread = UInt64(pthread_self())
+                seen.withLock { $0.order.append(index); $0.threads.insert(thread) }
+                if index == 199 { done.signal() }
+            }
+        }
+        worker.finish()
+        worker.async { seen.withLock { $0.order.append(-1) } }
+        #expect(done.wait(timeout: .now() + 10) == .success)
+        try await Task.sleep(for: .milliseconds(50))
+        let result = seen.withLock { $0 }
+        #expect(result.order == Array(0..<200), "dropped after finish, in order before")
+        #expect(result.threads.count == 1)
+    }
+}
