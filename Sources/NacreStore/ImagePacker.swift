@@ -39,8 +39,12 @@ public struct ImagePacker {
     /// Packs the PNG file `pngBytes` under `name` (the bytes stored as the image's name).
     /// Throws `ImageError` for a file that is not a readable PNG, and `CodecError` when encoding fails.
     public func pack(pngBytes: [UInt8], name: [UInt8]) throws -> Packed {
-        let decoded = try PNGReader.decode(pngBytes)
-        return try archiveImage(pngBytes: pngBytes, decoded: decoded, name: name, encoded: try encode(decoded.pixels))
+        try pack(pngBytes: pngBytes, decoded: try PNGReader.decode(pngBytes), name: name)
+    }
+
+    /// Packs a PNG file already decoded (`decoded` is `PNGReader.decode(pngBytes)`).
+    public func pack(pngBytes: [UInt8], decoded: DecodedImage, name: [UInt8]) throws -> Packed {
+        try archiveImage(pngBytes: pngBytes, decoded: decoded, name: name, encoded: try encode(decoded.pixels))
     }
 
     /// Encodes pixels at this packer's rate.

@@ -30,8 +30,9 @@ extension PipelineProcessTests {
                 for crop in try TestCrops.make(count: 3) {
                     let claimed = folder.sub("processing/" + crop.name)
                     precondition(FileManager.default.createFile(atPath: claimed, contents: Data(crop.png)))
-                    let packed = try context.pack(path: claimed, name: Array(crop.name.utf8), rate: .quality(50),
-                                                  limits: .default)
+                    let (packed, pixels) = try context.pack(path: claimed, name: Array(crop.name.utf8), rate: .quality(50),
+                                                            limits: .default)
+                    #expect(pixels == crop.pixels, "the source pixels come back with the packed image")
                     _ = try context.append(packed.image)
                     expected.append(BatchVerifier.Expected(name: Array(crop.name.utf8), claimedPath: claimed,
                                                            sourcePath: folder.sub("inbox/" + crop.name), latentDigest: packed.latentDigest))

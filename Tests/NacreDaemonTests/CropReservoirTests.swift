@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NacreArchive
 import NacreCatalog
 import NacreImage
 import Testing
@@ -75,5 +76,47 @@ struct CropReservoirTests {
         #expect(try await catalog.metaValue(forKey: CropReservoir.offeredKey) == nil)
         await reservoir.offer(rows)
         #expect(try await catalog.reservoirCrops().isEmpty && Self.files(reservoir).isEmpty)
+    }
+
+    @Test func cropsCutAtEncodeTimeAreUsedAndTheUnusedOnesDeleted() async throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let catalog = try Catalog(path: folder.sub("catalog.sqlite"))
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        // Draws of 0: every image is precut, and every offer is kept (the reservoir full, in slot 0).
+        let reservoir = CropReservoir(stateDir: folder.makeFolder("state"), settings: Self.settings(crops: 6), catalog: catalog,
+                                      logger: logger, random: { _ in 0 })
+        await reservoir.prepare()
+        let crops = try TestCrops.make(count: 12)
+        let claims = folder.makeFolder("claims")
+        var rows: [IngestRecord] = []
+        for crop in crops {
+            let path = claims + "/" + crop.name
+            precondition(FileManager.default.createFile(atPath: path, contents: Data(crop.png)))
+            rows.append(IngestRecord(spool: "main", originalPath: path, claimedPath: path, size: Int64(crop.png.count), mtime: Date()))
+            await reservoir.precut(claimedPath: path, sourceSHA256: SHA256.hash(crop.png).hex, pixels: crop.pixels)
+        }
+        // A rolled-back image's precut waits for its offer; a start or reload spares it.
+        let rolledBack = rows.removeLast()
+        await reservoir.prepare()
+
+        await reservoir.offer(rows)
+        let kept = try await catalog.reservoirCrops()
+        #expect(kept.count == 6)
+        #expect(kept.allSatisfy { $0.path.contains("-p") }, "kept crops are the ones cut at encode time: \(kept.map(\.path))")
+        for crop in kept {
+            let pixels = try PNGReader.read(contentsOfFile: crop.path).pixels
+            #expect(crops.contains { $0.pixels == pixels && SHA256.hash($0.png).hex == crop.sourceSHA256 })
+        }
+        // Besides the kept six, only the rolled-back image's precut; the evicted ones are gone.
+        let extra = Self.files(reservoir).subtracting(kept.map(\.path))
+        let rolledBackPrefix = String(SHA256.hash(crops.last!.png).hex.prefix(16))
+        #expect(extra.count == 1 && extra.allSatisfy { $0.contains(rolledBackPrefix) }, "unexpected files: \(extra)")
+
+        // Offered later (encoded again and indexed), the rolled-back image's precut is used or deleted.
+        await reservoir.offer([rolledBack])
+        #expect(Self.files(reservoir) == Set(try await catalog.reservoirCrops().map(\.path)))
+        #expect(try await reservoir.counts().offered == 12)
     }
 }

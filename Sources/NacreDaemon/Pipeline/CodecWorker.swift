@@ -121,11 +121,15 @@ final class CodecContext {
     }
 
     /// Reads and encodes one claimed file. Bad input throws ``PipelineError`` `.badInput`.
-    func pack(path: String, name: [UInt8], rate: ImagePacker.Rate, limits: ImageLimits) throws -> ImagePacker.Packed {
+    /// Reads, decodes and packs the PNG at `path`; also returns its decoded pixels (the crop
+    /// reservoir cuts from them instead of decoding the file again).
+    func pack(path: String, name: [UInt8], rate: ImagePacker.Rate, limits: ImageLimits) throws
+        -> (packed: ImagePacker.Packed, pixels: PixelBuffer) {
         let bytes = try ProcessingFolder.read(path, limit: limits.maxFileBytes)
         try Self.checkHeader(bytes, limits: limits)
         do {
-            return try ImagePacker(codec: codec, rate: rate).pack(pngBytes: bytes, name: name)
+            let decoded = try PNGReader.decode(bytes)
+            return (try ImagePacker(codec: codec, rate: rate).pack(pngBytes: bytes, decoded: decoded, name: name), decoded.pixels)
         } catch let error as ImageError {
             throw PipelineError.badInput(Self.reason(error.code.description), error.message)
         } catch let error as CodecError {

@@ -377,19 +377,19 @@ public actor IngestPipeline: DaemonPipeline {
         let path = row.claimedPath
         let rate = encodeRate(forSpool: row.spool)
         let limits = imageLimits
-        let packed: ImagePacker.Packed, packMS: Double
+        let packed: ImagePacker.Packed, pixels: PixelBuffer, packMS: Double
         let started = ContinuousClock.now
         let packing = Task {
             try await worker.perform { context in
                 let packStart = ContinuousClock.now
-                let packed = try context.pack(path: path, name: name, rate: rate, limits: limits)
-                return (packed, (ContinuousClock.now - packStart) / .milliseconds(1))
+                let (packed, pixels) = try context.pack(path: path, name: name, rate: rate, limits: limits)
+                return (packed, pixels, (ContinuousClock.now - packStart) / .milliseconds(1))
             }
         }
         await claimAhead()
         try await commitAppended()
         do {
-            (packed, packMS) = try await packing.value
+            (packed, pixels, packMS) = try await packing.value
         } catch let error as PipelineError where error.code == .badInput {
             try await quarantine(row, code: error.reason, message: error.message)
             return
@@ -402,6 +402,7 @@ public actor IngestPipeline: DaemonPipeline {
         // `claimed` is encoded again exactly as an `appended` one would be.
         uncommittedAppend = (id, open.archiveID)
         let record = image.record
+        await lifecycle.reservoir.precut(claimedPath: path, sourceSHA256: record.originalSHA256.hex, pixels: pixels)
         batch?.add(name, rawBytes: Int64(record.width) * Int64(record.height) * Int64(record.channels) * (record.bitDepth == 16 ? 2 : 1),
                    latentDigest: packed.latentDigest)
         let totalMS = (ContinuousClock.now - started) / .milliseconds(1)
