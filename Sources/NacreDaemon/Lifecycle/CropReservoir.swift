@@ -44,6 +44,9 @@ actor CropReservoir {
     /// precuts asked for since, to estimate each image's chance of being kept.
     private var lastOffer: (held: Int, offered: Int)?
     private var encodedSinceOffer = 0
+    /// While an offer runs, its new files have no rows yet: a `prepare()` from a reload in that
+    /// window must not take them for orphans.
+    private var offerInProgress = false
 
     /// A crop being written at encode time; `path` is fixed first so ``prepare()`` spares it.
     private struct Precut {
@@ -92,7 +95,7 @@ actor CropReservoir {
             }
             if capacity == 0 { try await catalog.setMetaValue(nil, forKey: Self.offeredKey) }
             let known = Set(crops.map(\.path) + precuts.values.map(\.path))
-            for sub in [trainingFolder, holdoutFolder] {
+            for sub in [trainingFolder, holdoutFolder] where !offerInProgress {
                 for name in (try? FileManager.default.contentsOfDirectory(atPath: sub)) ?? [] where !known.contains(sub + "/" + name) {
                     unlink(sub + "/" + name)
                 }
@@ -154,6 +157,8 @@ actor CropReservoir {
     /// ``prepare()`` removes.
     func offer(_ rows: [IngestRecord]) async {
         guard isEnabled, !rows.isEmpty else { return }
+        offerInProgress = true
+        defer { offerInProgress = false }
         var crops: [ReservoirCropRecord]
         var offered: Int
         do {
