@@ -176,6 +176,16 @@ extension PipelineProcessTests {
             #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
             #expect(await daemon.status()?["model"]?["id"] == .string(winnerID), "log:\n\(daemon.log)")
             #expect(await daemon.stop() == 0)
+
+            // A champion file that no longer loads does not stop ingest: the configured model
+            // encodes again, and the catalog says so.
+            try Data("not a model".utf8).write(to: URL(fileURLWithPath: try #require(winner.filePath)))
+            try daemon.start()
+            #expect(await daemon.waitRunning(), "log:\n\(daemon.log)")
+            #expect(await daemon.status()?["model"]?["id"] == .string(tinyID), "log:\n\(daemon.log)")
+            #expect(try await catalog.champion()?.id == tinyID)
+            #expect(try await !catalog.recentEvents(kind: "model.champion_unusable").isEmpty)
+            #expect(await daemon.stop() == 0)
         }
 
         @Test func aFailedRunLeavesTheChampionIngestAndRestoresAlone() async throws {

@@ -189,10 +189,23 @@ public actor IngestPipeline: DaemonPipeline {
         } else {
             do { modelPath = try BaseModel.locate() } catch { throw PipelineError(.model, error.message) }
         }
-        modelPath = await ModelLifecycle.startingModelPath(configured: modelPath, configKey: ModelLifecycle.configKey(config),
+        let configured = modelPath
+        modelPath = await ModelLifecycle.startingModelPath(configured: configured, configKey: ModelLifecycle.configKey(config),
                                                            catalog: catalog, logger: logger)
-        let worker = try await CodecWorker.start(modelPath: modelPath, threads: config.threads,
-                                                  storesBuiltInDenoiser: config.storesBuiltInDenoiser, stop: stop)
+        let worker: CodecWorker
+        do {
+            worker = try await CodecWorker.start(modelPath: modelPath, threads: config.threads,
+                                                 storesBuiltInDenoiser: config.storesBuiltInDenoiser, stop: stop)
+        } catch let error as PipelineError where error.code == .model && modelPath != configured {
+            // A promoted champion that no longer loads must not stop ingest: back to the configured model.
+            logger.error("cannot load the champion promoted by re-training; using the configured model: \(error)",
+                         metadata: ["path": "\(modelPath)"])
+            await record(.error, "model.champion_unusable", "\(error); the configured model \(configured) is used", subject: modelPath)
+            try await catalog.setMetaValue(nil, forKey: ModelLifecycle.promotedOverKey)
+            modelPath = configured
+            worker = try await CodecWorker.start(modelPath: modelPath, threads: config.threads,
+                                                 storesBuiltInDenoiser: config.storesBuiltInDenoiser, stop: stop)
+        }
         if var known = try await catalog.model(id: worker.modelID) {
             if known.filePath != modelPath {
                 known.filePath = modelPath
@@ -263,6 +276,14 @@ public actor IngestPipeline: DaemonPipeline {
         } catch let error as PipelineError where error.code == .model {
             logger.error("cannot load the promoted champion; new batches keep the current model: \(error)")
             await lifecycle.discardPendingChampion()
+            // The catalog names the model new batches really use.
+            await record(.error, "model.champion_unusable", "\(error); new batches keep model \(current.modelID)", subject: next.id)
+            do {
+                try await catalog.promoteModel(id: current.modelID)
+                try await catalog.setMetaValue(nil, forKey: ModelLifecycle.promotedOverKey)
+            } catch {
+                logger.error("cannot record that the current model stays the champion: \(error)")
+            }
         }
         return true
     }
