@@ -70,7 +70,9 @@ public final class TrainingImageSet: @unchecked Sendable {
             }
             out += try PNGFileFinder.files(under: folder).map(\.path)
         }
-        return out.sorted()
+        // By file name first: the order (which decides the validation crops a run uses) must not
+        // depend on how the folders are spelled (`../data` and `/work/data` sort differently).
+        return out.sorted { (($0 as NSString).lastPathComponent, $0) < (($1 as NSString).lastPathComponent, $1) }
     }
 
     /// FNV-1a of the file name, stable across runs and machines.
