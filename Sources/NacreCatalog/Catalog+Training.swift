@@ -68,6 +68,15 @@ extension Catalog {
         }
     }
 
+    /// How many crops the reservoir holds, and how many of them are held back, without reading
+    /// the rows (`status` asks for this often).
+    public func reservoirCounts() async throws -> (total: Int, heldBack: Int) {
+        try await read("Counting reservoir crops") { db in
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(held_back), 0) FROM \(ReservoirCropRecord.databaseTableName)")
+            return (row?[0] ?? 0, row?[1] ?? 0)
+        }
+    }
+
     /// A small persistent value (e.g. the reservoir's count of crops ever offered).
     public func metaValue(forKey key: String) async throws -> String? {
         try await read("Reading catalog value \(key)") { db in

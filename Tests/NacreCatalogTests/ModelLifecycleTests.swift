@@ -74,6 +74,8 @@ struct ModelLifecycleTests {
             #expect(try await catalog.reservoirCrops(heldBack: false) == [c])
             #expect(try await catalog.reservoirCrops(heldBack: true).map(\.path) == ["/r/b.png"])
             #expect(try await catalog.reservoirCrops().count == 2)
+            let counts = try await catalog.reservoirCounts()
+            #expect(counts.total == 2 && counts.heldBack == 1)
             #expect(try await catalog.metaValue(forKey: "reservoir.offered") == "7")
             // All or nothing: evicting a crop that is gone rolls back the whole batch.
             #expect(await catalogError {

@@ -291,10 +291,9 @@ actor CropReservoir {
 
     /// Training and held-back crop counts and the number of crops ever offered.
     func counts() async throws -> (training: Int, heldBack: Int, offered: Int) {
-        let crops = try await catalog.reservoirCrops()
+        let crops = try await catalog.reservoirCounts()
         let offered = Int(try await catalog.metaValue(forKey: Self.offeredKey) ?? "0") ?? 0
-        let held = crops.filter(\.heldBack).count
-        return (crops.count - held, held, offered)
+        return (crops.total - crops.heldBack, crops.heldBack, offered)
     }
 
     /// A random square crop of `side` px (smaller for a smaller image: the largest multiple of
