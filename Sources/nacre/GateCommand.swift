@@ -27,25 +27,6 @@ struct GateCommand: ParsableCommand {
     @Option(help: "Compute threads.") var threads: Int?
     @Flag(help: "Print the verdict as one JSON object.") var json = false
 
-    /// The `--json` output.
-    struct Report: Encodable {
-        var championID: String
-        var challengerID: String
-        /// nil when not finite (the curves could not be compared).
-        var bdRatePercent: Double?
-        var marginPercent: Double
-        var promote: Bool
-        var summary: String
-        var crops: Int
-        var champion: RateDistortionCurve
-        var challenger: RateDistortionCurve
-
-        enum CodingKeys: String, CodingKey {
-            case championID = "champion_id", challengerID = "challenger_id", bdRatePercent = "bd_rate_percent"
-            case marginPercent = "margin_percent", promote, summary, crops, champion, challenger
-        }
-    }
-
     func validate() throws {
         guard margin.isFinite else { throw ValidationError("--margin must be a finite percentage") }
         guard parsedQualities != nil else { throw ValidationError("--qualities: give numbers separated by commas, e.g. 10,32,55,77,100") }
@@ -74,15 +55,12 @@ struct GateCommand: ParsableCommand {
         let summary = bd.map { String(format: "challenger BD-rate %+.2f %% vs champion (margin %+.2f %%): %@", $0, margin, promote ? "promoted" : "rejected") }
             ?? String(format: "the curves share no PSNR range (champion %.2f…%.2f dB, challenger %.2f…%.2f dB), so the BD-rate is undefined: rejected",
                       championCurve.psnr.min() ?? 0, championCurve.psnr.max() ?? 0, challengerCurve.psnr.min() ?? 0, challengerCurve.psnr.max() ?? 0)
-        let report = Report(
+        let report = GateReport(
             championID: SHA256.hash(championModel.decoderBytes()).hex, challengerID: SHA256.hash(challengerModel.decoderBytes()).hex,
             bdRatePercent: bd, marginPercent: margin, promote: promote, summary: summary, crops: crops.count,
             champion: championCurve, challenger: challengerCurve)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
-            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(String(decoding: try report.json(), as: UTF8.self))
         } else {
             print(report.summary + " (\(report.crops) crops)")
         }

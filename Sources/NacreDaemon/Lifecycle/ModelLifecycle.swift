@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Logging
 import NacreCatalog
+import NacreCodec
 import NacreEngine
 
 /// Scheduled re-training with a champion/challenger gate, inside the daemon (docs/PIPELINE.md,
@@ -346,7 +347,7 @@ public actor ModelLifecycle {
     /// when it won; the run finished.
     private func record(_ run: inout TrainingRunRecord, trained: (steps: Int, seconds: Double), folder: String) async throws {
         guard let output = FileManager.default.contents(atPath: folder + "/gate.out"),
-              let verdict = try? JSONDecoder().decode(GateVerdict.self, from: output) else {
+              let verdict = try? GateReport.decode(output) else {
             throw LifecycleError(.gate, "the gate's output \(folder)/gate.out is not its JSON verdict")
         }
         let champion = try await catalog.champion()
@@ -396,19 +397,6 @@ public actor ModelLifecycle {
         await cleanUp(run.id!)
         finishActive(run.id!)
         try await catalog.updateTrainingRun(run)
-    }
-
-    /// The part of `nacre gate --json` the daemon reads.
-    struct GateVerdict: Decodable {
-        var championID: String
-        var challengerID: String
-        var bdRatePercent: Double?
-        var promote: Bool
-        var summary: String
-
-        enum CodingKeys: String, CodingKey {
-            case championID = "champion_id", challengerID = "challenger_id", bdRatePercent = "bd_rate_percent", promote, summary
-        }
     }
 
     /// Deletes an ended run's folder (checkpoint, logs, challenger file) and its plan.
