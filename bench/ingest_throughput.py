@@ -175,7 +175,8 @@ log_level: {a.log_level}
         "pack_runs_seconds": [round(x, 2) for x in packs], "daemon_runs_seconds": [round(x[0], 2) for x in daemons],
     }
     print(json.dumps(result))
-    print(f"| {len(names)} × {a.side} px | {result['pack_images_per_second']} img/s ({pack_s:.1f} s) | "
+    size = "whole images" if a.side == 0 else f"{a.side} px"
+    print(f"| {len(names)} × {size} | {result['pack_images_per_second']} img/s ({pack_s:.1f} s) | "
           f"{result['daemon_images_per_second']} img/s ({daemon_s:.1f} s; encode {encoded_s:.1f} s, seal+verify+index "
           f"{daemon_s - encoded_s:.1f} s) | {100 * result['daemon_vs_pack']:.0f} % |")
 

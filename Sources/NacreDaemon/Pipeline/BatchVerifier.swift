@@ -69,44 +69,41 @@ enum BatchVerifier {
         for item in expected where !stored.contains(item.name) {
             problems.append("\(String(decoding: item.name, as: UTF8.self)) is missing from the archive")
         }
-        // Reading, hashing and entropy decoding run on all cores (the reader uses pread; the
-        // entropy decoder is integer code without shared state); pixel decodes use the engine,
-        // one at a time, after.
+        // Images checked by their latents run on all cores (the reader uses pread; the entropy
+        // decoder is integer code without shared state); pixel checks use the engine, one at a
+        // time, after. Nothing is held between the two passes, so a batch of large originals is
+        // never all in memory.
         let checks = Mutex([ImageCheck](repeating: .problem("not checked"), count: reader.images.count))
         // Latent digests were measured with the loaded model only.
         let sharedCodec = Unchecked(codec), digestsApply = codec === context.codec
+        let check: @Sendable (Int, Expected, SHA256Digest?) -> ImageCheck = { position, item, latentDigest in
+            checkImage(position: position, item: item, latentDigest: latentDigest, reader: reader, codec: sharedCodec.value,
+                       toleranceDB: toleranceDB, archiveID: archiveID, createdAt: createdAt)
+        }
         DispatchQueue.concurrentPerform(iterations: reader.images.count) { position in
             guard !stop.isRaised else { return }
-            let check = firstCheck(position: position, reader: reader, byName: byName, codec: sharedCodec.value,
-                                   digestsApply: digestsApply, decode: decode, archiveID: archiveID, createdAt: createdAt)
-            checks.withLock { $0[position] = check }
-        }
-        if stop.isRaised { throw PipelineError(.stopped, "stopping; archive \(archiveID) is verified at the next start") }
-        var images: [NacreCatalog.ImageRecord] = []
-        for (position, check) in checks.withLock({ $0 }).enumerated() {
-            switch check {
-            case .problem(let problem):
-                problems.append(problem)
-            case .verified(let row):
-                images.append(row)
-            case .needsPixels(let image, let original, let row):
-                if stop.isRaised { throw PipelineError(.stopped, "stopping; archive \(archiveID) is verified at the next start") }
-                let name = reader.images[position].displayName
-                do {
-                    let reference = try PNGReader.decode(original).pixels
-                    let restored = try ImageRestorer.restoredPixels(try ImageRestorer.decode(image, with: codec),
-                                                                    mode: ArchivedImageMode(record: image.record))
-                    let psnr = try PSNR(reference: reference, distorted: restored).decibels
-                    let recorded = Double(image.record.psnr)
-                    guard psnr == recorded || abs(psnr - recorded) <= toleranceDB else {
-                        problems.append(String(format: "%@: decodes to %.4f dB, %.4f dB was recorded at encode (tolerance %.4f dB)",
-                                               name, psnr, recorded, toleranceDB))
-                        continue
-                    }
-                    images.append(row)
-                } catch {
-                    problems.append("\(name): \(error)")
+            let listing = reader.images[position]
+            let result: ImageCheck
+            if let item = byName[listing.name] {
+                if let digest = item.latentDigest, digestsApply, !decode.decodesPixels(at: position) {
+                    result = check(position, item, digest)
+                } else {
+                    result = .needsPixels(item)
                 }
+            } else {
+                result = .problem("\(listing.displayName) is in the archive but not in the batch")
+            }
+            checks.withLock { $0[position] = result }
+        }
+        var images: [NacreCatalog.ImageRecord] = []
+        for (position, first) in checks.withLock({ $0 }).enumerated() {
+            if stop.isRaised { throw PipelineError(.stopped, "stopping; archive \(archiveID) is verified at the next start") }
+            var result = first
+            if case .needsPixels(let item) = first { result = check(position, item, nil) }
+            switch result {
+            case .problem(let problem): problems.append(problem)
+            case .verified(let row): images.append(row)
+            case .needsPixels: problems.append("\(reader.images[position].displayName) was not checked")
             }
         }
         guard problems.isEmpty else {
@@ -118,36 +115,45 @@ enum BatchVerifier {
         return Verified(archive: archive, images: images)
     }
 
-    /// One image after the checks that run in parallel.
-    private enum ImageCheck: @unchecked Sendable {
+    /// One image's outcome.
+    private enum ImageCheck: Sendable {
         case problem(String)
         /// Verified; the row to index.
         case verified(NacreCatalog.ImageRecord)
-        /// Still to be decoded to pixels and compared with the original's PSNR.
-        case needsPixels(ArchiveImage, original: [UInt8], row: NacreCatalog.ImageRecord)
+        /// To be decoded to pixels on the engine (second pass).
+        case needsPixels(Expected)
     }
 
-    /// Membership, the original's SHA-256 and, where chosen, the latent digest of one image.
-    private static func firstCheck(position: Int, reader: ArchiveReader, byName: [[UInt8]: Expected], codec: CodecModel,
-                                   digestsApply: Bool, decode: DaemonConfig.VerifyDecode, archiveID: String,
-                                   createdAt: Date) -> ImageCheck {
+    /// Reads one image and its original and checks the original's SHA-256; then compares the
+    /// entropy-decoded latents with `latentDigest`, or without one decodes the image and
+    /// compares its PSNR with the one recorded at encode.
+    private static func checkImage(position: Int, item: Expected, latentDigest: SHA256Digest?, reader: ArchiveReader,
+                                   codec: CodecModel, toleranceDB: Double, archiveID: String, createdAt: Date) -> ImageCheck {
         let listing = reader.images[position]
         let name = listing.displayName
-        guard let item = byName[listing.name] else { return .problem("\(name) is in the archive but not in the batch") }
         do {
             let image = try reader.readImage(at: position)
             let original = try ProcessingFolder.read(item.claimedPath, limit: Int.max)
             guard SHA256.hash(original) == image.record.originalSHA256 else {
                 return .problem("\(name): the original in \(item.claimedPath) is not the file that was encoded (SHA-256 differs)")
             }
+            if let latentDigest {
+                guard try ImageRestorer.latentDigest(image, with: codec) == latentDigest else {
+                    return .problem("\(name): its bitstream decodes to other latents than the PSNR was measured on at encode")
+                }
+            } else {
+                let reference = try PNGReader.decode(original).pixels
+                let restored = try ImageRestorer.restoredPixels(try ImageRestorer.decode(image, with: codec),
+                                                                mode: ArchivedImageMode(record: image.record))
+                let psnr = try PSNR(reference: reference, distorted: restored).decibels
+                let recorded = Double(image.record.psnr)
+                guard psnr == recorded || abs(psnr - recorded) <= toleranceDB else {
+                    return .problem(String(format: "%@: decodes to %.4f dB, %.4f dB was recorded at encode (tolerance %.4f dB)",
+                                           name, psnr, recorded, toleranceDB))
+                }
+            }
             var row = ArchiveIndexer.catalogImage(image, frame: listing.frame, archiveID: archiveID, encodedAt: createdAt)
             row.sourcePath = item.sourcePath
-            guard let encodedDigest = item.latentDigest, digestsApply, !decode.decodesPixels(at: position) else {
-                return .needsPixels(image, original: original, row: row)
-            }
-            guard try ImageRestorer.latentDigest(image, with: codec) == encodedDigest else {
-                return .problem("\(name): its bitstream decodes to other latents than the PSNR was measured on at encode")
-            }
             return .verified(row)
         } catch {
             return .problem("\(name): \(error)")

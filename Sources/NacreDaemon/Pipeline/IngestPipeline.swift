@@ -398,13 +398,13 @@ public actor IngestPipeline: DaemonPipeline {
         let path = row.claimedPath
         let rate = encodeRate(forSpool: row.spool)
         let limits = imageLimits
-        let packed: ImagePacker.Packed, pixels: PixelBuffer, packMS: Double
+        let packed: ImagePacker.Packed, pixels: PixelBuffer, packMS: Int
         let started = ContinuousClock.now
         let packing = Task {
             try await worker.perform { context in
                 let packStart = ContinuousClock.now
                 let (packed, pixels) = try context.pack(path: path, name: name, rate: rate, limits: limits)
-                return (packed, pixels, (ContinuousClock.now - packStart) / .milliseconds(1))
+                return (packed, pixels, Self.milliseconds(since: packStart))
             }
         }
         await claimAhead()
@@ -426,10 +426,9 @@ public actor IngestPipeline: DaemonPipeline {
         await lifecycle.reservoir.precut(claimedPath: path, sourceSHA256: record.originalSHA256.hex, pixels: pixels)
         batch?.add(name, rawBytes: Int64(record.width) * Int64(record.height) * Int64(record.channels) * (record.bitDepth == 16 ? 2 : 1),
                    latentDigest: packed.latentDigest)
-        let totalMS = (ContinuousClock.now - started) / .milliseconds(1)
         logger.debug("appended", metadata: ["name": "\(nameText)", "archive": "\(open.archiveID)",
                                             "psnr": "\(record.psnr)", "latent_bytes": "\(image.latentByteCount)",
-                                            "pack_ms": "\(Int(packMS))", "encode_step_ms": "\(Int(totalMS))"])
+                                            "pack_ms": "\(packMS)", "encode_step_ms": "\(Self.milliseconds(since: started))"])
         if let batch, batch.isFull(config.batching) { try await sealAndFinish() }
     }
 
