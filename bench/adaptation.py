@@ -21,21 +21,15 @@ import subprocess
 import sys
 import time
 
-from PIL import Image
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ingest_throughput import make_crops  # noqa: E402
 
 
 def batch_folder(work, size, kodak, bsds):
-    folder = os.path.join(work, f"batch-{size}")
     if size == 24:
         return kodak
-    os.makedirs(folder, exist_ok=True)
-    names = sorted(n for n in os.listdir(bsds) if n.lower().endswith((".jpg", ".png")))[:size]
-    if len(names) < size:
-        sys.exit(f"only {len(names)} images in {bsds}")
-    for name in names:
-        out = os.path.join(folder, os.path.splitext(name)[0] + ".png")
-        if not os.path.exists(out):
-            Image.open(os.path.join(bsds, name)).convert("RGB").save(out)
+    folder = os.path.join(work, f"batch-{size}")
+    make_crops(bsds, folder, size, 0)  # the first `size` photos, whole, as PNG
     return folder
 
 

@@ -30,11 +30,14 @@ import time
 from PIL import Image
 
 
-def request(sock_path, command, timeout=3600):
+def request(sock_path, command, timeout=3600, args=None):
+    message = {"id": 1, "command": command}
+    if args is not None:
+        message["args"] = args
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         s.connect(sock_path)
-        s.sendall((json.dumps({"id": 1, "command": command}) + "\n").encode())
+        s.sendall((json.dumps(message) + "\n").encode())
         data = b""
         while not data.endswith(b"\n"):
             chunk = s.recv(65536)

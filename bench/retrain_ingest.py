@@ -29,21 +29,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ingest_throughput import make_crops, request  # noqa: E402
 
 
-def request_args(sock_path, command, args, timeout=60):
-    import socket
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(sock_path)
-        s.sendall((json.dumps({"id": 1, "command": command, "args": args}) + "\n").encode())
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return json.loads(data)
-
-
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     repo = os.path.dirname(here)
@@ -114,7 +99,7 @@ log_level: info
         reservoir = status()["retrain"]["reservoir"]
         before = spool_and_seal(batch_names, "a-")
 
-        reply = request_args(sock, "retrain", {"budget_minutes": a.budget})
+        reply = request(sock, "retrain", 60, args={"budget_minutes": a.budget})
         if not reply.get("ok") or not reply["result"].get("started"):
             sys.exit(f"retrain did not start: {reply}")
         run_id = reply["result"]["run"]["id"]
