@@ -39,7 +39,7 @@ let package = Package(
         // The daemon: config, spool watcher, control socket, sd_notify, service; the ingest pipeline
         // (Pipeline/) and the collection commands (Commands/) on top of the store and catalog.
         .target(name: "NacreDaemon", dependencies: [
-            "NacreStore", "NacreCatalog", "NacreArchive", "NacreCodec", "NacreImage", "NacreEngine", "NacreFiles",
+            "NacreStore", "NacreCatalog", "NacreArchive", "NacreCodec", "NacreImage", "NacreEngine", "NacreFiles", "CLinux",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
@@ -64,7 +64,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "NacreDaemonTests", dependencies: ["NacreDaemon", "NacreTestSupport", "NacreStore", "NacreCatalog", "NacreArchive", "NacreCodec", "NacreImage", "NacreEngine"]),
+        .testTarget(name: "NacreDaemonTests", dependencies: ["NacreDaemon", "CLinux", "NacreTestSupport", "NacreStore", "NacreCatalog", "NacreArchive", "NacreCodec", "NacreImage", "NacreEngine"]),
         .testTarget(name: "NacreCLITests", dependencies: ["NacreTestSupport", "NacreArchive", "NacreCatalog", "NacreCodec", "NacreEngine", "NacreImage"]),
         // Test-only helpers (finding and running the built executable); no product uses it.
         .target(name: "NacreTestSupport"),

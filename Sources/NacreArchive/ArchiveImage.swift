@@ -15,6 +15,11 @@ public struct ArchiveImage: Hashable, Sendable {
     /// Total bytes of the latent bitstreams.
     public var latentByteCount: Int { bitstreams.reduce(0) { $0 + $1.count } }
 
+    /// SHA-256 of the frame content: two images with the same digest hold the same record,
+    /// bitstreams and alpha, so they decode alike. The daemon checks an image before its archive
+    /// is sealed and afterwards compares only this digest with the sealed frame's.
+    public var contentDigest: SHA256Digest { SHA256.hash(encodedContent()) }
+
     /// The zstd frame content: kind byte, record (length-prefixed), bitstreams, alpha.
     func encodedContent() -> [UInt8] {
         var record = ByteWriter(capacity: 80 + self.record.name.count)

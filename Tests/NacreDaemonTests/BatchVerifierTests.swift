@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NacreArchive
 import NacreCodec
 import NacreEngine
@@ -18,6 +19,8 @@ extension PipelineProcessTests {
             let context: CodecContext
             let path: String
             var expected: [BatchVerifier.Expected] = []
+            /// What the pipeline hands the early verifier for each image.
+            var earlyJobs: [EarlyVerifier.Job] = []
 
             init() throws {
                 context = CodecContext(engine: try Engine(threads: 1),
@@ -34,10 +37,16 @@ extension PipelineProcessTests {
                                                             limits: .default)
                     #expect(pixels == crop.pixels, "the source pixels come back with the packed image")
                     _ = try context.append(packed.image)
+                    earlyJobs.append(EarlyVerifier.Job(archiveID: "batch", image: packed.image, latentDigest: packed.latentDigest,
+                                                       reference: pixels, toleranceDB: 0.01))
                     expected.append(BatchVerifier.Expected(name: Array(crop.name.utf8), claimedPath: claimed,
                                                            sourcePath: folder.sub("inbox/" + crop.name), latentDigest: packed.latentDigest))
                 }
                 _ = try context.seal()
+            }
+
+            func earlyVerifier() -> EarlyVerifier {
+                EarlyVerifier(codec: context.codec, modelFrame: context.modelFrame, logger: Logger(label: "test"))
             }
 
             func verify(_ decode: DaemonConfig.VerifyDecode) throws -> BatchVerifier.Verified {
@@ -96,6 +105,64 @@ extension PipelineProcessTests {
             #expect(failure.description.contains(outcome.name), "\(failure.description)")
             #expect(failure.description.contains("other latents"))
             #expect(outcome.fullCount == 3 && outcome.everyImageChecked == 3 && outcome.afterRestart == 3)
+        }
+            /// Images checked before the seal are not decoded again: each sealed frame's content must
+        /// be the one that was checked. The checks themselves refuse other latents and a PSNR
+        /// that is not the recorded one.
+        @Test func earlyChecksStandInForDecodingAfterTheSeal() async throws {
+            struct Outcome: Sendable {
+                var checkedEarly: [Int]
+                var latentsOnly: Bool
+                var refused: [Bool]
+                var queued: Int
+                var failure: VerifierFailure?
+            }
+            let outcome = try await Self.offPoolResult {
+                var batch = try Batch()
+                let early = batch.earlyVerifier()
+                var checkedEarly: [Int] = []
+                // Every image pixel-checked early: a full verification decodes none of them.
+                for index in batch.expected.indices { batch.expected[index].early = early.check(batch.earlyJobs[index]) }
+                checkedEarly.append(try batch.verify(.full).checkedEarly)
+                // Checked by latents only: enough where the mode asks for no pixels (positions 1 and 2 of 3).
+                var latentsOnly = batch.earlyJobs[1]
+                latentsOnly.reference = nil
+                let latentOutcome = early.check(latentsOnly)
+                for index in batch.expected.indices {
+                    var job = batch.earlyJobs[index]
+                    job.reference = nil
+                    batch.expected[index].early = early.check(job)
+                }
+                checkedEarly.append(try batch.verify(.latents(pixelCheckEvery: 16)).checkedEarly)
+                checkedEarly.append(try batch.verify(.full).checkedEarly)
+
+                var otherLatents = batch.earlyJobs[0]
+                otherLatents.latentDigest = SHA256.hash(Array("not these latents".utf8))
+                var otherPSNR = batch.earlyJobs[0]
+                otherPSNR.image.record.psnr += 0.5
+                let refused = [early.check(otherLatents) == nil, early.check(otherPSNR) == nil]
+
+                // Through the queue: what passed comes back by name, once.
+                for job in batch.earlyJobs { early.submit(job) }
+                try early.waitForQueuedChecks()
+                let queued = early.take(archiveID: "batch").count + early.take(archiveID: "batch").count
+
+                // A sealed frame that is not the checked one fails the batch.
+                batch.expected[2].early = EarlyVerifier.Outcome(contentDigest: SHA256.hash(Array("another frame".utf8)), pixelsChecked: true)
+                var failure: VerifierFailure?
+                do { _ = try batch.verify(.full) } catch {
+                    failure = VerifierFailure(description: "\(error)", code: (error as? PipelineError)?.code)
+                }
+                return Outcome(checkedEarly: checkedEarly, latentsOnly: latentOutcome?.pixelsChecked == false,
+                               refused: refused, queued: queued, failure: failure)
+            }.get()
+            #expect(outcome.checkedEarly == [3, 2, 0], "position 0 is pixel-checked in the latents mode; full needs pixels everywhere")
+            #expect(outcome.latentsOnly)
+            #expect(outcome.refused == [true, true], "an early check passed other latents or another PSNR")
+            #expect(outcome.queued == 3)
+            let failure = try #require(outcome.failure, "a sealed frame other than the checked one passed")
+            #expect(failure.code == .verification)
+            #expect(failure.description.contains("differs from the one checked before the seal"), "\(failure.description)")
         }
     }
 }

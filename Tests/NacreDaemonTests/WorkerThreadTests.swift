@@ -1,11 +1,29 @@
+import CLinux
 import Foundation
+import Glibc
 import Synchronization
 import Testing
 @testable import NacreDaemon
 
 /// The codec worker's thread: jobs in submission order, all on one thread (the reason it
-/// exists), the ones submitted before `finish()` still run, later ones are dropped.
+/// exists), the ones submitted before `finish()` still run, later ones are dropped; a
+/// background thread runs at its own nice value, and only it.
 struct WorkerThreadTests {
+    @Sendable static func niceness() -> Int32 {
+        getpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(gettid()))
+    }
+
+    @Test func aBackgroundThreadRunsAtItsOwnNiceValue() async throws {
+        let niceness = Self.niceness
+        let background = WorkerThread(name: "test.background", niceness: 19)
+        let normal = WorkerThread(name: "test.normal")
+        defer { background.finish(); normal.finish() }
+        let inherited = niceness()
+        #expect(try await background.run { niceness() } == 19)
+        #expect(try await normal.run { niceness() } == inherited, "a thread without a niceness keeps its creator's")
+        #expect(niceness() == inherited, "the creating thread keeps its own")
+    }
+
     @Test func runsJobsInOrderOnOneThread() async throws {
         let worker = WorkerThread(name: "test.worker")
         let seen = Mutex<(order: [Int], threads: Set<UInt64>)>(([], []))

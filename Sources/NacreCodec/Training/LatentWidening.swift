@@ -1,19 +1,27 @@
 import NacreEngine
 
-/// Starts a model with more latent channels (M) from a trained one, so that the wider model
-/// computes exactly what the trained one did until training teaches it to use the new channels
-/// (function-preserving widening, as in Chen et al. 2016, "Net2Net").
+/// Starts a model with more latent channels (M) from a trained one: the trained model's M
+/// channels keep every weight, and the new channels start small but alive, so training can
+/// teach the model to use them.
 ///
-/// The trained model's M channels keep their weights. For the new channels:
-/// - g_a's last convolution gets its random initialisation scaled by `newAnalysisScale`, so the
-///   new latents start near zero and cost few bits;
-/// - the layers that read y (g_s's first transposed convolution and h_a's first convolution)
-///   get zero weights from them, so they do not change the image or z yet;
+/// For the new channels:
+/// - g_a's last convolution keeps its fresh random initialisation, so the new latents are
+///   nonzero after rounding at the trained quality levels;
+/// - g_s's first transposed convolution reads them through its random initialisation scaled by
+///   `newReaderScale`, so the image changes little at the start;
+/// - h_a's first convolution reads them through zero weights, so z does not change yet (its
+///   gradient is nonzero as soon as the new latents are);
 /// - h_s's last convolution and the per-level gains copy an existing channel's, so the new
 ///   channels start with plausible scales and quantiser steps.
 ///
-/// Why: the base model's quality saturates at high rates, the mark of a latent bottleneck, and
-/// widening M costs the decoder little (only g_s's first layer and h_s's last grow).
+/// Why not start them at zero on both sides (function-preserving, as in Net2Net): with zero
+/// readers and latents that round to zero, neither side of the new channels gets a gradient
+/// (straight-through rounding passes g_s's zero weights back; g_s's weights see ŷ = 0), and a
+/// run from base-v1 kept them dead (BENCHMARKS.md, "Widening the latent").
+///
+/// Why widen: base-v1 (M = 96 over 16×16×3 pixels, 8 : 1) saturates at high rates; a 96-term
+/// block PCA of Kodak, an oracle, reaches only 31.8 dB, and 192 terms 37.9 dB. Widening M costs
+/// the decoder little (only g_s's first layer and h_s's last grow).
 public enum LatentWidening {
     /// How the new part of a widened parameter starts.
     enum Fill {
@@ -22,8 +30,8 @@ public enum LatentWidening {
         case scaledInitialisation(Float)
     }
 
-    /// Scale of the new channels' random analysis weights.
-    public static let newAnalysisScale: Float = 0.1
+    /// Scale of g_s's random weights that read the new channels.
+    public static let newReaderScale: Float = 0.1
 
     /// Copies `source`'s parameters into `target`, which must have the same N and levels and an
     /// M at least as large.
@@ -47,8 +55,9 @@ public enum LatentWidening {
     }
 
     static func fill(for name: String) -> Fill {
-        if name.hasPrefix("g_s.0.") || name.hasPrefix("h_a.0.") { return .zero }
-        if name.hasPrefix("g_a.6.") { return .scaledInitialisation(newAnalysisScale) }
+        if name.hasPrefix("h_a.0.") { return .zero }
+        if name.hasPrefix("g_s.0.") { return .scaledInitialisation(newReaderScale) }
+        if name.hasPrefix("g_a.6.") { return .scaledInitialisation(1) }
         return .copyExisting
     }
 

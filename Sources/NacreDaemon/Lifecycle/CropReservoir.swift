@@ -36,6 +36,11 @@ actor CropReservoir {
     private let catalog: Catalog
     private let logger: Logger
     private let queue = DispatchQueue(label: "nacre.reservoir", qos: .utility)
+    /// Writes the crops cut at encode time at the lowest priority: they are not needed before the
+    /// seal, and at normal priority they took CPU time from the encoder.
+    private let precutWriter = WorkerThread(name: "nacre.reservoir.precut", niceness: 19)
+
+    deinit { precutWriter.finish() }
     private let random: @Sendable (Int) -> Int
     /// Crops cut at encode time from the pixels the encoder decoded, by claimed path, until
     /// their offer uses or discards them (``precut(claimedPath:sourceSHA256:pixels:)``).
@@ -133,8 +138,8 @@ actor CropReservoir {
         }
         let heldBack = ReservoirSampler.isHeldBack(sourceSHA256: sourceSHA256, percent: settings.holdoutPercent)
         let path = (heldBack ? holdoutFolder : trainingFolder) + "/" + String(sourceSHA256.prefix(16)) + "-p\(offered + encodedSinceOffer).png"
-        let write = Task { [queue] in
-            try await Self.onQueue(queue) {
+        let write = Task { [precutWriter] in
+            try await precutWriter.run {
                 try AtomicFile.write(try PNGWriter.encode(crop, layout: PNGLayout(channels: .rgb), fast: true), to: path,
                                      mode: 0o600, durable: false)
             }

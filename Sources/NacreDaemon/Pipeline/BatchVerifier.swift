@@ -12,7 +12,9 @@ import Synchronization
 /// holds exactly the batch's images, each original is byte-identical to what was encoded
 /// (SHA-256), and each image decodes to the PSNR recorded at encode (within the tolerance) or,
 /// with `verify.decode: latents`, to exactly the latents that PSNR was measured on (see
-/// ``DaemonConfig/VerifyDecode``).
+/// ``DaemonConfig/VerifyDecode``). An image the ``EarlyVerifier`` already checked that way
+/// before the seal is not decoded again: its sealed frame's content must have the digest of the
+/// content that was checked.
 ///
 /// Runs on the ``CodecWorker``'s queue (it decodes every image).
 enum BatchVerifier {
@@ -25,12 +27,16 @@ enum BatchVerifier {
         var sourcePath: String
         /// The ``LatentDigest`` measured at encode, when this process encoded it.
         var latentDigest: SHA256Digest?
+        /// The image's check before the seal, when it passed one.
+        var early: EarlyVerifier.Outcome?
     }
 
     /// A verified archive, ready to index.
     struct Verified: Sendable {
         var archive: ArchiveRecord
         var images: [NacreCatalog.ImageRecord]
+        /// How many images were judged by their check before the seal (not decoded again).
+        var checkedEarly: Int
     }
 
     /// Verifies the archive at `path`; throws ``PipelineError`` `.verification` naming every
@@ -74,10 +80,10 @@ enum BatchVerifier {
         // time, after. Nothing is held between the two passes, so a batch of large originals is
         // never all in memory.
         let checks = Mutex([ImageCheck](repeating: .problem("not checked"), count: reader.images.count))
-        // Latent digests were measured with the loaded model only.
+        // Latent digests and early checks were made with the loaded model only.
         let sharedCodec = Unchecked(codec), digestsApply = codec === context.codec
-        let check: @Sendable (Int, Expected, SHA256Digest?) -> ImageCheck = { position, item, latentDigest in
-            checkImage(position: position, item: item, latentDigest: latentDigest, reader: reader, codec: sharedCodec.value,
+        let check: @Sendable (Int, Expected, Evidence) -> ImageCheck = { position, item, evidence in
+            checkImage(position: position, item: item, evidence: evidence, reader: reader, codec: sharedCodec.value,
                        toleranceDB: toleranceDB, archiveID: archiveID, createdAt: createdAt)
         }
         DispatchQueue.concurrentPerform(iterations: reader.images.count) { position in
@@ -85,8 +91,11 @@ enum BatchVerifier {
             let listing = reader.images[position]
             let result: ImageCheck
             if let item = byName[listing.name] {
-                if let digest = item.latentDigest, digestsApply, !decode.decodesPixels(at: position) {
-                    result = check(position, item, digest)
+                let needsPixels = decode.decodesPixels(at: position)
+                if digestsApply, let early = item.early, early.pixelsChecked || !needsPixels {
+                    result = check(position, item, .checkedContent(early.contentDigest))
+                } else if let digest = item.latentDigest, digestsApply, !needsPixels {
+                    result = check(position, item, .latents(digest))
                 } else {
                     result = .needsPixels(item)
                 }
@@ -99,7 +108,7 @@ enum BatchVerifier {
         for (position, first) in checks.withLock({ $0 }).enumerated() {
             if stop.isRaised { throw PipelineError(.stopped, "stopping; archive \(archiveID) is verified at the next start") }
             var result = first
-            if case .needsPixels(let item) = first { result = check(position, item, nil) }
+            if case .needsPixels(let item) = first { result = check(position, item, .pixels) }
             switch result {
             case .problem(let problem): problems.append(problem)
             case .verified(let row): images.append(row)
@@ -112,7 +121,11 @@ enum BatchVerifier {
         let archive = ArchiveRecord(id: archiveID, path: path, bytes: Int64(clamping: reader.fileSize),
                                     modelID: ArchiveIndexer.catalogModelID(manifest).id, createdAt: createdAt,
                                     verifiedAt: Date(), state: .verified)
-        return Verified(archive: archive, images: images)
+        let checkedEarly = reader.images.indices.filter { position in
+            guard digestsApply, let early = byName[reader.images[position].name]?.early else { return false }
+            return early.pixelsChecked || !decode.decodesPixels(at: position)
+        }.count
+        return Verified(archive: archive, images: images, checkedEarly: checkedEarly)
     }
 
     /// One image's outcome.
@@ -124,10 +137,19 @@ enum BatchVerifier {
         case needsPixels(Expected)
     }
 
-    /// Reads one image and its original and checks the original's SHA-256; then compares the
-    /// entropy-decoded latents with `latentDigest`, or without one decodes the image and
-    /// compares its PSNR with the one recorded at encode.
-    private static func checkImage(position: Int, item: Expected, latentDigest: SHA256Digest?, reader: ArchiveReader,
+    /// What an image is judged by, besides its original's SHA-256.
+    private enum Evidence {
+        /// Its sealed frame's content digest must be that of the content checked before the seal.
+        case checkedContent(SHA256Digest)
+        /// Its entropy-decoded latents must have the digest measured at encode.
+        case latents(SHA256Digest)
+        /// It is decoded, and its PSNR must be the one recorded at encode.
+        case pixels
+    }
+
+    /// Reads one image and its original and checks the original's SHA-256, then the image by
+    /// `evidence`.
+    private static func checkImage(position: Int, item: Expected, evidence: Evidence, reader: ArchiveReader,
                                    codec: CodecModel, toleranceDB: Double, archiveID: String, createdAt: Date) -> ImageCheck {
         let listing = reader.images[position]
         let name = listing.displayName
@@ -137,26 +159,41 @@ enum BatchVerifier {
             guard SHA256.hash(original) == image.record.originalSHA256 else {
                 return .problem("\(name): the original in \(item.claimedPath) is not the file that was encoded (SHA-256 differs)")
             }
-            if let latentDigest {
-                guard try ImageRestorer.latentDigest(image, with: codec) == latentDigest else {
-                    return .problem("\(name): its bitstream decodes to other latents than the PSNR was measured on at encode")
-                }
-            } else {
-                let reference = try PNGReader.decode(original).pixels
-                let restored = try ImageRestorer.restoredPixels(try ImageRestorer.decode(image, with: codec),
-                                                                mode: ArchivedImageMode(record: image.record))
-                let psnr = try PSNR(reference: reference, distorted: restored).decibels
-                let recorded = Double(image.record.psnr)
-                guard psnr == recorded || abs(psnr - recorded) <= toleranceDB else {
-                    return .problem(String(format: "%@: decodes to %.4f dB, %.4f dB was recorded at encode (tolerance %.4f dB)",
-                                           name, psnr, recorded, toleranceDB))
-                }
+            let problem: String?
+            switch evidence {
+            case .checkedContent(let digest):
+                problem = image.contentDigest == digest ? nil : "its sealed frame differs from the one checked before the seal"
+            case .latents(let digest):
+                problem = try latentProblem(image, codec: codec, latentDigest: digest)
+            case .pixels:
+                problem = try pixelProblem(image, reference: try PNGReader.decode(original).pixels, codec: codec,
+                                           toleranceDB: toleranceDB)
             }
+            if let problem { return .problem("\(name): \(problem)") }
             var row = ArchiveIndexer.catalogImage(image, frame: listing.frame, archiveID: archiveID, encodedAt: createdAt)
             row.sourcePath = item.sourcePath
             return .verified(row)
         } catch {
             return .problem("\(name): \(error)")
         }
+    }
+
+    /// Why `image`'s bitstream does not decode to the latents with `latentDigest`, or nil.
+    static func latentProblem(_ image: ArchiveImage, codec: CodecModel, latentDigest: SHA256Digest) throws -> String? {
+        try ImageRestorer.latentDigest(image, with: codec) == latentDigest
+            ? nil : "its bitstream decodes to other latents than the PSNR was measured on at encode"
+    }
+
+    /// Why `image` does not decode to the PSNR against `reference` (the original's pixels) that
+    /// its record holds, within `toleranceDB`, or nil.
+    static func pixelProblem(_ image: ArchiveImage, reference: PixelBuffer, codec: CodecModel, toleranceDB: Double) throws -> String? {
+        let restored = try ImageRestorer.restoredPixels(try ImageRestorer.decode(image, with: codec),
+                                                        mode: ArchivedImageMode(record: image.record))
+        let psnr = try PSNR(reference: reference, distorted: restored).decibels
+        let recorded = Double(image.record.psnr)
+        guard psnr == recorded || abs(psnr - recorded) <= toleranceDB else {
+            return String(format: "decodes to %.4f dB, %.4f dB was recorded at encode (tolerance %.4f dB)", psnr, recorded, toleranceDB)
+        }
+        return nil
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Logging
 import NacreArchive
 import NacreCodec
 import NacreEngine
@@ -19,14 +20,17 @@ final class CodecWorker: @unchecked Sendable {
     /// Catalog id of the model: lower-case hex SHA-256 of the model frame archives carry (its
     /// decoder bytes, with the denoiser block when one is stored).
     let modelID: String
+    /// Checks the open batch's images while the next ones encode.
+    let early: EarlyVerifier
     private let queue: WorkerThread
     private let context: CodecContext
 
-    private init(queue: WorkerThread, context: CodecContext) {
+    private init(queue: WorkerThread, context: CodecContext, logger: Logger) {
         self.queue = queue
         self.context = context
         modelPath = context.modelPath
         modelID = context.modelDigest.hex
+        early = EarlyVerifier(codec: context.codec, modelFrame: context.modelFrame, logger: logger)
     }
 
     /// Loads the model on a new queue. Throws ``PipelineError`` `.model` when it cannot be read
@@ -34,7 +38,8 @@ final class CodecWorker: @unchecked Sendable {
     /// cannot be interrupted, and the process is on its way out).
     /// With `storesBuiltInDenoiser`, archives carry the built-in denoiser when the model's decoder
     /// is the one it was trained for (the built-in base model).
-    static func start(modelPath: String, threads: Int, storesBuiltInDenoiser: Bool, stop: StopFlag) async throws -> CodecWorker {
+    static func start(modelPath: String, threads: Int, storesBuiltInDenoiser: Bool, stop: StopFlag,
+                      logger: Logger) async throws -> CodecWorker {
         let queue = WorkerThread(name: "nacre.codec")
         let outcome = LoadOutcome()
         queue.async {
@@ -60,7 +65,7 @@ final class CodecWorker: @unchecked Sendable {
             })
         }
         while true {
-            if let result = outcome.value { return CodecWorker(queue: queue, context: try result.get().value) }
+            if let result = outcome.value { return CodecWorker(queue: queue, context: try result.get().value, logger: logger) }
             if stop.isRaised { throw PipelineError(.stopped, "stopping before the model finished loading") }
             try? await Task.sleep(for: .milliseconds(50))
         }
@@ -69,16 +74,10 @@ final class CodecWorker: @unchecked Sendable {
     /// Runs `body` on the worker's queue with the context and returns its result.
     func perform<T: Sendable>(_ body: @escaping @Sendable (CodecContext) throws -> T) async throws -> T {
         let context = Unchecked(self.context)
-        return try await Self.run(on: queue) { try body(context.value) }
+        return try await queue.run { try body(context.value) }
     }
 
     deinit { queue.finish() }
-
-    private static func run<T: Sendable>(on queue: WorkerThread, _ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try body() }) }
-        }
-    }
 }
 
 /// The model load's result, handed from the queue to the waiting task.

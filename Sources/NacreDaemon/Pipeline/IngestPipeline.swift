@@ -194,8 +194,7 @@ public actor IngestPipeline: DaemonPipeline {
                                                            catalog: catalog, logger: logger)
         let worker: CodecWorker
         do {
-            worker = try await CodecWorker.start(modelPath: modelPath, threads: config.threads,
-                                                 storesBuiltInDenoiser: config.storesBuiltInDenoiser, stop: stop)
+            worker = try await startWorker(modelPath: modelPath)
         } catch let error as PipelineError where error.code == .model && modelPath != configured {
             // A promoted champion that no longer loads must not stop ingest: back to the configured model.
             logger.error("cannot load the champion promoted by re-training; using the configured model: \(error)",
@@ -203,8 +202,7 @@ public actor IngestPipeline: DaemonPipeline {
             await record(.error, "model.champion_unusable", "\(error); the configured model \(configured) is used", subject: modelPath)
             try await catalog.setMetaValue(nil, forKey: ModelLifecycle.promotedOverKey)
             modelPath = configured
-            worker = try await CodecWorker.start(modelPath: modelPath, threads: config.threads,
-                                                 storesBuiltInDenoiser: config.storesBuiltInDenoiser, stop: stop)
+            worker = try await startWorker(modelPath: modelPath)
         }
         if var known = try await catalog.model(id: worker.modelID) {
             if known.filePath != modelPath {
@@ -265,13 +263,17 @@ public actor IngestPipeline: DaemonPipeline {
         return false
     }
 
+    private func startWorker(modelPath: String) async throws -> CodecWorker {
+        try await CodecWorker.start(modelPath: modelPath, threads: config.threads,
+                                    storesBuiltInDenoiser: config.storesBuiltInDenoiser, stop: stop, logger: logger)
+    }
+
     /// Between batches, loads a champion that re-training promoted; the open batch (if any)
     /// keeps the model it started with, and old archives keep their own decoders.
     private func adoptPromotedChampion() async throws -> Bool {
         guard batch == nil, let current = worker, let next = await lifecycle.pendingChampion(current: current.modelID) else { return false }
         do {
-            worker = try await CodecWorker.start(modelPath: next.path, threads: config.threads,
-                                                 storesBuiltInDenoiser: config.storesBuiltInDenoiser, stop: stop)
+            worker = try await startWorker(modelPath: next.path)
             logger.notice("new batches use the promoted champion", metadata: ["model": "\(next.id)", "path": "\(next.path)"])
         } catch let error as PipelineError where error.code == .model {
             logger.error("cannot load the promoted champion; new batches keep the current model: \(error)")
@@ -418,6 +420,12 @@ public actor IngestPipeline: DaemonPipeline {
         let image = packed.image
         let open = try await openBatch()
         _ = try await worker.perform { try $0.append(image) }
+        if open.adaptation == nil {  // an adapted batch's archive is written again with another decoder
+            worker.early.submit(EarlyVerifier.Job(
+                archiveID: open.archiveID, image: image, latentDigest: packed.latentDigest,
+                reference: config.verifyDecode.decodesPixels(at: open.imageCount) ? pixels : nil,
+                toleranceDB: config.verifyToleranceDB))
+        }
         // Committed while the next image encodes (or before the seal): until the batch is sealed
         // its frames live in a temporary file that recovery discards, so a row that still says
         // `claimed` is encoded again exactly as an `appended` one would be.
@@ -521,10 +529,11 @@ public actor IngestPipeline: DaemonPipeline {
         // Rows lag behind the archive row when a crash fell between the two writes.
         try await catalog.transitionIngestBatch(archiveID, from: .appended, to: .sealed)
         let rows = try await catalog.ingestRows(batch: archiveID).filter { !$0.state.isFinal }
+        let early = worker.early.take(archiveID: archiveID)
         let expected = rows.map {
             let name = Array(ProcessingFolder.fileName(of: $0.claimedPath).utf8)
             return BatchVerifier.Expected(name: name, claimedPath: $0.claimedPath, sourcePath: $0.originalPath,
-                                          latentDigest: latentDigests[name])
+                                          latentDigest: latentDigests[name], early: early[name])
         }
         let path = archive.path
         let tolerance = config.verifyToleranceDB, decode = config.verifyDecode
@@ -555,7 +564,7 @@ public actor IngestPipeline: DaemonPipeline {
         archive.modelID = verified.archive.modelID
         try await catalog.indexArchive(archive, images: verified.images)
         logger.info("archive verified and indexed", metadata: [
-            "archive": "\(archiveID)", "images": "\(verified.images.count)",
+            "archive": "\(archiveID)", "images": "\(verified.images.count)", "checked_early": "\(verified.checkedEarly)",
             "verify_ms": "\(verifyMS)", "index_ms": "\(Self.milliseconds(since: indexStart))"])
         await record(.info, "archive.indexed", "sealed, verified and indexed \(verified.images.count) images", subject: archiveID)
         try await finishOriginals(try await catalog.ingestRows(batch: archiveID).filter { $0.state == .indexed })

@@ -1,5 +1,7 @@
+import CLinux
 import Dispatch
 import Foundation
+import Glibc
 import Synchronization
 
 /// A serial queue that always runs its jobs on the same thread.
@@ -16,9 +18,15 @@ final class WorkerThread: Sendable {
 
     private let jobs = Jobs()
 
-    init(name: String) {
+    /// - Parameter niceness: the thread's own nice value (0…19), for background work that should
+    ///   only use CPU time the encoder leaves idle. Threads it starts (OpenMP's) inherit it.
+    init(name: String, niceness: Int32 = 0) {
         let jobs = self.jobs
         let thread = Thread {
+            if niceness > 0 {
+                // Linux keeps a nice value per thread; failure only means normal priority.
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(gettid()), niceness)
+            }
             while true {
                 jobs.available.wait()
                 let next: (@Sendable () -> Void)? = jobs.state.withLock { state in
@@ -40,6 +48,13 @@ final class WorkerThread: Sendable {
             return !state.finished
         }
         if accepted { jobs.available.signal() }
+    }
+
+    /// Runs `body` on the thread (after every job submitted before it) and returns its result.
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            async { continuation.resume(with: Result { try body() }) }
+        }
     }
 
     /// Lets the thread end once the jobs already submitted have run; later jobs are dropped.
