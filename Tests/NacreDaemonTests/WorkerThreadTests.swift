@@ -1,27 +1,24 @@
 import CLinux
 import Foundation
-import Glibc
 import Synchronization
 import Testing
 @testable import NacreDaemon
 
 /// The codec worker's thread: jobs in submission order, all on one thread (the reason it
 /// exists), the ones submitted before `finish()` still run, later ones are dropped; a
-/// background thread runs at its own nice value, and only it.
+/// background thread runs under SCHED_IDLE, and only it.
 struct WorkerThreadTests {
-    @Sendable static func niceness() -> Int32 {
-        getpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(gettid()))
-    }
+    static let schedIdle: Int32 = 5
 
-    @Test func aBackgroundThreadRunsAtItsOwnNiceValue() async throws {
-        let niceness = Self.niceness
-        let background = WorkerThread(name: "test.background", niceness: 19)
+    @Test func aBackgroundThreadRunsUnderTheIdlePolicy() async throws {
+        let background = WorkerThread(name: "test.background", background: true)
         let normal = WorkerThread(name: "test.normal")
         defer { background.finish(); normal.finish() }
-        let inherited = niceness()
-        #expect(try await background.run { niceness() } == 19)
-        #expect(try await normal.run { niceness() } == inherited, "a thread without a niceness keeps its creator's")
-        #expect(niceness() == inherited, "the creating thread keeps its own")
+        let own = nacre_sched_policy()
+        #expect(own != Self.schedIdle)
+        #expect(try await background.run { nacre_sched_policy() } == Self.schedIdle)
+        #expect(try await normal.run { nacre_sched_policy() } == own, "a thread that is not background keeps its creator's policy")
+        #expect(nacre_sched_policy() == own, "the creating thread keeps its own")
     }
 
     @Test func runsJobsInOrderOnOneThread() async throws {

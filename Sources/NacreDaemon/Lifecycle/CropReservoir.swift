@@ -36,9 +36,9 @@ actor CropReservoir {
     private let catalog: Catalog
     private let logger: Logger
     private let queue = DispatchQueue(label: "nacre.reservoir", qos: .utility)
-    /// Writes the crops cut at encode time at the lowest priority: they are not needed before the
-    /// seal, and at normal priority they took CPU time from the encoder.
-    private let precutWriter = WorkerThread(name: "nacre.reservoir.precut", niceness: 19)
+    /// Writes the crops cut at encode time in CPU time the encoder leaves idle: they are not
+    /// needed before the seal, and at normal priority they took CPU time from the encoder.
+    private let precutWriter = WorkerThread(name: "nacre.reservoir.precut", background: true)
 
     deinit { precutWriter.finish() }
     private let random: @Sendable (Int) -> Int

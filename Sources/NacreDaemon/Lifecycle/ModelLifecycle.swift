@@ -12,7 +12,7 @@ import NacreEngine
 ///
 /// A run fine-tunes the champion on the reservoir's training crops (`nacre train --init`),
 /// exports the challenger with an int8 decoder (`nacre export-model`) and judges it on the
-/// held-back crops (`nacre gate`), each in a child process at `nice 19`, so ingest keeps its
+/// held-back crops (`nacre gate`), each in a child process under SCHED_IDLE (`chrt --idle`), so ingest keeps its
 /// cores and a crash of the child never touches the daemon. Every step's state is in the
 /// catalog (`training_runs`, the run's plan in the key/value store): a daemon stop sends SIGTERM
 /// to the child (the trainer checkpoints) and marks the run `interrupted`; the next start resumes

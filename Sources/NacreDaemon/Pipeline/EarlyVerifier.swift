@@ -7,8 +7,8 @@ import NacreImage
 import NacreStore
 import Synchronization
 
-/// Checks each image of the open batch as soon as it is appended, on a thread at the lowest
-/// priority, so that most of a batch's verification is done by the time it is sealed.
+/// Checks each image of the open batch as soon as it is appended, on a thread under SCHED_IDLE,
+/// so that most of a batch's verification is done by the time it is sealed.
 ///
 /// Why: encoding leaves about a quarter of both cores idle (its single-threaded steps: PNG
 /// decoding, entropy coding, MS-SSIM), while verification after the seal held up the whole
@@ -42,8 +42,6 @@ final class EarlyVerifier: Sendable {
         var toleranceDB: Double
     }
 
-    /// The thread's nice value: it takes only CPU time the encoder leaves idle.
-    static let niceness: Int32 = 19
     /// Queued jobs at most (each holds a bitstream, tens of kilobytes).
     static let maxPendingJobs = 1024
     /// Queued pixel checks at most: each holds an original's pixels.
@@ -78,7 +76,7 @@ final class EarlyVerifier: Sendable {
     ///   - modelFrame: what the batch archives carry as their model frame (the pixel checks
     ///     decode with a model loaded from it, as after the seal).
     init(codec: CodecModel, modelFrame: [UInt8], logger: Logger) {
-        thread = WorkerThread(name: "nacre.verify.early", niceness: Self.niceness)
+        thread = WorkerThread(name: "nacre.verify.early", background: true)
         self.codec = Unchecked(codec)
         self.modelFrame = modelFrame
         self.logger = logger

@@ -1,7 +1,6 @@
 import CLinux
 import Dispatch
 import Foundation
-import Glibc
 import Synchronization
 
 /// A serial queue that always runs its jobs on the same thread.
@@ -18,15 +17,13 @@ final class WorkerThread: Sendable {
 
     private let jobs = Jobs()
 
-    /// - Parameter niceness: the thread's own nice value (0…19), for background work that should
-    ///   only use CPU time the encoder leaves idle. Threads it starts (OpenMP's) inherit it.
-    init(name: String, niceness: Int32 = 0) {
+    /// - Parameter background: run under SCHED_IDLE, for work that should only use CPU time the
+    ///   encoder leaves idle (threads it starts, OpenMP's, inherit the policy).
+    init(name: String, background: Bool = false) {
         let jobs = self.jobs
         let thread = Thread {
-            if niceness > 0 {
-                // Linux keeps a nice value per thread; failure only means normal priority.
-                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(gettid()), niceness)
-            }
+            // Failure only means normal priority.
+            if background { _ = nacre_sched_idle() }
             while true {
                 jobs.available.wait()
                 let next: (@Sendable () -> Void)? = jobs.state.withLock { state in
