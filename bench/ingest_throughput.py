@@ -47,6 +47,41 @@ def request(sock_path, command, timeout=3600, args=None):
     return json.loads(data)
 
 
+def prepare_daemon(d, batch_images, extra):
+    """A fresh daemon folder `d` with its nacre.yaml: one spool, batches of up to `batch_images`,
+    quick spool watching; `extra`: more YAML lines (encode, retrain, log level...)."""
+    shutil.rmtree(d, ignore_errors=True)
+    for sub in ["inbox", "staging", "archives", "quarantine", "state", "restore"]:
+        os.makedirs(os.path.join(d, sub))
+    with open(os.path.join(d, "nacre.yaml"), "w") as f:
+        f.write(f"""spools: [{{name: main, inbox: inbox}}]
+archive_dir: archives
+state_dir: state
+quarantine_dir: quarantine
+restore_roots: [restore]
+socket: {{path: s.sock}}
+batch: {{max_images: {batch_images}, max_raw_bytes: 64 GiB, max_age_seconds: 86400}}
+watch: {{stability_seconds: 1, rescan_interval_seconds: 5}}
+""" + extra)
+
+
+def start_daemon(nacre, d):
+    """Starts `nacre daemon` on `d`'s config (output in d/daemon.log); returns the process and
+    its socket path once its pipeline runs. Stop it with SIGTERM."""
+    sock = os.path.join(d, "s.sock")
+    log = open(os.path.join(d, "daemon.log"), "w")
+    daemon = subprocess.Popen([nacre, "daemon", "--config", os.path.join(d, "nacre.yaml")], stdout=log, stderr=log)
+    while True:
+        try:
+            if request(sock, "status", 5)["result"].get("pipeline") == "running":
+                return daemon, sock
+        except OSError:
+            pass
+        if daemon.poll() is not None:
+            sys.exit(f"the daemon exited; see {d}/daemon.log")
+        time.sleep(0.2)
+
+
 def make_crops(source, out, count, side):
     os.makedirs(out, exist_ok=True)
     names = sorted(n for n in os.listdir(source) if n.lower().endswith((".jpg", ".png")))[:count]
@@ -110,38 +145,14 @@ def main():
 
     def run_daemon():
         d = os.path.join(a.work, "daemon")
-        shutil.rmtree(d, ignore_errors=True)
-        for sub in ["inbox", "staging", "archives", "quarantine", "state", "restore"]:
-            os.makedirs(os.path.join(d, sub))
-        with open(os.path.join(d, "nacre.yaml"), "w") as f:
-            f.write(f"""spools: [{{name: main, inbox: inbox}}]
-archive_dir: archives
-state_dir: state
-quarantine_dir: quarantine
-restore_roots: [restore]
-socket: {{path: s.sock}}
-batch: {{max_images: {a.images + 1}, max_raw_bytes: 64 GiB, max_age_seconds: 86400}}
-encode: {{quality: {a.quality}, threads: {a.threads}}}
-watch: {{stability_seconds: 1, rescan_interval_seconds: 5}}
-log_level: {a.log_level}
-""")
-            if a.verify_decode == "latents":
-                f.write(f"verify: {{decode: latents, pixel_check_every: {a.pixel_check_every}}}\n")
+        extra = f"encode: {{quality: {a.quality}, threads: {a.threads}}}\nlog_level: {a.log_level}\n"
+        if a.verify_decode == "latents":
+            extra += f"verify: {{decode: latents, pixel_check_every: {a.pixel_check_every}}}\n"
+        prepare_daemon(d, a.images + 1, extra)
         for n in names:
             os.link(os.path.join(crops, n), os.path.join(d, "staging", n))
-        sock = os.path.join(d, "s.sock")
-        log = open(os.path.join(d, "daemon.log"), "w")
-        daemon = subprocess.Popen([a.nacre, "daemon", "--config", os.path.join(d, "nacre.yaml")], stdout=log, stderr=log)
+        daemon, sock = start_daemon(a.nacre, d)
         try:
-            while True:
-                try:
-                    if request(sock, "status", 5)["result"].get("pipeline") == "running":
-                        break
-                except OSError:
-                    pass
-                if daemon.poll() is not None:
-                    sys.exit(f"the daemon exited; see {d}/daemon.log")
-                time.sleep(0.2)
             t0 = time.monotonic()
             for n in names:
                 os.rename(os.path.join(d, "staging", n), os.path.join(d, "inbox", n))

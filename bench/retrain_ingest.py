@@ -19,14 +19,12 @@ Usage: bench/retrain_ingest.py [--images 150] [--seed 60] [--side 256] [--budget
 import argparse
 import json
 import os
-import shutil
 import signal
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ingest_throughput import make_crops, request  # noqa: E402
+from ingest_throughput import make_crops, prepare_daemon, request, start_daemon  # noqa: E402
 
 
 def main():
@@ -48,26 +46,12 @@ def main():
     names = make_crops(a.source, crops, a.seed + a.images, a.side)[: a.seed + a.images]
     seed_names, batch_names = names[: a.seed], names[a.seed:]
     d = os.path.join(a.work, "daemon")
-    shutil.rmtree(d, ignore_errors=True)
-    for sub in ["inbox", "staging", "archives", "quarantine", "state", "restore"]:
-        os.makedirs(os.path.join(d, sub))
     model = f"model: {os.path.abspath(a.model)}" if a.model else ""
-    with open(os.path.join(d, "nacre.yaml"), "w") as f:
-        f.write(f"""spools: [{{name: main, inbox: inbox}}]
-archive_dir: archives
-state_dir: state
-quarantine_dir: quarantine
-restore_roots: [restore]
-socket: {{path: s.sock}}
-batch: {{max_images: {a.images + a.seed + 1}, max_raw_bytes: 64 GiB, max_age_seconds: 86400}}
-encode: {{quality: 50, threads: {a.threads} {"," + model if model else ""}}}
-watch: {{stability_seconds: 1, rescan_interval_seconds: 5}}
+    prepare_daemon(d, a.images + a.seed + 1, f"""encode: {{quality: 50, threads: {a.threads} {"," + model if model else ""}}}
 retrain: {{schedule: "off", reservoir_crops: 4096, crop_side: {a.side}, holdout_percent: 10, threads: 1}}
 log_level: info
 """)
-    sock = os.path.join(d, "s.sock")
-    log = open(os.path.join(d, "daemon.log"), "w")
-    daemon = subprocess.Popen([a.nacre, "daemon", "--config", os.path.join(d, "nacre.yaml")], stdout=log, stderr=log)
+    daemon, sock = start_daemon(a.nacre, d)
 
     def status():
         return request(sock, "status", 30)["result"]
@@ -86,15 +70,6 @@ log_level: info
         return time.monotonic() - t0
 
     try:
-        while True:
-            try:
-                if status().get("pipeline") == "running":
-                    break
-            except OSError:
-                pass
-            if daemon.poll() is not None:
-                sys.exit(f"the daemon exited; see {d}/daemon.log")
-            time.sleep(0.2)
         spool_and_seal(seed_names, "seed-")
         reservoir = status()["retrain"]["reservoir"]
         before = spool_and_seal(batch_names, "a-")
