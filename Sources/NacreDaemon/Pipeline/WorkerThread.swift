@@ -18,7 +18,9 @@ final class WorkerThread: Sendable {
     private let jobs = Jobs()
 
     /// - Parameter background: run under SCHED_IDLE, for work that should only use CPU time the
-    ///   encoder leaves idle (threads it starts, OpenMP's, inherit the policy).
+    ///   encoder leaves idle (threads it starts, OpenMP's, inherit the policy). Locks it shares
+    ///   with the encoder (the buffer pool, malloc) can be held while it is preempted; a thread
+    ///   that then waits sleeps, which idles its CPU, so the holder runs again at once.
     init(name: String, background: Bool = false) {
         let jobs = self.jobs
         let thread = Thread {
