@@ -15,9 +15,10 @@ public struct ArchiveImage: Hashable, Sendable {
     /// Total bytes of the latent bitstreams.
     public var latentByteCount: Int { bitstreams.reduce(0) { $0 + $1.count } }
 
-    /// SHA-256 of the frame content: two images with the same digest hold the same record,
-    /// bitstreams and alpha, so they decode alike. The daemon checks an image before its archive
-    /// is sealed and afterwards compares only this digest with the sealed frame's.
+    /// SHA-256 of the frame content this value encodes to: two images with the same digest hold
+    /// the same record, bitstreams and alpha, which is all that decoding reads (from the parsed
+    /// value, as here), so they decode alike. The daemon checks an image before its archive is
+    /// sealed and afterwards compares only this digest with the sealed frame's.
     public var contentDigest: SHA256Digest { SHA256.hash(encodedContent()) }
 
     /// The zstd frame content: kind byte, record (length-prefixed), bitstreams, alpha.

@@ -135,6 +135,12 @@ extension PipelineProcessTests {
                 }
                 checkedEarly.append(try batch.verify(.latents(pixelCheckEvery: 16)).checkedEarly)
                 checkedEarly.append(try batch.verify(.full).checkedEarly)
+                // Pixel checks made under a looser tolerance than the current one do not stand.
+                for index in batch.expected.indices {
+                    batch.expected[index].early = early.check(batch.earlyJobs[index])
+                    batch.expected[index].early?.toleranceDB = 0.5
+                }
+                checkedEarly.append(try batch.verify(.full).checkedEarly)
 
                 var otherLatents = batch.earlyJobs[0]
                 otherLatents.latentDigest = SHA256.hash(Array("not these latents".utf8))
@@ -147,20 +153,32 @@ extension PipelineProcessTests {
                 try early.waitForQueuedChecks()
                 let queued = early.take(archiveID: "batch").count + early.take(archiveID: "batch").count
 
-                // A sealed frame that is not the checked one fails the batch.
-                batch.expected[2].early = EarlyVerifier.Outcome(contentDigest: SHA256.hash(Array("another frame".utf8)), pixelsChecked: true)
-                var failure: VerifierFailure?
-                do { _ = try batch.verify(.full) } catch {
-                    failure = VerifierFailure(description: "\(error)", code: (error as? PipelineError)?.code)
+                // A sealed frame that is not the checked one fails the batch, whether its check
+                // stands in for pixels (full) or for latents only (latents mode, position 2): one
+                // bitstream bit, or the alpha plane, is enough to change the digest.
+                var failures: [VerifierFailure] = []
+                for (mode, change) in [(DaemonConfig.VerifyDecode.full, "bitstream"), (.latents(pixelCheckEvery: 16), "bitstream"),
+                                       (.latents(pixelCheckEvery: 16), "alpha")] {
+                    var other = batch.earlyJobs[2].image
+                    if change == "bitstream" { other.bitstreams[0][other.bitstreams[0].count / 2] ^= 1 } else { other.alpha = [0] }
+                    let checked = try #require(early.check(batch.earlyJobs[2]))
+                    batch.expected[2].early = EarlyVerifier.Outcome(contentDigest: other.contentDigest, pixelsChecked: checked.pixelsChecked,
+                                                                    toleranceDB: checked.toleranceDB)
+                    do {
+                        _ = try batch.verify(mode)
+                    } catch {
+                        failures.append(VerifierFailure(description: "\(error)", code: (error as? PipelineError)?.code))
+                    }
                 }
+                let failure = failures.count == 3 ? failures.first : nil
                 return Outcome(checkedEarly: checkedEarly, latentsOnly: latentOutcome?.pixelsChecked == false,
                                refused: refused, queued: queued, failure: failure)
             }.get()
-            #expect(outcome.checkedEarly == [3, 2, 0], "position 0 is pixel-checked in the latents mode; full needs pixels everywhere")
+            #expect(outcome.checkedEarly == [3, 2, 0, 0], "position 0 is pixel-checked in the latents mode; full needs pixels everywhere")
             #expect(outcome.latentsOnly)
             #expect(outcome.refused == [true, true], "an early check passed other latents or another PSNR")
             #expect(outcome.queued == 3)
-            let failure = try #require(outcome.failure, "a sealed frame other than the checked one passed")
+            let failure = try #require(outcome.failure, "a sealed frame other than the checked one passed (in one of 3 cases)")
             #expect(failure.code == .verification)
             #expect(failure.description.contains("differs from the one checked before the seal"), "\(failure.description)")
         }

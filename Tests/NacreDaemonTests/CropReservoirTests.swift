@@ -100,6 +100,7 @@ struct CropReservoirTests {
         // A rolled-back image's precut waits for its offer; a start or reload spares it.
         let rolledBack = rows.removeLast()
         await reservoir.prepare()
+        await reservoir.waitForPrecutWrites()
 
         await reservoir.offer(rows)
         let kept = try await catalog.reservoirCrops()
@@ -118,5 +119,40 @@ struct CropReservoirTests {
         await reservoir.offer([rolledBack])
         #expect(Self.files(reservoir) == Set(try await catalog.reservoirCrops().map(\.path)))
         #expect(try await reservoir.counts().offered == 12)
+    }
+
+    /// The precut writes run in idle CPU time; an offer never waits for an unfinished one: it
+    /// cuts those images from their files, and the late precut files are deleted once written.
+    @Test func anOfferDoesNotWaitForUnfinishedPrecutWrites() async throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let catalog = try Catalog(path: folder.sub("catalog.sqlite"))
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let reservoir = CropReservoir(stateDir: folder.makeFolder("state"), settings: Self.settings(crops: 6), catalog: catalog,
+                                      logger: logger, random: { _ in 0 })
+        await reservoir.prepare()
+        let release = DispatchSemaphore(value: 0)
+        await reservoir.enqueueOnPrecutWriter { release.wait() }
+        let crops = try TestCrops.make(count: 4)
+        let claims = folder.makeFolder("claims")
+        var rows: [IngestRecord] = []
+        for crop in crops {
+            let path = claims + "/" + crop.name
+            precondition(FileManager.default.createFile(atPath: path, contents: Data(crop.png)))
+            rows.append(IngestRecord(spool: "main", originalPath: path, claimedPath: path, size: Int64(crop.png.count), mtime: Date()))
+            await reservoir.precut(claimedPath: path, sourceSHA256: SHA256.hash(crop.png).hex, pixels: crop.pixels)
+        }
+        await reservoir.offer(rows)  // returns although no precut is written
+        let kept = try await catalog.reservoirCrops()
+        #expect(kept.count == 4)
+        #expect(kept.allSatisfy { !$0.path.contains("-p") }, "kept crops cut from the files: \(kept.map(\.path))")
+        release.signal()
+        // The late precuts are written, then deleted.
+        let deadline = Date().addingTimeInterval(30)
+        while Self.files(reservoir) != Set(kept.map(\.path)), Date() < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(Self.files(reservoir) == Set(kept.map(\.path)))
     }
 }

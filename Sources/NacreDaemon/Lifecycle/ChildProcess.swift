@@ -36,7 +36,7 @@ final class ChildProcess: Sendable {
         // chrt(1) sets SCHED_IDLE before exec, so every thread the child creates inherits it: the
         // child then only uses CPU time ingest leaves idle. nice 19 alone let it hold a core for
         // its time slice whenever the encoder's OpenMP threads woke (ingest ran 20 % slower).
-        if FileManager.default.isExecutableFile(atPath: Self.chrtPath) {
+        if Self.idlePolicyAvailable {
             process.executableURL = URL(fileURLWithPath: Self.chrtPath)
             process.arguments = ["--idle", "0", nacre] + arguments
         } else if FileManager.default.isExecutableFile(atPath: Self.nicePath) {
@@ -98,6 +98,20 @@ final class ChildProcess: Sendable {
     var pid: Int32 { process.withLock { $0?.processIdentifier ?? 0 } }
 
     static let chrtPath = "/usr/bin/chrt"
+
+    /// Whether `chrt --idle 0` works here (a container's policy may refuse SCHED_IDLE): tried
+    /// once, on `/bin/true`.
+    static let idlePolicyAvailable: Bool = {
+        guard FileManager.default.isExecutableFile(atPath: chrtPath) else { return false }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: chrtPath)
+        probe.arguments = ["--idle", "0", "/bin/true"]
+        probe.standardOutput = FileHandle.nullDevice
+        probe.standardError = FileHandle.nullDevice
+        do { try probe.run() } catch { return false }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0
+    }()
     static let nicePath = "/usr/bin/nice"
 
     /// The running daemon's own executable (`nacre`).

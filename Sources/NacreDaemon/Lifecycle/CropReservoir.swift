@@ -59,6 +59,16 @@ actor CropReservoir {
         var sourceSHA256: String
         var heldBack: Bool
         var write: Task<Void, any Error>
+        /// Set when the write has ended (either way).
+        var written: WriteFlag
+    }
+
+    /// Whether a background write has ended: the offer never waits for one that has not (its
+    /// thread runs under SCHED_IDLE and may wait long on a busy machine).
+    final class WriteFlag: Sendable {
+        private let ended = Mutex(false)
+        func set() { ended.withLock { $0 = true } }
+        var isSet: Bool { ended.withLock { $0 } }
     }
 
     /// - Parameter random: a uniform integer in `0..<n` (a seeded one in tests).
@@ -138,18 +148,33 @@ actor CropReservoir {
         }
         let heldBack = ReservoirSampler.isHeldBack(sourceSHA256: sourceSHA256, percent: settings.holdoutPercent)
         let path = (heldBack ? holdoutFolder : trainingFolder) + "/" + String(sourceSHA256.prefix(16)) + "-p\(offered + encodedSinceOffer).png"
+        let written = WriteFlag()
         let write = Task { [precutWriter] in
+            defer { written.set() }
             try await precutWriter.run {
                 try AtomicFile.write(try PNGWriter.encode(crop, layout: PNGLayout(channels: .rgb), fast: true), to: path,
                                      mode: 0o600, durable: false)
             }
         }
-        if let replaced = precuts.updateValue(Precut(path: path, sourceSHA256: sourceSHA256, heldBack: heldBack, write: write),
+        if let replaced = precuts.updateValue(Precut(path: path, sourceSHA256: sourceSHA256, heldBack: heldBack, write: write,
+                                                     written: written),
                                               forKey: claimedPath), replaced.path != path {
             // Encoded again (its batch was rolled back): the earlier crop goes.
             _ = await replaced.write.result
             unlink(replaced.path)
         }
+    }
+
+    /// Waits until every crop cut at encode time so far is written (tests; the offer itself never
+    /// waits for an unfinished one).
+    func waitForPrecutWrites() async {
+        for entry in precuts.values { _ = await entry.write.result }
+    }
+
+    /// Queues `job` on the thread that writes the precut crops, behind the writes queued so far
+    /// (tests hold the writes back with it).
+    func enqueueOnPrecutWriter(_ job: @escaping @Sendable () -> Void) {
+        precutWriter.async(job)
     }
 
     /// Offers one crop of each indexed row's original (still in its claim folder). Never throws:
@@ -185,12 +210,17 @@ actor CropReservoir {
             picks.append(Pick(path: row.claimedPath, number: offered, decision: decision,
                               position: (random(Int(Int32.max)), random(Int(Int32.max)))))
         }
-        // Precuts of kept images are used; the others are deleted.
+        // Precuts of kept images are used once written; the others are deleted (an unfinished
+        // one when its write ends: a kept image without a precut is cut from its file).
         var precut: [String: ReservoirCropRecord] = [:]
         var superseded: [String] = []
         let kept = Set(picks.map(\.path))
         for row in rows {
             guard let entry = precuts.removeValue(forKey: row.claimedPath) else { continue }
+            guard entry.written.isSet else {
+                Task { _ = await entry.write.result; unlink(entry.path) }
+                continue
+            }
             let written = await entry.write.result
             if kept.contains(row.claimedPath), case .success = written {
                 precut[row.claimedPath] = ReservoirCropRecord(path: entry.path, sourceSHA256: entry.sourceSHA256, heldBack: entry.heldBack)

@@ -35,7 +35,7 @@ enum BatchVerifier {
     struct Verified: Sendable {
         var archive: ArchiveRecord
         var images: [NacreCatalog.ImageRecord]
-        /// How many images were judged by their check before the seal (not decoded again).
+        /// How many images passed by their check before the seal (not decoded again).
         var checkedEarly: Int
     }
 
@@ -82,9 +82,12 @@ enum BatchVerifier {
         let checks = Mutex([ImageCheck](repeating: .problem("not checked"), count: reader.images.count))
         // Latent digests and early checks were made with the loaded model only.
         let sharedCodec = Unchecked(codec), digestsApply = codec === context.codec
+        let checkedEarly = Mutex(0)
         let check: @Sendable (Int, Expected, Evidence) -> ImageCheck = { position, item, evidence in
-            checkImage(position: position, item: item, evidence: evidence, reader: reader, codec: sharedCodec.value,
-                       toleranceDB: toleranceDB, archiveID: archiveID, createdAt: createdAt)
+            let result = checkImage(position: position, item: item, evidence: evidence, reader: reader, codec: sharedCodec.value,
+                                    toleranceDB: toleranceDB, archiveID: archiveID, createdAt: createdAt)
+            if case .checkedContent = evidence, case .verified = result { checkedEarly.withLock { $0 += 1 } }
+            return result
         }
         DispatchQueue.concurrentPerform(iterations: reader.images.count) { position in
             guard !stop.isRaised else { return }
@@ -92,7 +95,7 @@ enum BatchVerifier {
             let result: ImageCheck
             if let item = byName[listing.name] {
                 let needsPixels = decode.decodesPixels(at: position)
-                if digestsApply, let early = item.early, early.pixelsChecked || !needsPixels {
+                if digestsApply, let early = item.early, early.pixelsStand(toleranceDB: toleranceDB) || !needsPixels {
                     result = check(position, item, .checkedContent(early.contentDigest))
                 } else if let digest = item.latentDigest, digestsApply, !needsPixels {
                     result = check(position, item, .latents(digest))
@@ -121,11 +124,7 @@ enum BatchVerifier {
         let archive = ArchiveRecord(id: archiveID, path: path, bytes: Int64(clamping: reader.fileSize),
                                     modelID: ArchiveIndexer.catalogModelID(manifest).id, createdAt: createdAt,
                                     verifiedAt: Date(), state: .verified)
-        let checkedEarly = reader.images.indices.filter { position in
-            guard digestsApply, let early = byName[reader.images[position].name]?.early else { return false }
-            return early.pixelsChecked || !decode.decodesPixels(at: position)
-        }.count
-        return Verified(archive: archive, images: images, checkedEarly: checkedEarly)
+        return Verified(archive: archive, images: images, checkedEarly: checkedEarly.withLock { $0 })
     }
 
     /// One image's outcome.

@@ -29,6 +29,12 @@ final class EarlyVerifier: Sendable {
         var contentDigest: SHA256Digest
         /// Whether it was also decoded to pixels (its PSNR held).
         var pixelsChecked: Bool
+        /// The PSNR tolerance its pixel check used: a reload may tighten `verify.tolerance_db`
+        /// before the seal, and then the pixel check does not stand.
+        var toleranceDB: Double = 0
+
+        /// Whether its pixel check stands for a verification with `toleranceDB`.
+        func pixelsStand(toleranceDB current: Double) -> Bool { pixelsChecked && toleranceDB <= current }
     }
 
     /// One appended image to check.
@@ -131,7 +137,9 @@ final class EarlyVerifier: Sendable {
                 reportFailure(job, problem)
                 return nil
             }
-            guard let reference = job.reference else { return Outcome(contentDigest: job.image.contentDigest, pixelsChecked: false) }
+            guard let reference = job.reference else {
+                return Outcome(contentDigest: job.image.contentDigest, pixelsChecked: false, toleranceDB: job.toleranceDB)
+            }
             if pixelDecoder.codec == nil {
                 pixelDecoder.codec = try ImageRestorer.models(fromModelFrame: modelFrame, engine: try Engine(threads: 1),
                                                               includingDenoiser: false).codec
@@ -141,7 +149,7 @@ final class EarlyVerifier: Sendable {
                 reportFailure(job, problem)
                 return nil
             }
-            return Outcome(contentDigest: job.image.contentDigest, pixelsChecked: true)
+            return Outcome(contentDigest: job.image.contentDigest, pixelsChecked: true, toleranceDB: job.toleranceDB)
         } catch {
             reportFailure(job, "\(error)")
             return nil

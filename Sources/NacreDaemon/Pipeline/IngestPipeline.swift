@@ -290,6 +290,17 @@ public actor IngestPipeline: DaemonPipeline {
         return true
     }
 
+    /// Forgets the open batch: its temporary archive is deleted and its early checks dropped
+    /// (its rows, left as they are, are rolled back by recovery or re-encoded).
+    private func dropOpenBatch() async throws {
+        let dropped = batch
+        batch = nil
+        uncommittedAppend = nil
+        guard let worker else { return }
+        if let dropped { _ = worker.early.take(archiveID: dropped.archiveID) }
+        try await worker.perform { $0.abortWriter() }
+    }
+
     /// Logs an infrastructure failure, drops the open batch (recovery rolls it back) and waits
     /// before retrying: 1 s, doubling to 30 s. Returns false if a stop was requested meanwhile.
     private func backOff(after error: any Error, while activity: String) async -> Bool {
@@ -297,9 +308,7 @@ public actor IngestPipeline: DaemonPipeline {
         let delay = min(30.0, pow(2.0, Double(min(failures - 1, 5))))
         logger.error("ingest pipeline failed while \(activity); retrying in \(Int(delay)) s: \(error)")
         await record(.error, "pipeline.error", "\(activity): \(error)", subject: batch?.archiveID)
-        if let worker { try? await worker.perform { $0.abortWriter() } }
-        batch = nil
-        uncommittedAppend = nil
+        try? await dropOpenBatch()
         let until = Date().addingTimeInterval(delay)
         while Date() < until {
             if stopRequested { return false }
@@ -318,9 +327,7 @@ public actor IngestPipeline: DaemonPipeline {
         }
         sealWaiters = []
         guard let open = batch else { return }
-        if let worker { try? await worker.perform { $0.abortWriter() } }
-        batch = nil
-        uncommittedAppend = nil
+        try? await dropOpenBatch()
         do {
             // In a task of its own: parking must also happen when the run was cancelled.
             let catalog = self.catalog
@@ -715,9 +722,7 @@ public actor IngestPipeline: DaemonPipeline {
     /// after an infrastructure failure. See docs/PIPELINE.md for the table.
     func recover() async throws {
         redo = []
-        batch = nil
-        uncommittedAppend = nil
-        if let worker { try await worker.perform { $0.abortWriter() } }
+        try await dropOpenBatch()
         removeStaleArchiveTemporaries()
 
         // Archives not indexed yet, oldest first.
