@@ -4,7 +4,7 @@ import NacreEngine
 
 /// The shipped base model: the full coded model (encoder and decoder) that `nacre pack` and the
 /// daemon use when no model is configured. It is a package resource
-/// (`Sources/NacreStore/Resources/base.nxcm`, recipe in `models/base-v1/README.md`), found at
+/// (`Sources/NacreStore/Resources/base.nxcm`, recipe in `models/base-v2/README.md`), found at
 /// run time beside the executable, so it works with zero setup. Its denoiser (`base.nxdn`, a
 /// restore-time post-filter trained for its decoder, docs/MODEL.md §9) ships beside it and is
 /// stored in new archives by default.

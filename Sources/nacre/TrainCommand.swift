@@ -56,7 +56,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customShort("N"), help: "Hidden channels.")
     var hiddenChannels = 64
     @Option(name: .customShort("M"), help: "Latent channels.")
-    var latentChannels = 96
+    var latentChannels = HyperpriorConfiguration.standard.latentChannels
     @Flag(name: .long, help: "bf16 convolutions (float32 master weights).")
     var bf16 = false
     @Option(name: .long, help: "Steps on 128-pixel crops (4× batch) before the full crop size.")

@@ -8,9 +8,11 @@ public struct HyperpriorConfiguration: Codable, Sendable, Equatable {
     /// loss = bits/pixel + λ · MSE on the 0…255 scale. Defaults: CompressAI's 8 MSE levels.
     public var lambdas: [Double]
 
-    /// N = 64, M = 96 and the 8 MSE levels 0.0018 … 0.18.
+    /// N = 64, M = 192 and the 8 MSE levels 0.0018 … 0.18: the shape of the shipped base model
+    /// (base-v2). M = 96 (base-v1) saturated at high rates: 96 latents per 16 × 16 × 3 pixel
+    /// values are too few (models/base-v2/README.md), and M costs the decoder little.
     public static let standard = HyperpriorConfiguration(
-        hiddenChannels: 64, latentChannels: 96,
+        hiddenChannels: 64, latentChannels: 192,
         lambdas: [0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800])
 
     public init(hiddenChannels: Int, latentChannels: Int, lambdas: [Double]) {
