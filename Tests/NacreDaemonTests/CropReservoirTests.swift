@@ -21,6 +21,31 @@ struct CropReservoirTests {
         })
     }
 
+    /// A reservoir of 6 crops whose draws are all 0: every image is precut, and every offer is
+    /// kept (the reservoir full, in slot 0).
+    static func precutReservoir(in folder: TemporaryFolder) async throws -> (Catalog, CropReservoir) {
+        let catalog = try Catalog(path: folder.sub("catalog.sqlite"))
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let reservoir = CropReservoir(stateDir: folder.makeFolder("state"), settings: settings(crops: 6), catalog: catalog,
+                                      logger: logger, random: { _ in 0 })
+        await reservoir.prepare()
+        return (catalog, reservoir)
+    }
+
+    /// Writes `crops` as claimed files and precuts each, as the pipeline does at encode.
+    static func claimAndPrecut(_ crops: [TestCrops.Crop], in folder: TemporaryFolder, reservoir: CropReservoir) async throws -> [IngestRecord] {
+        let claims = folder.makeFolder("claims")
+        var rows: [IngestRecord] = []
+        for crop in crops {
+            let path = claims + "/" + crop.name
+            precondition(FileManager.default.createFile(atPath: path, contents: Data(crop.png)))
+            rows.append(IngestRecord(spool: "main", originalPath: path, claimedPath: path, size: Int64(crop.png.count), mtime: Date()))
+            await reservoir.precut(claimedPath: path, sourceSHA256: SHA256.hash(crop.png).hex, pixels: crop.pixels)
+        }
+        return rows
+    }
+
     @Test func keepsABoundedLosslessSampleAndCleansUp() async throws {
         let folder = TemporaryFolder()
         defer { folder.remove() }
@@ -81,22 +106,9 @@ struct CropReservoirTests {
     @Test func cropsCutAtEncodeTimeAreUsedAndTheUnusedOnesDeleted() async throws {
         let folder = TemporaryFolder()
         defer { folder.remove() }
-        let catalog = try Catalog(path: folder.sub("catalog.sqlite"))
-        var logger = Logger(label: "test")
-        logger.logLevel = .error
-        // Draws of 0: every image is precut, and every offer is kept (the reservoir full, in slot 0).
-        let reservoir = CropReservoir(stateDir: folder.makeFolder("state"), settings: Self.settings(crops: 6), catalog: catalog,
-                                      logger: logger, random: { _ in 0 })
-        await reservoir.prepare()
+        let (catalog, reservoir) = try await Self.precutReservoir(in: folder)
         let crops = try TestCrops.make(count: 12)
-        let claims = folder.makeFolder("claims")
-        var rows: [IngestRecord] = []
-        for crop in crops {
-            let path = claims + "/" + crop.name
-            precondition(FileManager.default.createFile(atPath: path, contents: Data(crop.png)))
-            rows.append(IngestRecord(spool: "main", originalPath: path, claimedPath: path, size: Int64(crop.png.count), mtime: Date()))
-            await reservoir.precut(claimedPath: path, sourceSHA256: SHA256.hash(crop.png).hex, pixels: crop.pixels)
-        }
+        var rows = try await Self.claimAndPrecut(crops, in: folder, reservoir: reservoir)
         // A rolled-back image's precut waits for its offer; a start or reload spares it.
         let rolledBack = rows.removeLast()
         await reservoir.prepare()
@@ -126,23 +138,10 @@ struct CropReservoirTests {
     @Test func anOfferDoesNotWaitForUnfinishedPrecutWrites() async throws {
         let folder = TemporaryFolder()
         defer { folder.remove() }
-        let catalog = try Catalog(path: folder.sub("catalog.sqlite"))
-        var logger = Logger(label: "test")
-        logger.logLevel = .error
-        let reservoir = CropReservoir(stateDir: folder.makeFolder("state"), settings: Self.settings(crops: 6), catalog: catalog,
-                                      logger: logger, random: { _ in 0 })
-        await reservoir.prepare()
+        let (catalog, reservoir) = try await Self.precutReservoir(in: folder)
         let release = DispatchSemaphore(value: 0)
         await reservoir.enqueueOnPrecutWriter { release.wait() }
-        let crops = try TestCrops.make(count: 4)
-        let claims = folder.makeFolder("claims")
-        var rows: [IngestRecord] = []
-        for crop in crops {
-            let path = claims + "/" + crop.name
-            precondition(FileManager.default.createFile(atPath: path, contents: Data(crop.png)))
-            rows.append(IngestRecord(spool: "main", originalPath: path, claimedPath: path, size: Int64(crop.png.count), mtime: Date()))
-            await reservoir.precut(claimedPath: path, sourceSHA256: SHA256.hash(crop.png).hex, pixels: crop.pixels)
-        }
+        let rows = try await Self.claimAndPrecut(try TestCrops.make(count: 4), in: folder, reservoir: reservoir)
         await reservoir.offer(rows)  // returns although no precut is written
         let kept = try await catalog.reservoirCrops()
         #expect(kept.count == 4)
