@@ -118,7 +118,7 @@ log_level: info
     print(json.dumps(result))
     print(f"| {len(names)} new photos | {reservoir['training']} / {reservoir['held_back']} crops | {a.budget:g} min | "
           f"{last.get('steps')} steps | {last.get('result') or last['state']} | "
-          f"{(kodak or {}).get('bdRatePercent', 'n/a')} |")
+          f"{(kodak or {}).get('bd_rate_percent', 'n/a')} |")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import NacreEngine
 /// run from base-v1 kept them dead (BENCHMARKS.md, "Widening the latent").
 ///
 /// Why widen: base-v1 (M = 96 over 16×16×3 pixels, 8 : 1) saturates at high rates; a 96-term
-/// block PCA of Kodak, an oracle, reaches only 31.8 dB, and 192 terms 37.9 dB. Widening M costs
+/// block PCA of Kodak, an oracle, reaches only 31.8 dB, and 192 terms 37.9 dB (`bench/pca_bound.py`). Widening M costs
 /// the decoder little (only g_s's first layer and h_s's last grow).
 public enum LatentWidening {
     /// How the new part of a widened parameter starts.
