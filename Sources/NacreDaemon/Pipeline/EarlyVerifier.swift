@@ -24,7 +24,7 @@ import Synchronization
 /// Outcomes live in memory only: after a restart a sealed batch is verified in full.
 final class EarlyVerifier: Sendable {
     /// An image that passed its early check.
-    struct Outcome: Sendable, Equatable {
+    struct Outcome: Sendable {
         /// ``ArchiveImage/contentDigest`` of the image that was checked.
         var contentDigest: SHA256Digest
         /// Whether it was also decoded to pixels (its PSNR held).
@@ -90,10 +90,9 @@ final class EarlyVerifier: Sendable {
 
     deinit { thread.finish() }
 
-    /// Queues `job`; returns whether it was queued (its pixels are dropped, and only its latents
-    /// checked, when too many pixel checks wait or the image is too large).
-    @discardableResult
-    func submit(_ job: Job) -> Bool {
+    /// Queues `job` (not when the queue is full or its batch was taken; its pixels are dropped,
+    /// and only its latents checked, when too many pixel checks wait or the image is too large).
+    func submit(_ job: Job) {
         var job = job
         let queued = state.withLock { state -> Bool in
             guard !state.closed.contains(job.archiveID), state.pending < Self.maxPendingJobs else { return false }
@@ -105,10 +104,9 @@ final class EarlyVerifier: Sendable {
             if job.reference != nil { state.pendingPixelChecks += 1 }
             return true
         }
-        guard queued else { return false }
+        guard queued else { return }
         let queuedJob = job
         thread.async { [self] in run(queuedJob) }
-        return true
     }
 
     /// The outcomes of the batch `archiveID`'s images that passed (by name); its jobs not run
