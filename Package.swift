@@ -31,7 +31,7 @@ let package = Package(
         // Pixels, PNG in and out, quality metrics.
         .target(name: "NacreImage", dependencies: ["CPNG", "NacreChecksums"]),
         // oneDNN tensors, layers with backward passes, optimizer.
-        .target(name: "NacreEngine", dependencies: ["CDNNL", "NacreChecksums", "NacreFiles", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "NacreEngine", dependencies: ["CDNNL", "CLinux", "NacreChecksums", "NacreFiles", .product(name: "Logging", package: "swift-log")]),
         // The learned codec: model, entropy coding, training.
         .target(name: "NacreCodec", dependencies: ["NacreEngine", "NacreImage", .product(name: "Logging", package: "swift-log")]),
         // The .nacre container format (zstd frames).

@@ -116,7 +116,7 @@ def main():
     p.add_argument("--verify-decode", default="full", choices=["full", "latents"],
                    help="the daemon's verify.decode (full: every image decoded to pixels again)")
     p.add_argument("--pixel-check-every", type=int, default=16, help="verify.pixel_check_every with --verify-decode latents")
-    p.add_argument("--log-level", default="info", help="the daemon's log_level (debug logs per-image pack_ms and encode_step_ms)")
+    p.add_argument("--log-level", default="info", help="the daemon's log_level (debug logs per-image code_ms and encode_step_ms)")
     p.add_argument("--pack-wait-policy", default="passive",
                    help="OMP_WAIT_POLICY for nacre pack; the daemon always runs passive (default: the same)")
     a = p.parse_args()

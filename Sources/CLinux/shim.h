@@ -27,4 +27,6 @@ static inline int nacre_sched_idle(void) {
 // The calling thread's scheduling policy (SCHED_IDLE is 5).
 static inline int nacre_sched_policy(void) { return sched_getscheduler(0); }
 
+#include <malloc.h>  // malloc_trim(3): returns the heap's free memory to the system (glibc)
+
 #endif

@@ -1,5 +1,6 @@
 import Logging
 #if canImport(Glibc)
+import CLinux
 import Glibc
 #endif
 
@@ -60,8 +61,32 @@ public final class Engine: @unchecked Sendable {
 
     static var onlineCores: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
-    /// Releases idle pooled tensor memory (e.g. after training, before long-running inference).
-    public func releaseIdleMemory() { BufferPool.shared.trim() }
+    /// Releases idle pooled tensor memory (e.g. after training, or when a long-running process
+    /// goes idle).
+    public func releaseIdleMemory() { Self.releaseIdleMemory() }
+
+    /// ``releaseIdleMemory()`` for the whole process (the tensor pool is shared by all engines).
+    public static func releaseIdleMemory() { BufferPool.shared.trim() }
+
+    /// Makes every allocation of 1 MiB or more a mapping of its own, returned to the system when
+    /// freed, for a long-running process. glibc otherwise raises that threshold each time such a
+    /// block is freed (up to 32 MiB), after which tensor buffers come from the heap and what they
+    /// leave free stays resident. (`malloc_trim` would give it back too, but it holds the
+    /// allocator's locks while it walks the heap: in a busy process it stalled every thread for
+    /// seconds.)
+    public static func mapLargeAllocationsSeparately() {
+        _ = mallopt(M_MMAP_THRESHOLD, 1 << 20)
+    }
+
+    /// Bound, for the whole process, on the tensor memory kept pooled for reuse when idle
+    /// (default 2 GiB); past it the least recently used buffers are freed.
+    public static var idleMemoryLimitBytes: Int {
+        get { BufferPool.shared.limitBytes }
+        set { BufferPool.shared.limitBytes = newValue }
+    }
+
+    /// Bytes of tensor memory pooled for reuse, not held by any tensor.
+    public static var idleMemoryBytes: Int { BufferPool.shared.idleBytes }
 
     /// Splits `0..<count` into one contiguous chunk per thread and runs `body` on each chunk in
     /// parallel (inline when the work is small).

@@ -76,55 +76,50 @@ public enum MSSSIM {
     /// Means of the SSIM map and of the contrast-structure map over all valid window positions.
     ///
     /// Separable filtering: each input row is filtered horizontally once into a ring of the last
-    /// `windowSize` rows of the five moments (x, y, x², y², xy, interleaved), and each output row
-    /// filters that ring vertically. Memory is O(width), whatever the height.
+    /// `windowSize` rows of the five moments (x, y, x², y², xy, one plane each), and each output
+    /// row filters that ring vertically. Memory is O(width), whatever the height. The loops run
+    /// along a row so they vectorize; each value still sums its taps in window order, and the
+    /// means sum the map in raster order.
     private static func similarityMeans(_ x: Plane, _ y: Plane) -> (ssim: Double, contrastStructure: Double) {
         let taps = windowSize
         let outWidth = x.width - taps + 1, outHeight = x.height - taps + 1
         let ringRow = outWidth * 5
         var ring = [Double](repeating: 0, count: taps * ringRow)
+        // The vertical sums of one output row (five planes), then its SSIM and cs maps.
+        var sums = [Double](repeating: 0, count: ringRow)
+        var ssimRow = [Double](repeating: 0, count: outWidth), csRow = [Double](repeating: 0, count: outWidth)
         var ssimSum = 0.0, csSum = 0.0
+        let (c1, c2) = (Self.c1, Self.c2)
         window.withUnsafeBufferPointer { g in
-            ring.withUnsafeMutableBufferPointer { m in
-                x.values.withUnsafeBufferPointer { xv in
-                    y.values.withUnsafeBufferPointer { yv in
-                        for inputRow in 0..<x.height {
-                            let slot = (inputRow % taps) * ringRow
-                            for column in 0..<outWidth {
-                                var sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0
-                                let start = inputRow * x.width + column
-                                for tap in 0..<taps {
-                                    let a = xv[start + tap], b = yv[start + tap], w = g[tap]
-                                    sx += w * a
-                                    sy += w * b
-                                    sxx += w * a * a
-                                    syy += w * b * b
-                                    sxy += w * a * b
+            ring.withUnsafeMutableBufferPointer { ringBuffer in
+                sums.withUnsafeMutableBufferPointer { sumBuffer in
+                    ssimRow.withUnsafeMutableBufferPointer { ssimBuffer in
+                        csRow.withUnsafeMutableBufferPointer { csBuffer in
+                            x.values.withUnsafeBufferPointer { xv in
+                                y.values.withUnsafeBufferPointer { yv in
+                                    let m = ringBuffer.baseAddress!, u = sumBuffer.baseAddress!
+                                    let ssimMap = ssimBuffer.baseAddress!, csMap = csBuffer.baseAddress!
+                                    for inputRow in 0..<x.height {
+                                        let slot = m + (inputRow % taps) * ringRow
+                                        slot.update(repeating: 0, count: ringRow)
+                                        let rx = xv.baseAddress! + inputRow * x.width, ry = yv.baseAddress! + inputRow * y.width
+                                        for tap in 0..<taps {
+                                            accumulateMoments(slot, outWidth, rx + tap, ry + tap, g[tap])
+                                        }
+                                        // Rows inputRow-10 ... inputRow are in the ring: one output row.
+                                        let outputRow = inputRow - taps + 1
+                                        guard outputRow >= 0 else { continue }
+                                        u.update(repeating: 0, count: ringRow)
+                                        for tap in 0..<taps {
+                                            accumulate(u, ringRow, m + ((outputRow + tap) % taps) * ringRow, g[tap])
+                                        }
+                                        similarityRow(u, outWidth, c1, c2, ssimMap, csMap)
+                                        for column in 0..<outWidth {
+                                            csSum += csMap[column]
+                                            ssimSum += ssimMap[column]
+                                        }
+                                    }
                                 }
-                                let out = slot + 5 * column
-                                m[out] = sx
-                                m[out + 1] = sy
-                                m[out + 2] = sxx
-                                m[out + 3] = syy
-                                m[out + 4] = sxy
-                            }
-                            // Rows inputRow-10 ... inputRow are in the ring: one output row.
-                            let outputRow = inputRow - taps + 1
-                            guard outputRow >= 0 else { continue }
-                            for column in 0..<outWidth {
-                                var ux = 0.0, uy = 0.0, exx = 0.0, eyy = 0.0, exy = 0.0
-                                for tap in 0..<taps {
-                                    let index = ((outputRow + tap) % taps) * ringRow + 5 * column, w = g[tap]
-                                    ux += w * m[index]
-                                    uy += w * m[index + 1]
-                                    exx += w * m[index + 2]
-                                    eyy += w * m[index + 3]
-                                    exy += w * m[index + 4]
-                                }
-                                let varianceX = exx - ux * ux, varianceY = eyy - uy * uy, covariance = exy - ux * uy
-                                let cs = (2 * covariance + c2) / (varianceX + varianceY + c2)
-                                csSum += cs
-                                ssimSum += (2 * ux * uy + c1) / (ux * ux + uy * uy + c1) * cs
                             }
                         }
                     }
@@ -133,6 +128,41 @@ public enum MSSSIM {
         }
         let count = Double(outWidth * outHeight)
         return (ssimSum / count, csSum / count)
+    }
+
+    /// Adds `w` times the moments of one tap position to the five planes at `into`.
+    @inline(__always)
+    private static func accumulateMoments(_ into: UnsafeMutablePointer<Double>, _ count: Int,
+                                          _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ w: Double) {
+        let sx = into, sy = into + count, sxx = into + 2 * count, syy = into + 3 * count, sxy = into + 4 * count
+        for column in 0..<count {
+            let p = a[column], q = b[column]
+            sx[column] += w * p
+            sy[column] += w * q
+            sxx[column] += w * p * p
+            syy[column] += w * q * q
+            sxy[column] += w * p * q
+        }
+    }
+
+    /// `into[i] += w · from[i]`.
+    @inline(__always)
+    private static func accumulate(_ into: UnsafeMutablePointer<Double>, _ count: Int, _ from: UnsafePointer<Double>, _ w: Double) {
+        for index in 0..<count { into[index] += w * from[index] }
+    }
+
+    /// The SSIM and contrast-structure maps of one output row from its local moments.
+    @inline(__always)
+    private static func similarityRow(_ moments: UnsafePointer<Double>, _ count: Int, _ c1: Double, _ c2: Double,
+                                      _ ssim: UnsafeMutablePointer<Double>, _ cs: UnsafeMutablePointer<Double>) {
+        let mx = moments, my = moments + count, exx = moments + 2 * count, eyy = moments + 3 * count, exy = moments + 4 * count
+        for column in 0..<count {
+            let ux = mx[column], uy = my[column]
+            let varianceX = exx[column] - ux * ux, varianceY = eyy[column] - uy * uy, covariance = exy[column] - ux * uy
+            let value = (2 * covariance + c2) / (varianceX + varianceY + c2)
+            cs[column] = value
+            ssim[column] = (2 * ux * uy + c1) / (ux * ux + uy * uy + c1) * value
+        }
     }
 
     /// A single-channel image of Double samples.

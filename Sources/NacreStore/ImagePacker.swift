@@ -59,21 +59,51 @@ public struct ImagePacker {
     /// packer's model; an adapted decoder after ``DecoderAdaptation``).
     public func archiveImage(pngBytes: [UInt8], decoded: DecodedImage, name: [UInt8], encoded: EncodedImage,
                              decoder: CodecModel? = nil) throws -> Packed {
-        let source = decoded.pixels
-        let mode = ArchivedImageMode(source: decoded.source)
-        let (decodedImage, latents) = try (decoder ?? codec).decodeWithLatents(encoded)
+        try Self.measure(try reconstruct(pngBytes: pngBytes, decoded: decoded, encoded: encoded, decoder: decoder), name: name)
+    }
+
+    /// What the codec made of one image, before it is measured: the part of packing that needs
+    /// the model (and its engine), so that ``measure(_:name:)`` can run on another thread.
+    public struct Reconstruction: Sendable {
+        public var pngBytes: [UInt8]
+        public var decoded: DecodedImage
+        public var encoded: EncodedImage
+        /// What decoding `encoded` gives, before the restore's mode is applied.
+        public var decodedPixels: PixelBuffer
+        public var latents: DecodedLatents
+    }
+
+    /// Encodes `decoded` at this packer's rate and decodes the result once, as a restore will.
+    public func reconstruct(pngBytes: [UInt8], decoded: DecodedImage) throws -> Reconstruction {
+        try reconstruct(pngBytes: pngBytes, decoded: decoded, encoded: try encode(decoded.pixels))
+    }
+
+    /// Decodes `encoded` with `decoder` (default: this packer's model).
+    public func reconstruct(pngBytes: [UInt8], decoded: DecodedImage, encoded: EncodedImage,
+                            decoder: CodecModel? = nil) throws -> Reconstruction {
+        let (decodedPixels, latents) = try (decoder ?? codec).decodeWithLatents(encoded)
+        return Reconstruction(pngBytes: pngBytes, decoded: decoded, encoded: encoded, decodedPixels: decodedPixels, latents: latents)
+    }
+
+    /// Measures a reconstruction (PSNR and MS-SSIM of what a restore writes, the original's
+    /// SHA-256, the latents' digest) and builds its archive image. Needs no model: it can run
+    /// while the next image encodes.
+    public static func measure(_ reconstruction: Reconstruction, name: [UInt8]) throws -> Packed {
+        let source = reconstruction.decoded.pixels
+        let mode = ArchivedImageMode(source: reconstruction.decoded.source)
         let restored = try ImageRestorer.restoredPixels(
-            try PixelBuffer(width: source.width, height: source.height, rgb: decodedImage.rgb, alpha: source.alpha),
+            try PixelBuffer(width: source.width, height: source.height, rgb: reconstruction.decodedPixels.rgb, alpha: source.alpha),
             mode: mode)
         let psnr = try PSNR(reference: source, distorted: restored).decibels
         let msssim = min(source.width, source.height) >= MSSSIM.minimumSide
             ? try MSSSIM.compute(reference: source, distorted: restored) : .nan
+        let encoded = reconstruction.encoded
         let record = ImageRecord(
             name: name, width: UInt32(source.width), height: UInt32(source.height),
             channels: mode.channels, colorType: mode.colorType, bitDepth: mode.bitDepth,
-            quality: Float(encoded.quality), originalSHA256: SHA256.hash(pngBytes), psnr: Float(psnr), msssim: Float(msssim),
-            originalByteCount: UInt64(pngBytes.count))
+            quality: Float(encoded.quality), originalSHA256: SHA256.hash(reconstruction.pngBytes), psnr: Float(psnr), msssim: Float(msssim),
+            originalByteCount: UInt64(reconstruction.pngBytes.count))
         return Packed(image: ArchiveImage(record: record, bitstreams: [encoded.serialized()], alpha: source.alpha),
-                      latentDigest: LatentDigest.of(latents))
+                      latentDigest: LatentDigest.of(reconstruction.latents))
     }
 }

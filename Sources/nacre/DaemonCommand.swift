@@ -27,7 +27,12 @@ struct DaemonCommand: AsyncParsableCommand {
     func run() async throws {
         // Idle OpenMP threads must sleep, not spin: the daemon shares the machine and idles
         // between files (re-executes itself once with OMP_WAIT_POLICY=passive; same pid).
-        if !check { _ = Engine.reexecuteWithOpenMPWaitPolicy("passive") }
+        if !check {
+            _ = Engine.reexecuteWithOpenMPWaitPolicy("passive")
+            // Images of many sizes: freed tensor memory must go back to the system (docs/PIPELINE.md, "Memory").
+            Engine.mapLargeAllocationsSeparately()
+            Engine.idleMemoryLimitBytes = 512 << 20  // one image's working set, not every size's
+        }
         let loaded: DaemonConfig
         do {
             loaded = try DaemonConfig.load(path: config)

@@ -23,6 +23,9 @@ final class CodecWorker: @unchecked Sendable {
     /// Checks the open batch's images while the next ones encode.
     let early: EarlyVerifier
     private let queue: WorkerThread
+    /// Measures each image (PSNR, MS-SSIM, digests) while the next one encodes: that work is
+    /// single-threaded and needs no model, and the encoder leaves part of both cores idle.
+    private let measurer = WorkerThread(name: "nacre.measure", background: true)
     private let context: CodecContext
 
     private init(queue: WorkerThread, context: CodecContext, logger: Logger) {
@@ -77,7 +80,16 @@ final class CodecWorker: @unchecked Sendable {
         return try await queue.run { try body(context.value) }
     }
 
-    deinit { queue.finish() }
+    /// Finishes packing `reconstruction` on the measuring thread (under SCHED_IDLE: it takes the
+    /// CPU time the encoder leaves; when the encoder waits for it, that is all of it).
+    func measure(_ reconstruction: ImagePacker.Reconstruction, name: [UInt8]) async throws -> ImagePacker.Packed {
+        try await measurer.run { try CodecContext.asBadInput { try ImagePacker.measure(reconstruction, name: name) } }
+    }
+
+    deinit {
+        queue.finish()
+        measurer.finish()
+    }
 }
 
 /// The model load's result, handed from the queue to the waiting task.
@@ -119,18 +131,32 @@ final class CodecContext {
         modelDigest = SHA256.hash(modelFrame)
     }
 
-    /// Reads and encodes one claimed file. Bad input throws ``PipelineError`` `.badInput`.
-    /// Reads, decodes and packs the PNG at `path`; also returns its decoded pixels (the crop
-    /// reservoir cuts from them instead of decoding the file again).
-    func pack(path: String, name: [UInt8], rate: ImagePacker.Rate, limits: ImageLimits) throws
-        -> (packed: ImagePacker.Packed, pixels: PixelBuffer) {
+    /// Reads, decodes and encodes the claimed PNG at `path`, and decodes the result once: the
+    /// part of packing that needs the model. ``CodecWorker/measure(_:name:)`` finishes it. Bad
+    /// input throws ``PipelineError`` `.badInput`.
+    func reconstruct(path: String, rate: ImagePacker.Rate, limits: ImageLimits) throws -> ImagePacker.Reconstruction {
         let bytes = try ProcessingFolder.read(path, limit: limits.maxFileBytes)
         try Self.checkHeader(bytes, limits: limits)
+        return try Self.asBadInput {
+            try ImagePacker(codec: codec, rate: rate).reconstruct(pngBytes: bytes, decoded: try PNGReader.decode(bytes))
+        }
+    }
+
+    /// Reads and packs one claimed file in one go (``reconstruct(path:rate:limits:)`` then the
+    /// measurement); also returns its decoded pixels.
+    func pack(path: String, name: [UInt8], rate: ImagePacker.Rate, limits: ImageLimits) throws
+        -> (packed: ImagePacker.Packed, pixels: PixelBuffer) {
+        let reconstruction = try reconstruct(path: path, rate: rate, limits: limits)
+        return (try Self.asBadInput { try ImagePacker.measure(reconstruction, name: name) }, reconstruction.decoded.pixels)
+    }
+
+    /// Runs `body`, turning the image and codec errors of a file that cannot be packed into
+    /// ``PipelineError`` `.badInput` (the file is quarantined).
+    static func asBadInput<T>(_ body: () throws -> T) throws -> T {
         do {
-            let decoded = try PNGReader.decode(bytes)
-            return (try ImagePacker(codec: codec, rate: rate).pack(pngBytes: bytes, decoded: decoded, name: name), decoded.pixels)
+            return try body()
         } catch let error as ImageError {
-            throw PipelineError.badInput(Self.reason(error.code.description), error.message)
+            throw PipelineError.badInput(reason(error.code.description), error.message)
         } catch let error as CodecError {
             throw PipelineError.badInput("encode_failed", "the codec could not encode the image: \(error)")
         }

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import NacreArchive
 import NacreCatalog
+import NacreEngine
 import NacreImage
 import NacreStore
 import ServiceLifecycle
@@ -42,6 +43,9 @@ public actor IngestPipeline: DaemonPipeline {
     /// The last image appended to the open batch, whose row still says `claimed`: its commit
     /// runs while the next image encodes (`commitAppended()`), and always before the batch seals.
     private var uncommittedAppend: (id: Int64, batchID: String)?
+    /// The last encoded image, being measured while the next one encodes; appended by
+    /// ``appendMeasured()`` before anything else touches the open batch. Its row says `claimed`.
+    private var measuring: Measuring?
     private var sealWaiters: [CheckedContinuation<Result<JSONValue, ControlError>, Never>] = []
     /// Consecutive infrastructure failures, for the retry back-off.
     private var failures = 0
@@ -66,6 +70,17 @@ public actor IngestPipeline: DaemonPipeline {
     /// Lets the pipeline ask the watcher to report a file again when it could not be claimed.
     public func attach(watcher: SpoolWatcher) {
         self.watcher = watcher
+    }
+
+    /// How long the loop must have had nothing to do before idle memory goes back to the system.
+    static let idleTrimDelay = Duration.seconds(5)
+    /// Gives pooled tensor memory and free heap back to the system, when there is some: images
+    /// of many sizes (and restores) leave buffers of many sizes behind.
+    private func releaseIdleMemory() {
+        let idle = Engine.idleMemoryBytes
+        guard idle > 0 else { return }
+        Engine.releaseIdleMemory()
+        logger.debug("released idle memory", metadata: ["pooled_bytes": "\(idle)"])
     }
 
     // MARK: DaemonPipeline
@@ -113,10 +128,12 @@ public actor IngestPipeline: DaemonPipeline {
             phase = .running
             logger.info("ingest pipeline running", metadata: ["model": "\(worker.modelID)", "redo": "\(redo.count)"])
         }
+        var idleSince = ContinuousClock.now
         while !stopRequested {
             do {
                 if try await step() {
                     failures = 0
+                    idleSince = .now
                     continue
                 }
             } catch let error as PipelineError where error.code == .stopped {
@@ -125,6 +142,10 @@ public actor IngestPipeline: DaemonPipeline {
                 guard await backOff(after: error, while: "ingesting") else { break }
                 try? await recover()
                 continue
+            }
+            if ContinuousClock.now - idleSince > Self.idleTrimDelay {
+                releaseIdleMemory()
+                idleSince = .now
             }
             try? await Task.sleep(for: .milliseconds(50))
         }
@@ -256,6 +277,10 @@ public actor IngestPipeline: DaemonPipeline {
             }
             return true
         }
+        if measuring != nil {
+            try await appendMeasured()
+            return true
+        }
         if uncommittedAppend != nil {
             try await commitAppended()
             return true
@@ -272,6 +297,11 @@ public actor IngestPipeline: DaemonPipeline {
     /// keeps the model it started with, and old archives keep their own decoders.
     private func adoptPromotedChampion() async throws -> Bool {
         guard batch == nil, let current = worker, let next = await lifecycle.pendingChampion(current: current.modelID) else { return false }
+        if let coded = measuring {
+            // Coded with the old model, whose batch is sealed: encoded again with the new one.
+            measuring = nil
+            redo.insert(coded.id, at: 0)
+        }
         do {
             worker = try await startWorker(modelPath: next.path)
             logger.notice("new batches use the promoted champion", metadata: ["model": "\(next.id)", "path": "\(next.path)"])
@@ -296,6 +326,7 @@ public actor IngestPipeline: DaemonPipeline {
         let dropped = batch
         batch = nil
         uncommittedAppend = nil
+        measuring = nil  // its row still says `claimed`: recovery or the next start encodes it again
         guard let worker else { return }
         if let dropped { _ = worker.early.take(archiveID: dropped.archiveID) }
         try await worker.perform { $0.abortWriter() }
@@ -388,7 +419,8 @@ public actor IngestPipeline: DaemonPipeline {
         }
     }
 
-    /// Encodes one claimed file and appends it to the open batch; seals the batch when full.
+    /// Encodes one claimed file; while it encodes, the file before it is measured, and once it
+    /// is encoded, that one is appended (``appendMeasured()``) and this one's measurement starts.
     /// Bad input is quarantined.
     private func encode(_ row: IngestRecord) async throws {
         guard let worker, let id = row.id else { return }
@@ -399,6 +431,7 @@ public actor IngestPipeline: DaemonPipeline {
             try await quarantine(row, code: "special_file", message: "the claimed entry is not a regular file (replaced after it was reported?)")
             return
         }
+        if measuring?.name == name { try await appendMeasured() }
         if batch?.holds(name) == true {
             // Names are unique within an archive: the earlier file of this name goes into this
             // batch, the new one into the next.
@@ -407,43 +440,64 @@ public actor IngestPipeline: DaemonPipeline {
         let path = row.claimedPath
         let rate = encodeRate(forSpool: row.spool)
         let limits = imageLimits
-        let packed: ImagePacker.Packed, pixels: PixelBuffer, packMS: Int
         let started = ContinuousClock.now
-        let packing = Task {
+        let coding = Task {
             try await worker.perform { context in
-                let packStart = ContinuousClock.now
-                let (packed, pixels) = try context.pack(path: path, name: name, rate: rate, limits: limits)
-                return (packed, pixels, Self.milliseconds(since: packStart))
+                let codeStart = ContinuousClock.now
+                return (try context.reconstruct(path: path, rate: rate, limits: limits), Self.milliseconds(since: codeStart))
             }
         }
         await claimAhead()
         try await commitAppended()
+        let reconstruction: ImagePacker.Reconstruction, codeMS: Int
         do {
-            (packed, pixels, packMS) = try await packing.value
+            (reconstruction, codeMS) = try await coding.value
         } catch let error as PipelineError where error.code == .badInput {
             try await quarantine(row, code: error.reason, message: error.message)
             return
         }
+        try await appendMeasured()
+        measuring = Measuring(id: id, row: row, name: name, pixels: reconstruction.decoded.pixels, codeMS: codeMS, started: started,
+                              measurement: Task { try await worker.measure(reconstruction, name: name) })
+    }
+
+    /// Appends the image being measured to the open batch (starting one if needed); seals the
+    /// batch when full. An image whose measurement fails as bad input is quarantined.
+    private func appendMeasured() async throws {
+        guard let coded = measuring, let worker else { return }
+        let packed: ImagePacker.Packed
+        do {
+            packed = try await coded.measurement.value
+        } catch let error as PipelineError where error.code == .badInput {
+            measuring = nil
+            try await quarantine(coded.row, code: error.reason, message: error.message)
+            return
+        } catch {
+            measuring = nil
+            throw error
+        }
+        measuring = nil
+        try await commitAppended()
         let image = packed.image
         let open = try await openBatch()
         _ = try await worker.perform { try $0.append(image) }
         if open.adaptation == nil {  // an adapted batch's archive is written again with another decoder
             worker.early.submit(EarlyVerifier.Job(
                 archiveID: open.archiveID, image: image, latentDigest: packed.latentDigest,
-                reference: config.verifyDecode.decodesPixels(at: open.imageCount) ? pixels : nil,
+                reference: config.verifyDecode.decodesPixels(at: open.imageCount) ? coded.pixels : nil,
                 toleranceDB: config.verifyToleranceDB))
         }
         // Committed while the next image encodes (or before the seal): until the batch is sealed
         // its frames live in a temporary file that recovery discards, so a row that still says
         // `claimed` is encoded again exactly as an `appended` one would be.
-        uncommittedAppend = (id, open.archiveID)
+        uncommittedAppend = (coded.id, open.archiveID)
         let record = image.record
-        await lifecycle.reservoir.precut(claimedPath: path, sourceSHA256: record.originalSHA256.hex, pixels: pixels)
-        batch?.add(name, rawBytes: Int64(record.width) * Int64(record.height) * Int64(record.channels) * (record.bitDepth == 16 ? 2 : 1),
+        await lifecycle.reservoir.precut(claimedPath: coded.row.claimedPath, sourceSHA256: record.originalSHA256.hex, pixels: coded.pixels)
+        batch?.add(coded.name, rawBytes: Int64(record.width) * Int64(record.height) * Int64(record.channels) * (record.bitDepth == 16 ? 2 : 1),
                    latentDigest: packed.latentDigest)
-        logger.debug("appended", metadata: ["name": "\(nameText)", "archive": "\(open.archiveID)",
+        logger.debug("appended", metadata: ["name": "\(ProcessingFolder.fileName(of: coded.row.claimedPath))", "archive": "\(open.archiveID)",
                                             "psnr": "\(record.psnr)", "latent_bytes": "\(image.latentByteCount)",
-                                            "pack_ms": "\(packMS)", "encode_step_ms": "\(Self.milliseconds(since: started))"])
+                                            "code_ms": "\(coded.codeMS)", "encode_step_ms": "\(Self.milliseconds(since: coded.started))"])
         if let batch, batch.isFull(config.batching) { try await sealAndFinish() }
     }
 
@@ -494,6 +548,7 @@ public actor IngestPipeline: DaemonPipeline {
 
     /// Seals the open batch and carries it through verify, index and the originals.
     private func sealAndFinish() async throws {
+        try await appendMeasured()
         guard let open = batch, let worker else { return }
         try await commitAppended()
         if let adaptation = open.adaptation { try await adapt(open, adaptation, worker: worker) }
@@ -647,6 +702,12 @@ public actor IngestPipeline: DaemonPipeline {
         sealWaiters = []
         let reply: Result<JSONValue, ControlError>
         var failure: (any Error)?
+        do {
+            try await appendMeasured()  // the last file dropped before the request joins the batch
+        } catch {
+            for waiter in waiters { waiter.resume(returning: .failure(ControlError(.internal, "appending the last encoded image failed: \(error)"))) }
+            throw error
+        }
         if let open = batch {
             do {
                 try await sealAndFinish()
@@ -795,4 +856,16 @@ public actor IngestPipeline: DaemonPipeline {
             if rmdir(folder) == 0 { try? ProcessingFolder.syncFolder(processing.path) }
         }
     }
+}
+
+/// An encoded image whose measurement runs while the next image encodes.
+private struct Measuring {
+    var id: Int64
+    var row: IngestRecord
+    var name: [UInt8]
+    /// The source pixels, for the early pixel check and the reservoir's crop.
+    var pixels: PixelBuffer
+    var codeMS: Int
+    var started: ContinuousClock.Instant
+    var measurement: Task<ImagePacker.Packed, any Error>
 }
