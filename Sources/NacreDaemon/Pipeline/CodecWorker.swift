@@ -80,6 +80,13 @@ final class CodecWorker: @unchecked Sendable {
         return try await queue.run { try body(context.value) }
     }
 
+    /// Queues `body` on the worker's queue now and returns a handle to its result: a job
+    /// submitted later runs after it.
+    func submit<T: Sendable>(_ body: @escaping @Sendable (CodecContext) throws -> T) -> WorkerThread.Job<T> {
+        let context = Unchecked(self.context)
+        return queue.submit { try body(context.value) }
+    }
+
     /// Finishes packing `reconstruction` on the measuring thread (under SCHED_IDLE: it takes the
     /// CPU time the encoder leaves; when the encoder waits for it, that is all of it).
     func measure(_ reconstruction: ImagePacker.Reconstruction, name: [UInt8]) async throws -> ImagePacker.Packed {
@@ -118,6 +125,8 @@ final class CodecContext {
     let modelDigest: SHA256Digest
     /// The open batch's archive, if any.
     private(set) var writer: ArchiveWriter?
+    /// When the last image's coding ended (the daemon logs how long the thread then idled).
+    var lastCodingEnd: ContinuousClock.Instant?
     /// The open batch's images, when it was started `keepingImages` (for adaptation).
     private var appendedImages: [ArchiveImage]?
     /// The open batch's writer version and caller settings, to write it again after adaptation.

@@ -9,6 +9,7 @@ import NacreEngine
 import NacreImage
 import NacreStore
 import ServiceLifecycle
+import Synchronization
 
 /// The daemon's crash-safe ingest pipeline (docs/PIPELINE.md):
 /// claim → encode → append to the open archive → seal → verify → index → delete or move the
@@ -43,9 +44,13 @@ public actor IngestPipeline: DaemonPipeline {
     /// The last image appended to the open batch, whose row still says `claimed`: its commit
     /// runs while the next image encodes (`commitAppended()`), and always before the batch seals.
     private var uncommittedAppend: (id: Int64, batchID: String)?
-    /// The last encoded image, being measured while the next one encodes; appended by
-    /// ``appendMeasured()`` before anything else touches the open batch. Its row says `claimed`.
-    private var measuring: Measuring?
+    /// Encoded images being measured while the next ones encode, oldest first; appended by
+    /// ``appendMeasured(all:)`` in this order before anything else touches the open batch. Their
+    /// rows say `claimed`.
+    private var measuring: [Measuring] = []
+    /// Most images in `measuring` once an image's coding is done: the measurement runs on CPU time
+    /// the encoder leaves idle, which can take longer than one coding to come.
+    static let measureDepth = 3
     private var sealWaiters: [CheckedContinuation<Result<JSONValue, ControlError>, Never>] = []
     /// Consecutive infrastructure failures, for the retry back-off.
     private var failures = 0
@@ -277,7 +282,7 @@ public actor IngestPipeline: DaemonPipeline {
             }
             return true
         }
-        if measuring != nil {
+        if !measuring.isEmpty {
             try await appendMeasured()
             return true
         }
@@ -297,11 +302,9 @@ public actor IngestPipeline: DaemonPipeline {
     /// keeps the model it started with, and old archives keep their own decoders.
     private func adoptPromotedChampion() async throws -> Bool {
         guard batch == nil, let current = worker, let next = await lifecycle.pendingChampion(current: current.modelID) else { return false }
-        if let coded = measuring {
-            // Coded with the old model, whose batch is sealed: encoded again with the new one.
-            measuring = nil
-            redo.insert(coded.id, at: 0)
-        }
+        // Coded with the old model, whose batch is sealed: encoded again with the new one.
+        redo.insert(contentsOf: measuring.map(\.id), at: 0)
+        measuring = []
         do {
             worker = try await startWorker(modelPath: next.path)
             logger.notice("new batches use the promoted champion", metadata: ["model": "\(next.id)", "path": "\(next.path)"])
@@ -326,7 +329,8 @@ public actor IngestPipeline: DaemonPipeline {
         let dropped = batch
         batch = nil
         uncommittedAppend = nil
-        measuring = nil  // its row still says `claimed`: recovery or the next start encodes it again
+        measuring = []  // their rows still say `claimed`: recovery or the next start encodes them again
+
         guard let worker else { return }
         if let dropped { _ = worker.early.take(archiveID: dropped.archiveID) }
         try await worker.perform { $0.abortWriter() }
@@ -431,52 +435,73 @@ public actor IngestPipeline: DaemonPipeline {
             try await quarantine(row, code: "special_file", message: "the claimed entry is not a regular file (replaced after it was reported?)")
             return
         }
-        if measuring?.name == name { try await appendMeasured() }
+        if measuring.contains(where: { $0.name == name }) { try await appendMeasured() }
         if batch?.holds(name) == true {
             // Names are unique within an archive: the earlier file of this name goes into this
             // batch, the new one into the next.
             try await sealAndFinish()
         }
-        let path = row.claimedPath
-        let rate = encodeRate(forSpool: row.spool)
-        let limits = imageLimits
         let started = ContinuousClock.now
-        let coding = Task {
-            try await worker.perform { context in
-                let codeStart = ContinuousClock.now
-                return (try context.reconstruct(path: path, rate: rate, limits: limits), Self.milliseconds(since: codeStart))
-            }
-        }
+        let coding = startCoding(row, on: worker)
         await claimAhead()
         try await commitAppended()
-        let reconstruction: ImagePacker.Reconstruction, codeMS: Int
+        let reconstruction: ImagePacker.Reconstruction, codeMS: Int, idleMS: Double
         do {
-            (reconstruction, codeMS) = try await coding.value
+            (reconstruction, codeMS, idleMS) = try await coding.value
         } catch let error as PipelineError where error.code == .badInput {
             try await quarantine(row, code: error.reason, message: error.message)
             return
         }
-        try await appendMeasured()
-        measuring = Measuring(id: id, row: row, name: name, pixels: reconstruction.decoded.pixels, codeMS: codeMS, started: started,
-                              measurement: Task { try await worker.measure(reconstruction, name: name) })
+        try await appendMeasured(all: false)
+        let done = MeasuredFlag()
+        measuring.append(Measuring(id: id, row: row, name: name, pixels: reconstruction.decoded.pixels, codeMS: codeMS, codecIdleMS: idleMS,
+                                   started: started, done: done, measurement: Task {
+                                       defer { done.raise() }
+                                       return try await worker.measure(reconstruction, name: name)
+                                   }))
     }
 
-    /// Appends the image being measured to the open batch (starting one if needed); seals the
-    /// batch when full. An image whose measurement fails as bad input is quarantined.
-    private func appendMeasured() async throws {
-        guard let coded = measuring, let worker else { return }
+    /// What coding a file gives: its reconstruction, the coding's milliseconds, and how long
+    /// the codec thread had idled before it.
+    typealias Coded = (reconstruction: ImagePacker.Reconstruction, codeMS: Int, codecIdleMS: Double)
+
+    /// Queues the coding of a claimed file on the codec thread (behind what is queued there).
+    private func startCoding(_ row: IngestRecord, on worker: CodecWorker) -> WorkerThread.Job<Coded> {
+        let path = row.claimedPath
+        let rate = encodeRate(forSpool: row.spool)
+        let limits = imageLimits
+        return worker.submit { context in
+            let codeStart = ContinuousClock.now
+            let idleMS = context.lastCodingEnd.map { Self.milliseconds(from: $0, to: codeStart) } ?? 0.0
+            defer { context.lastCodingEnd = .now }
+            return (try context.reconstruct(path: path, rate: rate, limits: limits), Self.milliseconds(since: codeStart), idleMS)
+        }
+    }
+
+    /// Appends measured images to the open batch in coding order (starting a batch if needed),
+    /// sealing each batch that becomes full. `all`: every image being measured, waiting for
+    /// them; otherwise those already measured, and the oldest others until at most
+    /// ``measureDepth`` − 1 are left (the caller then adds one).
+    private func appendMeasured(all: Bool = true) async throws {
+        while let oldest = measuring.first, all || oldest.done.isRaised || measuring.count >= Self.measureDepth {
+            measuring.removeFirst()
+            try await append(oldest)
+        }
+    }
+
+    /// Appends one image once measured; seals the batch when full. An image whose measurement
+    /// fails as bad input is quarantined.
+    private func append(_ coded: Measuring) async throws {
+        guard let worker else { return }
         let packed: ImagePacker.Packed
+        let waitStart = ContinuousClock.now
         do {
             packed = try await coded.measurement.value
         } catch let error as PipelineError where error.code == .badInput {
-            measuring = nil
             try await quarantine(coded.row, code: error.reason, message: error.message)
             return
-        } catch {
-            measuring = nil
-            throw error
         }
-        measuring = nil
+        let measureWaitMS = Self.milliseconds(from: waitStart, to: .now)
         try await commitAppended()
         let image = packed.image
         let open = try await openBatch()
@@ -497,8 +522,10 @@ public actor IngestPipeline: DaemonPipeline {
                    latentDigest: packed.latentDigest)
         logger.debug("appended", metadata: ["name": "\(ProcessingFolder.fileName(of: coded.row.claimedPath))", "archive": "\(open.archiveID)",
                                             "psnr": "\(record.psnr)", "latent_bytes": "\(image.latentByteCount)",
-                                            "code_ms": "\(coded.codeMS)", "encode_step_ms": "\(Self.milliseconds(since: coded.started))"])
-        if let batch, batch.isFull(config.batching) { try await sealAndFinish() }
+                                            "code_ms": "\(coded.codeMS)", "codec_idle_ms": "\(coded.codecIdleMS)",
+                                            "measure_wait_ms": "\(measureWaitMS)",
+                                            "encode_step_ms": "\(Self.milliseconds(since: coded.started))"])
+        if let batch, batch.isFull(config.batching) { try await sealAndFinish(appendingMeasured: false) }
     }
 
     private func encodeRate(forSpool name: String) -> ImagePacker.Rate {
@@ -547,8 +574,10 @@ public actor IngestPipeline: DaemonPipeline {
     }
 
     /// Seals the open batch and carries it through verify, index and the originals.
-    private func sealAndFinish() async throws {
-        try await appendMeasured()
+    /// `appendingMeasured`: the images being measured join it first (false for a batch that
+    /// became full: they go to the next one).
+    private func sealAndFinish(appendingMeasured: Bool = true) async throws {
+        if appendingMeasured { try await appendMeasured() }
         guard let open = batch, let worker else { return }
         try await commitAppended()
         if let adaptation = open.adaptation { try await adapt(open, adaptation, worker: worker) }
@@ -634,6 +663,11 @@ public actor IngestPipeline: DaemonPipeline {
 
     private static func milliseconds(since start: ContinuousClock.Instant) -> Int {
         Int((ContinuousClock.now - start) / .milliseconds(1))
+    }
+
+    /// Milliseconds from `start` to `end`, to 0.1 ms (per-image gaps are a few ms).
+    private static func milliseconds(from start: ContinuousClock.Instant, to end: ContinuousClock.Instant) -> Double {
+        ((end - start) / .microseconds(100)).rounded() / 10
     }
 
     /// Deletes an archive that failed verification (file first: a file without a row would be
@@ -866,6 +900,17 @@ private struct Measuring {
     /// The source pixels, for the early pixel check and the reservoir's crop.
     var pixels: PixelBuffer
     var codeMS: Int
+    /// How long the codec thread had been idle when this image's coding started.
+    var codecIdleMS: Double
     var started: ContinuousClock.Instant
+    /// Raised when `measurement` has finished, so appending can skip what is still running.
+    var done: MeasuredFlag
     var measurement: Task<ImagePacker.Packed, any Error>
+}
+
+/// Set once, when a measurement finishes.
+private final class MeasuredFlag: Sendable {
+    private let raised = Atomic<Bool>(false)
+    func raise() { raised.store(true, ordering: .releasing) }
+    var isRaised: Bool { raised.load(ordering: .acquiring) }
 }

@@ -56,6 +56,41 @@ final class WorkerThread: Sendable {
         }
     }
 
+    /// Queues `body` now (after every job submitted before it) and returns a handle to await its
+    /// result later; unlike ``run(_:)``, the job's place in the queue is fixed before this returns.
+    func submit<T: Sendable>(_ body: @escaping @Sendable () throws -> T) -> Job<T> {
+        let job = Job<T>()
+        async { job.complete(Result { try body() }) }
+        return job
+    }
+
+    /// A submitted job's result, awaitable (by any number of waiters, before or after it is done).
+    final class Job<T: Sendable>: Sendable {
+        private let state = Mutex<(result: Result<T, any Error>?, waiters: [CheckedContinuation<T, any Error>])>((nil, []))
+
+        fileprivate func complete(_ result: Result<T, any Error>) {
+            let waiters = state.withLock { state in
+                state.result = result
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume(with: result) }
+        }
+
+        /// The job's result, once it has run (jobs submitted before ``WorkerThread/finish()`` still run).
+        var value: T {
+            get async throws {
+                try await withCheckedThrowingContinuation { continuation in
+                    let done = state.withLock { state in
+                        if state.result == nil { state.waiters.append(continuation) }
+                        return state.result
+                    }
+                    if let done { continuation.resume(with: done) }
+                }
+            }
+        }
+    }
+
     /// Lets the thread end once the jobs already submitted have run; later jobs are dropped.
     func finish() {
         let first = jobs.state.withLock { state in
