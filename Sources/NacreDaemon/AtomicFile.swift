@@ -28,11 +28,14 @@ enum AtomicFile {
         }
     }
 
+    /// How the names of the temporary files being written begin.
+    static let temporaryPrefix = ".nacre-write-"
+
     /// Creates `path` atomically with contents written by `fill(fd, temporaryPath)`.
     static func create(at path: String, mode: mode_t = 0o640, durable: Bool = true,
                        fill: (Int32, String) throws(DaemonError) -> Void) throws(DaemonError) {
         let folder = PathResolver.parentFolder(of: path)
-        var template = Array((folder + "/.nacre-write-XXXXXX").utf8CString)
+        var template = Array((folder + "/" + temporaryPrefix + "XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw DaemonError.system("mkstemp", folder) }
         let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -109,6 +109,11 @@ public struct DaemonConfig: Sendable, Equatable {
         /// also decoded to pixels as in `full`.
         case latents(pixelCheckEvery: Int)
 
+        /// Whether each image is measured on the codec thread before the next one encodes,
+        /// rather than beside the encoder: in `full` mode the early pixel checks take the CPU
+        /// time the encoder leaves idle (docs/PIPELINE.md, "Early checks").
+        var measuresInline: Bool { self == .full }
+
         /// Whether the image at `position` in its batch is decoded to pixels.
         func decodesPixels(at position: Int) -> Bool {
             switch self {

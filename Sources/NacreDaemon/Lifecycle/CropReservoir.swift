@@ -110,8 +110,12 @@ actor CropReservoir {
             }
             if capacity == 0 { try await catalog.setMetaValue(nil, forKey: Self.offeredKey) }
             let known = Set(crops.map(\.path) + precuts.values.map(\.path))
+            // A precut still being written has a temporary file (AtomicFile); removing it would
+            // fail that write. Temporaries are crash leftovers only when no write is running.
+            let writing = precuts.values.contains { !$0.written.isSet }
             for sub in [trainingFolder, holdoutFolder] where !offerInProgress {
-                for name in (try? FileManager.default.contentsOfDirectory(atPath: sub)) ?? [] where !known.contains(sub + "/" + name) {
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: sub)) ?? []
+                where !known.contains(sub + "/" + name) && !(writing && name.hasPrefix(AtomicFile.temporaryPrefix)) {
                     unlink(sub + "/" + name)
                 }
             }

@@ -89,8 +89,12 @@ final class CodecWorker: @unchecked Sendable {
 
     /// Finishes packing `reconstruction` on the measuring thread (under SCHED_IDLE: it takes the
     /// CPU time the encoder leaves; when the encoder waits for it, that is all of it).
-    func measure(_ reconstruction: ImagePacker.Reconstruction, name: [UInt8]) async throws -> ImagePacker.Packed {
-        try await measurer.run { try CodecContext.asBadInput { try ImagePacker.measure(reconstruction, name: name) } }
+    /// `inline`: on the codec thread instead, at normal priority, after the jobs queued there.
+    func measure(_ reconstruction: ImagePacker.Reconstruction, name: [UInt8], inline: Bool = false) async throws -> ImagePacker.Packed {
+        let job: @Sendable () throws -> ImagePacker.Packed = {
+            try CodecContext.asBadInput { try ImagePacker.measure(reconstruction, name: name) }
+        }
+        return try await (inline ? queue : measurer).run(job)
     }
 
     deinit {

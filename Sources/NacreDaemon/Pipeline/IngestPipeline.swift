@@ -452,13 +452,15 @@ public actor IngestPipeline: DaemonPipeline {
             try await quarantine(row, code: error.reason, message: error.message)
             return
         }
-        try await appendMeasured(all: false)
+        let inline = config.verifyDecode.measuresInline
+        try await appendMeasured(all: inline)
         let done = MeasuredFlag()
         measuring.append(Measuring(id: id, row: row, name: name, pixels: reconstruction.decoded.pixels, codeMS: codeMS, codecIdleMS: idleMS,
                                    started: started, done: done, measurement: Task {
                                        defer { done.raise() }
-                                       return try await worker.measure(reconstruction, name: name)
+                                       return try await worker.measure(reconstruction, name: name, inline: inline)
                                    }))
+        if inline { try await appendMeasured() }
     }
 
     /// What coding a file gives: its reconstruction, the coding's milliseconds, and how long
