@@ -8,7 +8,7 @@
 # a running daemon instead (the image must be in its catalog): bench/restore_bench.sh SOCKET NAME
 #
 # Usage: bench/restore_bench.sh [SOCKET IMAGE]     (env: COUNT=1000 THREADS=0 FAST=1 PHOTO=...)
-# The in-process server uses OMP_WAIT_POLICY=passive, as `nacre daemon` does.
+# The in-process server uses OMP_WAIT_POLICY=passive and the memory settings of `nacre daemon`.
 set -eu
 cd "$(dirname "$0")/.."
 NACRE=.build/release/nacre

@@ -63,19 +63,21 @@ public final class Engine: @unchecked Sendable {
 
     /// Releases idle pooled tensor memory (e.g. after training, or when a long-running process
     /// goes idle).
-    public func releaseIdleMemory() { Self.releaseIdleMemory() }
+    public func releaseIdleMemory() { BufferPool.shared.trim() }
 
-    /// ``releaseIdleMemory()`` for the whole process (the tensor pool is shared by all engines).
-    public static func releaseIdleMemory() { BufferPool.shared.trim() }
+    /// Frees every idle pooled tensor buffer of the process (the pool is shared by all engines),
+    /// then returns the heap's free pages to the system with `malloc_trim`. That walks the heap
+    /// holding the allocator's locks, so call it when the process is idle, not between requests.
+    public static func returnIdleMemoryToTheSystem() {
+        BufferPool.shared.trim()
+        _ = malloc_trim(0)
+    }
 
-    /// Makes every allocation of 1 MiB or more a mapping of its own, returned to the system when
-    /// freed, for a long-running process. glibc otherwise raises that threshold each time such a
-    /// block is freed (up to 32 MiB), after which tensor buffers come from the heap and what they
-    /// leave free stays resident. (`malloc_trim` would give it back too, but it holds the
-    /// allocator's locks while it walks the heap: in a busy process it stalled every thread for
-    /// seconds.)
-    public static func mapLargeAllocationsSeparately() {
-        _ = mallopt(M_MMAP_THRESHOLD, 1 << 20)
+    /// The memory settings of a long-running process that codes images of many sizes (the
+    /// daemon, and benchmarks that stand in for it): at most one image's working set (512 MiB)
+    /// of tensor memory kept pooled.
+    public static func useLongRunningMemoryPolicy() {
+        idleMemoryLimitBytes = 512 << 20
     }
 
     /// Bound, for the whole process, on the tensor memory kept pooled for reuse when idle

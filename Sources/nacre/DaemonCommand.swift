@@ -29,9 +29,8 @@ struct DaemonCommand: AsyncParsableCommand {
         // between files (re-executes itself once with OMP_WAIT_POLICY=passive; same pid).
         if !check {
             _ = Engine.reexecuteWithOpenMPWaitPolicy("passive")
-            // Images of many sizes: freed tensor memory must go back to the system (docs/PIPELINE.md, "Memory").
-            Engine.mapLargeAllocationsSeparately()
-            Engine.idleMemoryLimitBytes = 512 << 20  // one image's working set, not every size's
+            // Images of many sizes: bounded pooled tensor memory (docs/PIPELINE.md, "Memory").
+            Engine.useLongRunningMemoryPolicy()
         }
         let loaded: DaemonConfig
         do {

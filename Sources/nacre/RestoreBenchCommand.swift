@@ -53,7 +53,10 @@ struct RestoreBenchCommand: AsyncParsableCommand {
             print("warning: could not re-execute with OMP_WAIT_POLICY=\(waitPolicy)")
         }
         var local: InProcessServer?
-        if !archives.isEmpty { local = try await InProcessServer(archives: archives, threads: threads) }
+        if !archives.isEmpty {
+            Engine.useLongRunningMemoryPolicy()  // as `nacre daemon`
+            local = try await InProcessServer(archives: archives, threads: threads)
+        }
         defer { local?.stop() }
         let path = socket ?? local!.socketPath
         var args: [String: JSONValue] = ["image": .string(image), "overwrite": true]

@@ -77,15 +77,16 @@ public actor IngestPipeline: DaemonPipeline {
         self.watcher = watcher
     }
 
-    /// How long the loop must have had nothing to do before idle memory goes back to the system.
+    /// How long the loop must have had nothing to do, after work, before idle memory goes back
+    /// to the system (once per idle spell: the trim holds the allocator's locks while it runs).
     static let idleTrimDelay = Duration.seconds(5)
-    /// Gives pooled tensor memory and free heap back to the system, when there is some: images
-    /// of many sizes (and restores) leave buffers of many sizes behind.
+    /// Gives pooled tensor memory and free heap back to the system: images of many sizes leave
+    /// buffers of many sizes behind.
     private func releaseIdleMemory() {
         let idle = Engine.idleMemoryBytes
-        guard idle > 0 else { return }
-        Engine.releaseIdleMemory()
-        logger.debug("released idle memory", metadata: ["pooled_bytes": "\(idle)"])
+        let start = ContinuousClock.now
+        Engine.returnIdleMemoryToTheSystem()
+        logger.debug("released idle memory", metadata: ["pooled_bytes": "\(idle)", "ms": "\(Self.milliseconds(since: start))"])
     }
 
     // MARK: DaemonPipeline
@@ -134,11 +135,13 @@ public actor IngestPipeline: DaemonPipeline {
             logger.info("ingest pipeline running", metadata: ["model": "\(worker.modelID)", "redo": "\(redo.count)"])
         }
         var idleSince = ContinuousClock.now
+        var workedSinceRelease = false
         while !stopRequested {
             do {
                 if try await step() {
                     failures = 0
                     idleSince = .now
+                    workedSinceRelease = true
                     continue
                 }
             } catch let error as PipelineError where error.code == .stopped {
@@ -148,9 +151,9 @@ public actor IngestPipeline: DaemonPipeline {
                 try? await recover()
                 continue
             }
-            if ContinuousClock.now - idleSince > Self.idleTrimDelay {
+            if workedSinceRelease, ContinuousClock.now - idleSince > Self.idleTrimDelay {
                 releaseIdleMemory()
-                idleSince = .now
+                workedSinceRelease = false
             }
             try? await Task.sleep(for: .milliseconds(50))
         }
