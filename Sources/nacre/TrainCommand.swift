@@ -174,7 +174,8 @@ struct TrainCommand: ParsableCommand {
         guard var line = try? JSONEncoder().encode(value) else { return }
         line.append(0x0A)
         if let handle = FileHandle(forWritingAtPath: path) ?? {
-            FileManager.default.createFile(atPath: path, contents: nil)
+            // Failure shows as the nil handle below: the log line is skipped.
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             return FileHandle(forWritingAtPath: path)
         }() {
             handle.seekToEndOfFile()
