@@ -138,11 +138,16 @@ public struct DaemonConfig: Sendable, Equatable {
         public var gateMarginPercent: Double
         /// Compute threads of the training, export and gate child processes.
         public var threads: Int
-        /// Optional cap on optimizer steps per run (besides the time budget).
+        /// Optional cap on optimizer steps per run (besides the time budget), of the decoder and
+        /// of the denoiser each.
         public var maxSteps: Int?
+        /// Share of a run's budget (percent) spent fine-tuning the champion's denoiser for the
+        /// challenger; 0 = none (a promoted challenger then has no denoiser).
+        public var denoiserPercent: Double
 
         public init(schedule: RetrainSchedule, budgetSeconds: Double, reservoirCrops: Int, cropSide: Int = 256,
-                    holdoutPercent: Double = 10, gateMarginPercent: Double = -1, threads: Int = 1, maxSteps: Int? = nil) {
+                    holdoutPercent: Double = 10, gateMarginPercent: Double = -1, threads: Int = 1, maxSteps: Int? = nil,
+                    denoiserPercent: Double = 20) {
             self.schedule = schedule
             self.budgetSeconds = budgetSeconds
             self.reservoirCrops = reservoirCrops
@@ -151,6 +156,7 @@ public struct DaemonConfig: Sendable, Equatable {
             self.gateMarginPercent = gateMarginPercent
             self.threads = threads
             self.maxSteps = maxSteps
+            self.denoiserPercent = denoiserPercent
         }
     }
 
@@ -196,9 +202,10 @@ public struct DaemonConfig: Sendable, Equatable {
     public var watch: Watch
     /// swift-log level name (`trace` ... `critical`).
     public var logLevel: String
-    /// Store the built-in denoiser in new archives when the model is the built-in one
-    /// (`encode.denoiser`, default true). Restart-only.
-    public var storesBuiltInDenoiser = true
+    /// Store the model's denoiser in new archives when it has one (`encode.denoiser`, default
+    /// true): the built-in one with the built-in model, `NAME.nxdn` beside a model file
+    /// `NAME.nxcm` (a promoted champion's). Restart-only.
+    public var storesModelDenoiser = true
 
     /// Reads and validates the config file at `path`.
     public static func load(path: String) throws(DaemonError) -> DaemonConfig {
@@ -247,7 +254,7 @@ public struct DaemonConfig: Sendable, Equatable {
         if archiveDir != new.archiveDir { changed.append("archive_dir") }
         if logLevel != new.logLevel { changed.append("log_level") }
         if modelPath != new.modelPath { changed.append("encode.model") }
-        if storesBuiltInDenoiser != new.storesBuiltInDenoiser { changed.append("encode.denoiser") }
+        if storesModelDenoiser != new.storesModelDenoiser { changed.append("encode.denoiser") }
         return changed
     }
 
@@ -261,7 +268,7 @@ public struct DaemonConfig: Sendable, Equatable {
         merged.archiveDir = archiveDir
         merged.logLevel = logLevel
         merged.modelPath = modelPath
-        merged.storesBuiltInDenoiser = storesBuiltInDenoiser
+        merged.storesModelDenoiser = storesModelDenoiser
         return merged
     }
 

@@ -23,7 +23,7 @@ struct DaemonConfigParser {
         let encode = try encodeMap.map { m throws(DaemonError) in try encodeTarget(m, required: true) ?? .quality(75) } ?? .quality(75)
         let threads = try encodeMap?["threads"]?.int(in: 0...1024) ?? 0
         let modelPath = try encodeMap?["model"]?.path(base: base)
-        let storesBuiltInDenoiser = try encodeMap?["denoiser"]?.bool() ?? true
+        let storesModelDenoiser = try encodeMap?["denoiser"]?.bool() ?? true
 
         let verifyMap = try top["verify"]?.mapping(allowed: ["tolerance_db", "decode", "pixel_check_every"])
         let config = DaemonConfig(
@@ -47,7 +47,7 @@ struct DaemonConfigParser {
             limits: try limits(top["limits"]),
             watch: try watch(top["watch"]),
             logLevel: try logLevel(top["log_level"]),
-            storesBuiltInDenoiser: storesBuiltInDenoiser
+            storesModelDenoiser: storesModelDenoiser
         )
         try checkFolders(config, top: top)
         return config
@@ -196,7 +196,7 @@ struct DaemonConfigParser {
 
     private func retrain(_ node: ConfigNode?) throws(DaemonError) -> DaemonConfig.Retrain {
         let m = try node?.mapping(allowed: ["schedule", "budget_minutes", "reservoir_crops", "crop_side", "holdout_percent",
-                                            "gate_margin_percent", "threads", "max_steps"])
+                                            "gate_margin_percent", "threads", "max_steps", "denoiser_percent"])
         let crops = try m?["reservoir_crops"]?.int(in: 0...10_000_000) ?? 4096
         if crops > 0 && crops < 16, let node = m?["reservoir_crops"] {
             throw node.invalid("reservoir_crops must be 0 (off) or at least 16, got \(crops)")
@@ -211,7 +211,8 @@ struct DaemonConfigParser {
             holdoutPercent: try m?["holdout_percent"]?.double(in: 1...50) ?? 10,
             gateMarginPercent: try m?["gate_margin_percent"]?.double(in: -100...1000) ?? -1,
             threads: try m?["threads"]?.int(in: 1...256) ?? 1,
-            maxSteps: try m?["max_steps"]?.int(in: 1...100_000_000)
+            maxSteps: try m?["max_steps"]?.int(in: 1...100_000_000),
+            denoiserPercent: try m?["denoiser_percent"]?.double(in: 0...90) ?? 20
         )
     }
 

@@ -30,9 +30,9 @@ struct PackCommand: ParsableCommand {
     @Option(help: "Quality 1…100 (default 50).") var quality: Double?
     @Option(help: "Instead of --quality: per image, the lowest quality whose PSNR reaches this many dB.") var targetPsnr: Double?
     @Option(help: "Compute threads.") var threads: Int?
-    @Option(help: "Denoiser block (from `nacre train-denoiser`, for this model's decoder) to store in the archive's model frame, for `unpack --denoise`; default: the built-in one when the model is the built-in base model.")
+    @Option(help: "Denoiser block (from `nacre train-denoiser`, for this model's decoder) to store in the archive's model frame, for `unpack --denoise`; default: the model's own (NAME.nxdn beside NAME.nxcm, or the built-in one with the built-in model).")
     var denoiser: String?
-    @Flag(help: "Store no denoiser (not even the built-in one): the archive is a few KB smaller and `unpack --denoise` is unavailable.")
+    @Flag(help: "Store no denoiser (not even the model's own): the archive is a few KB smaller and `unpack --denoise` is unavailable.")
     var noDenoiser = false
     @Option(help: "Per-collection adaptation: fine-tune the decoder on these images for this many seconds before sealing (0: off). Same bitstreams, better restores, longer packing.")
     var adaptSeconds = 0.0
@@ -102,11 +102,12 @@ struct PackCommand: ParsableCommand {
             do { try filter.requireDecoder(decoder.identifier) } catch { throw CodecCommandError("\(denoiser): \(error.message)") }
             modelFrame.denoiser = filter.serialized()
         } else if !noDenoiser {
-            // The built-in denoiser goes with the built-in decoder only (an adapted or other model has none).
+            // A denoiser goes with its own decoder only (an adapted decoder has none).
             do {
-                modelFrame.denoiser = try BaseModel.denoiser(forDecoder: decoder.identifier, engine: engine)?.serialized()
+                modelFrame.denoiser = try ModelDenoiser.locate(forModelAt: modelPath, decoderIdentifier: decoder.identifier,
+                                                               engine: engine)?.denoiser.serialized()
             } catch {
-                throw CodecCommandError("the built-in denoiser cannot be loaded: \(error); reinstall nacre, or pack with --no-denoiser")
+                throw CodecCommandError("the model's denoiser cannot be loaded: \(error); reinstall nacre, or pack with --no-denoiser")
             }
         }
         let decoderBytes = modelFrame.encoded()

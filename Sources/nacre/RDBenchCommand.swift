@@ -28,6 +28,13 @@ struct RDBenchCommand: ParsableCommand {
     @Option(help: "Encoder-side latent refinement: gradient steps per image (0: none).") var refine = 0
     @Option(help: "Step size of the refinement (quantization bins).") var refineStep = 0.05
 
+    func validate() throws {
+        // Checked before the benchmark runs, not after minutes of coding.
+        if plot != nil, !FileManager.default.isReadableFile(atPath: plotScript) {
+            throw ValidationError("--plot needs the plot script \(plotScript), which is not there; run from the source tree or pass --plot-script PATH")
+        }
+    }
+
     func run() throws {
         guard let arithmetic = Precision(rawValue: precision) else { throw ValidationError("unknown precision \(precision); use f32 or bf16") }
         let engine = try Engine(threads: threads, precision: arithmetic)

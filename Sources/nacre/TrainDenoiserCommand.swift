@@ -16,7 +16,7 @@ struct TrainDenoiserCommand: ParsableCommand {
             Crops of the training photos are coded and decoded once with --model at random qualities 1…100 and \
             cached (--cache); every 8th photo is held back, its crops coded at the 8 trained levels, to report the \
             PSNR gain per quality. Writes a checkpoint (OUT.ckpt) at every validation and the denoiser block (OUT) at \
-            the end; continue with --resume. Ctrl-C or SIGTERM checkpoints and stops. Never train on Kodak.
+            the end; continue with --resume. --init fine-tunes an existing block (e.g. the previous model's) for a new decoder. Ctrl-C or SIGTERM checkpoints and stops. Never train on Kodak.
             """)
 
     @Option(help: "Full coded model (encoder + decoder) whose decoder the denoiser follows.") var model: String
@@ -26,6 +26,11 @@ struct TrainDenoiserCommand: ParsableCommand {
     @Flag(help: "Continue from OUT.ckpt.") var resume = false
     @Option(help: "Steps of the learning-rate schedule, and the stopping point.") var steps = 6000
     @Option(help: "Stop after this many seconds of training in this invocation.") var timeBudget: Double?
+    @Option(name: .customLong("init"),
+            help: "Start from this denoiser block (e.g. the previous model's): its shape, weights and weight grid, fine-tuned for --model's decoder (--channels, --convolutions and --weight-levels are then ignored).")
+    var initialDenoiser: String?
+    @Flag(help: "Stop (checkpointing) when the parent process dies, e.g. a daemon that started this run was killed.")
+    var stopWhenOrphaned = false
     @Option(help: "Hidden channels.") var channels = 16
     @Option(help: "3×3 convolutions.") var convolutions = 4
     @Option(help: "Patches per step.") var batch = 16
@@ -36,15 +41,15 @@ struct TrainDenoiserCommand: ParsableCommand {
     var qualityExponent = 1.0
     @Flag(help: "Weigh each patch's error by 1 / its undenoised error (optimise the PSNR gain of every patch alike, not the absolute error).")
     var relativeLoss = false
-    @Option(help: "Stored weight grid: each output channel's largest weight becomes ±N (1…127); a coarser grid compresses in the archive.")
-    var weightLevels = Denoiser.maximumWeightLevels
+    @Option(help: "Stored weight grid: each output channel's largest weight becomes ±N (1…127, default 127); a coarser grid compresses in the archive.")
+    var weightLevels: Int?
     @Option(help: "Crop side in pixels (coded as one tile).") var cropSide = 256
     @Option(help: "Steps between validations.") var validateEvery = 1000
     @Option(help: "Compute threads.") var threads: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 1
 
     func validate() throws {
-        guard (1...Denoiser.maximumWeightLevels).contains(weightLevels) else { throw ValidationError("--weight-levels must be in 1…127") }
+        guard (1...Denoiser.maximumWeightLevels).contains(weightLevels ?? 1) else { throw ValidationError("--weight-levels must be in 1…127") }
         guard qualityExponent > 0, qualityExponent.isFinite else { throw ValidationError("--quality-exponent must be > 0") }
     }
 
@@ -74,23 +79,31 @@ struct TrainDenoiserCommand: ParsableCommand {
         }
         log("pairs: \(trainingPairs.count) training crops from \(paths.count - held.count) photos, \(validationPairs.count) held-back crops from \(held.count) photos (\(levels) model levels)")
 
-        let architecture = DenoiserArchitecture(hiddenChannels: channels, convolutions: convolutions)
+        let checkpointPath = out + ".ckpt"
+        let checkpoint = resume ? try WeightsFile.read(from: checkpointPath) : nil
+        let initial = try initialDenoiser.map { try Denoiser.load(contentsOfFile: $0, engine: engine) }
+        let architecture = try checkpoint.map { try DenoiserTrainer.describe($0).architecture } ?? initial?.architecture
+            ?? DenoiserArchitecture(hiddenChannels: channels, convolutions: convolutions)
         let denoiser = try Denoiser(architecture: architecture, decoderIdentifier: codec.identifier, engine: engine, seed: seed)
-        denoiser.weightLevels = weightLevels
+        denoiser.weightLevels = initial?.weightLevels ?? weightLevels ?? Denoiser.maximumWeightLevels
+        if let initial, checkpoint == nil {
+            for (parameter, source) in zip(denoiser.parameters, initial.parameters) { try parameter.setValues(source.values()) }
+            log("starting from \(initialDenoiser!) (trained for decoder \(initial.decoderIdentifierString))")
+        }
         let trainer = try DenoiserTrainer(denoiser: denoiser, training: trainingPairs,
                                           options: .init(steps: steps, batchSize: batch, patchSide: patch, learningRate: lr, seed: seed,
                                                          relativeLoss: relativeLoss))
-        let checkpointPath = out + ".ckpt"
-        if resume {
-            try trainer.resume(from: try WeightsFile.read(from: checkpointPath))
+        if let checkpoint {
+            try trainer.resume(from: checkpoint)
             log("resumed at step \(trainer.step) from \(checkpointPath)")
         }
         log("training \(architecture) (\(architecture.parameterCount) parameters, \(String(format: "%.2f", architecture.multiplyAccumulatesPerPixel / 1000)) kMAC/px) for decoder \(codec.identifierString)")
         let stop = StopRequest()
-        let start = Date()
+        let parent = getppid()
+        let start = Date(), secondsBefore = trainer.trainedSeconds
         var window = 0.0, windowSteps = 0, windowStart = Date()
         var validation: DenoiserTrainer.Validation?
-        while trainer.step < steps && !stop.requested {
+        while trainer.step < steps && !stop.requested && !(stopWhenOrphaned && getppid() != parent) {
             if let timeBudget, Date().timeIntervalSince(start) >= timeBudget { break }
             window += try trainer.trainStep()
             windowSteps += 1
@@ -100,23 +113,30 @@ struct TrainDenoiserCommand: ParsableCommand {
                 window = 0; windowSteps = 0; windowStart = Date()
             }
             if trainer.step % validateEvery == 0 {
-                validation = try trainer.validate(on: validationPairs)
-                log("validation @\(trainer.step): \(validation!.summary)")
-                try trainer.checkpoint().write(to: checkpointPath)
+                trainer.trainedSeconds = secondsBefore + Date().timeIntervalSince(start)
+                validation = try validateAndCheckpoint(trainer, on: validationPairs, to: checkpointPath)
             }
         }
         if validation == nil || trainer.step % validateEvery != 0 {
-            validation = try trainer.validate(on: validationPairs)
-            log("validation @\(trainer.step): \(validation!.summary)")
-            try trainer.checkpoint().write(to: checkpointPath)
+            trainer.trainedSeconds = secondsBefore + Date().timeIntervalSince(start)
+            validation = try validateAndCheckpoint(trainer, on: validationPairs, to: checkpointPath)
         }
         denoiser.info = ["source.model": codec.identifierString, "training.steps": "\(trainer.step)",
                          "training.pairs": "\(trainingPairs.count)",
                          "validation.gainDB": String(format: "%.3f", validation!.meanGain),
                          "training.qualityExponent": "\(qualityExponent)", "training.loss": relativeLoss ? "relative" : "mse"]
+        if let initial { denoiser.info["training.initialDecoder"] = initial.decoderIdentifierString }
         let block = denoiser.serialized()
         try CodecFiles.writeAtomically(block, to: out)
         print("denoiser \(out): \(block.count) bytes, step \(trainer.step), held-back gain \(validation!.summary); checkpoint \(checkpointPath)")
+    }
+
+    private func validateAndCheckpoint(_ trainer: DenoiserTrainer, on pairs: [DenoiserTrainingPair],
+                                       to path: String) throws -> DenoiserTrainer.Validation {
+        let validation = try trainer.validate(on: pairs)
+        log("validation @\(trainer.step): \(validation.summary)")
+        try trainer.checkpoint().write(to: path)
+        return validation
     }
 
     /// The pairs cached at `path` for this decoder, or made now (and cached).

@@ -36,6 +36,33 @@ struct ModelGateTests {
         #expect(abs(same.bdRatePercent) < 1e-9 && !same.promote)
     }
 
+    /// With denoisers, each model's crops go through its own: a denoiser that changes pixels
+    /// moves that model's curve, and denoisers are given for both models or neither.
+    @Test func eachModelIsMeasuredThroughItsOwnDenoiser() throws {
+        let model = try CodecFixtures.tinyModel(), worse = try Self.worseModel()
+        let crops = try (0..<2).map(CodecFixtures.photo)
+        let gate = try ModelGate(qualities: [10, 40, 70, 100])
+        let identity = try Denoiser(architecture: DenoiserArchitecture(hiddenChannels: 16, convolutions: 2),
+                                    decoderIdentifier: model.identifier, engine: model.network.engine)
+        let altering = try Denoiser(architecture: identity.architecture, decoderIdentifier: model.identifier, engine: model.network.engine)
+        // A fresh denoiser is the identity (its last layer is zero); a bias on that layer is not.
+        let lastBias = try #require(altering.parameters.last)
+        try lastBias.setValues([Float](repeating: 0.02, count: lastBias.count))
+
+        let plain = try gate.curve(of: model, crops: crops, method: "plain")
+        let throughIdentity = try gate.curve(of: model, crops: crops, method: "identity", denoiser: identity)
+        let throughAltering = try gate.curve(of: model, crops: crops, method: "altering", denoiser: altering)
+        #expect(throughIdentity.psnr == plain.psnr && throughIdentity.bpp == plain.bpp)
+        #expect(throughAltering.psnr != plain.psnr && throughAltering.bpp == plain.bpp, "\(throughAltering.psnr) vs \(plain.psnr)")
+
+        #expect(throws: CodecError.self) { try gate.judge(champion: model, challenger: model, crops: crops, championDenoiser: identity) }
+        #expect(throws: CodecError.self, "a denoiser trained for another decoder") {
+            try gate.curve(of: worse, crops: crops, method: "worse", denoiser: identity)
+        }
+        let same = try gate.judge(champion: model, challenger: model, crops: crops, championDenoiser: identity, challengerDenoiser: identity)
+        #expect(abs(same.bdRatePercent) < 1e-9 && !same.promote)
+    }
+
     @Test func theGateNeedsFourQualitiesAndCrops() throws {
         #expect(throws: CodecError.self) { try ModelGate(qualities: [10, 50, 90]) }
         #expect(throws: CodecError.self) { try ModelGate(qualities: [10, 50, 90, 101]) }

@@ -19,7 +19,7 @@ struct PipelineConfigTests {
     @Test func defaultsAreTheBaseModelAndTheDecoderLimits() throws {
         let config = try parse(minimal)
         #expect(config.modelPath == nil)
-        #expect(config.storesBuiltInDenoiser)
+        #expect(config.storesModelDenoiser)
         #expect(config.limits == DaemonConfig.Limits(maxFileBytes: 1 << 30, maxPixels: 100_000_000, maxSide: 32_768))
     }
 
@@ -34,11 +34,11 @@ struct PipelineConfigTests {
 
     @Test func theBuiltInDenoiserCanBeLeftOutAndThatNeedsARestart() throws {
         let config = try parse(minimal + "\nencode: {quality: 60, denoiser: false}")
-        #expect(!config.storesBuiltInDenoiser)
+        #expect(!config.storesModelDenoiser)
         var changed = config
-        changed.storesBuiltInDenoiser = true
+        changed.storesModelDenoiser = true
         #expect(config.restartRequiredChanges(to: changed) == ["encode.denoiser"])
-        #expect(!config.applyingReloadable(from: changed).storesBuiltInDenoiser)
+        #expect(!config.applyingReloadable(from: changed).storesModelDenoiser)
         #expect(throws: DaemonError.self) { try parse(minimal + "\nencode: {denoiser: sometimes}") }
     }
 

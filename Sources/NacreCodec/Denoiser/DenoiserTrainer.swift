@@ -53,6 +53,9 @@ public final class DenoiserTrainer {
     public let denoiser: Denoiser
     public let options: Options
     public private(set) var step = 0
+    /// Seconds of training so far, across resumptions; the caller keeps it up to date, and the
+    /// checkpoint carries it (a budget that spans restarts).
+    public var trainedSeconds = 0.0
     let optimizer: Adam
     let training: [DenoiserTrainingPair]
     private var rng: SeededRandom
@@ -148,7 +151,8 @@ public final class DenoiserTrainer {
     /// Weights, optimizer state and position, for `resume(from:)`.
     public func checkpoint() -> WeightsFile {
         let a = denoiser.architecture
-        return WeightsFile(metadata: ["kind": Self.checkpointKind, "step": "\(step)", "decoder": denoiser.decoderIdentifierString,
+        return WeightsFile(metadata: ["kind": Self.checkpointKind, "step": "\(step)", "seconds": String(format: "%.3f", trainedSeconds),
+                                      "decoder": denoiser.decoderIdentifierString,
                                       "channels": "\(a.hiddenChannels)", "convolutions": "\(a.convolutions)",
                                       "slope256": "\(a.negativeSlope256)"],
                            entries: WeightsFile(parameters: denoiser.parameters).entries + optimizer.stateTensors())
@@ -173,5 +177,6 @@ public final class DenoiserTrainer {
         try checkpoint.load(into: denoiser.parameters)
         try optimizer.restoreState(from: checkpoint.entries)
         step = Int(checkpoint.metadata["step"] ?? "") ?? optimizer.stepCount
+        trainedSeconds = Double(checkpoint.metadata["seconds"] ?? "") ?? 0
     }
 }

@@ -25,7 +25,8 @@ public struct DenoiserTrainingPair: Sendable, Equatable {
             for _ in 0..<cropsPerImage {
                 let x = image.width > side ? Int(rng.next() % UInt64(image.width - side + 1)) : 0
                 let y = image.height > side ? Int(rng.next() % UInt64(image.height - side + 1)) : 0
-                let crop = try image.window(x: x & ~1, y: y & ~1, width: side, height: side)
+                // A smaller image is taken whole (the trainer skips pairs below its patch side).
+                let crop = try image.window(x: x & ~1, y: y & ~1, width: min(side, image.width), height: min(side, image.height))
                 let encoded = try model.encode(crop, quality: quality(&rng))
                 pairs.append(DenoiserTrainingPair(quality: encoded.quality, decoded: try model.decode(encoded), original: crop))
                 progress(pairs.count)

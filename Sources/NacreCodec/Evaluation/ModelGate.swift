@@ -8,7 +8,8 @@ import NacreImage
 ///
 /// Each model is measured as an archive would use it: encoded with the full model, decoded with
 /// its decoder-only form (`decoderBytes()`, what the archive stores — so an int8 decoder is
-/// measured as int8), optionally through a restore post-filter (the denoiser). Rates are real
+/// measured as int8), and through its denoiser when the models have one (what a restore with
+/// `denoise` gives). Rates are real
 /// bitstream bytes; PSNR is that of the MSE pooled over all crops at a quality.
 public struct ModelGate: Sendable {
     /// Qualities measured (at least 4, so the BD-rate's cubic fit is determined).
@@ -44,20 +45,26 @@ public struct ModelGate: Sendable {
         self.marginPercent = marginPercent
     }
 
-    /// Judges `challenger` against `champion` on `crops` (never the training crops).
-    /// `postFilter` (e.g. each model's denoiser) is applied to every decoded crop when given.
+    /// Judges `challenger` against `champion` on `crops` (never the training crops). With
+    /// denoisers, each model's decoded crops go through its own (both or neither: a model measured
+    /// with a post-filter against one without would not compare the models).
     public func judge(champion: CodecModel, challenger: CodecModel, crops: [PixelBuffer],
-                      postFilter: ((CodecModel, PixelBuffer) throws -> PixelBuffer)? = nil) throws -> Verdict {
-        let championCurve = try curve(of: champion, crops: crops, method: "champion \(champion.identifierString)", postFilter: postFilter)
-        let challengerCurve = try curve(of: challenger, crops: crops, method: "challenger \(challenger.identifierString)", postFilter: postFilter)
+                      championDenoiser: Denoiser? = nil, challengerDenoiser: Denoiser? = nil) throws -> Verdict {
+        guard (championDenoiser == nil) == (challengerDenoiser == nil) else {
+            throw CodecError(code: .invalidArgument, message: "the gate measures both models through their denoisers or neither; give both denoisers, or none")
+        }
+        let championCurve = try curve(of: champion, crops: crops, method: "champion \(champion.identifierString)", denoiser: championDenoiser)
+        let challengerCurve = try curve(of: challenger, crops: crops, method: "challenger \(challenger.identifierString)",
+                                        denoiser: challengerDenoiser)
         let bd = try BjontegaardDelta.rate(reference: championCurve, test: challengerCurve)
         return Verdict(champion: championCurve, challenger: challengerCurve, bdRatePercent: bd,
                        marginPercent: marginPercent, promote: bd < marginPercent)
     }
 
-    /// The model's curve on the crops at the gate's qualities.
-    public func curve(of model: CodecModel, crops: [PixelBuffer], method: String,
-                      postFilter: ((CodecModel, PixelBuffer) throws -> PixelBuffer)? = nil) throws -> RateDistortionCurve {
+    /// The model's curve on the crops at the gate's qualities; with `denoiser` (trained for this
+    /// model's decoder), as restored with `denoise`.
+    public func curve(of model: CodecModel, crops: [PixelBuffer], method: String, denoiser: Denoiser? = nil) throws -> RateDistortionCurve {
+        try denoiser?.requireDecoder(model.identifier)
         guard !crops.isEmpty else {
             throw CodecError(code: .invalidArgument, message: "the gate has no held-back crops to measure on")
         }
@@ -70,7 +77,7 @@ public struct ModelGate: Sendable {
                 let encoded = try model.encode(crop, quality: quality)
                 bits += Double(encoded.serialized().count * 8)
                 var decoded = try decoder.decode(encoded)
-                if let postFilter { decoded = try postFilter(decoder, decoded) }
+                if let denoiser { decoded = try denoiser.apply(to: decoded, quality: quality) }
                 squaredError += try PSNR(reference: crop, distorted: decoded).mse * Double(crop.pixelCount)
             }
             bpp.append(bits / pixels)

@@ -6,13 +6,15 @@ import Logging
 import NacreCatalog
 import NacreCodec
 import NacreEngine
+import NacreStore
 
 /// Scheduled re-training with a champion/challenger gate, inside the daemon (docs/PIPELINE.md,
 /// "Model lifecycle").
 ///
 /// A run fine-tunes the champion on the reservoir's training crops (`nacre train --init`),
-/// exports the challenger with an int8 decoder (`nacre export-model`) and judges it on the
-/// held-back crops (`nacre gate`), each in a child process under SCHED_IDLE (`chrt --idle`), so ingest keeps its
+/// exports the challenger with an int8 decoder (`nacre export-model`), fine-tunes the champion's
+/// denoiser for it (`nacre train-denoiser --init`, when the champion has one) and judges it on the
+/// held-back crops, each model through its own denoiser (`nacre gate`), each in a child process under SCHED_IDLE (`chrt --idle`), so ingest keeps its
 /// cores and a crash of the child never touches the daemon. Every step's state is in the
 /// catalog (`training_runs`, the run's plan in the key/value store): a daemon stop sends SIGTERM
 /// to the child (the trainer checkpoints) and marks the run `interrupted`; the next start resumes
@@ -22,7 +24,7 @@ import NacreEngine
 public actor ModelLifecycle {
     /// What the lifecycle is doing; `status` reports it.
     enum Phase: String {
-        case idle, training, exporting, gating
+        case idle, training, exporting, denoising, gating
     }
 
     /// Catalog key: when the last run started (Unix seconds), or the schedule was first armed.
@@ -182,8 +184,18 @@ public actor ModelLifecycle {
               let championPath = champion.filePath, ProcessingFolder.isRegularFile(championPath) else {
             throw ControlError(.notAvailable, "the champion model's file is not known or missing; restart the daemon to record it")
         }
-        let plan = RetrainPlan(budgetSeconds: budgetSeconds, maxSteps: maxSteps, marginPercent: marginPercent,
+        var plan = RetrainPlan(budgetSeconds: budgetSeconds, maxSteps: maxSteps, marginPercent: marginPercent,
                                cropSide: config.retrain.cropSide, championPath: championPath, trigger: trigger)
+        // A denoiser only matters when archives store it (and the gate's ids are then those of a
+        // decoder and denoiser bundle, as the pipeline records them).
+        if config.retrain.denoiserPercent > 0 && config.storesModelDenoiser {
+            do {
+                plan.championDenoiserPath = try await Self.denoiserPath(forModelAt: championPath)
+            } catch {
+                throw ControlError(.notAvailable, "the champion's denoiser cannot be read: \(error); repair it, or set retrain.denoiser_percent: 0")
+            }
+            if plan.championDenoiserPath != nil { plan.denoiserSeconds = budgetSeconds * config.retrain.denoiserPercent / 100 }
+        }
         let runsFolder = self.runsFolder
         let run = try await ControlError.catalog {
             let run = try await catalog.insertTrainingRun(TrainingRunRecord(parentModelID: champion.id, state: .running))
@@ -232,6 +244,17 @@ public actor ModelLifecycle {
         launch(run, plan: plan)
     }
 
+    /// The denoiser trained for the model file's decoder (``ModelDenoiser``), or nil; also nil
+    /// when the model itself does not load (the run then fails in training, and says why). Loads
+    /// the model on a thread of its own to learn its decoder's identifier.
+    static func denoiserPath(forModelAt modelPath: String) async throws -> String? {
+        try await Task.detached(priority: .utility) {
+            let engine = try Engine(threads: 1)
+            guard let model = try? CodecModel.load(contentsOfFile: modelPath, engine: engine) else { return nil }
+            return try ModelDenoiser.locate(forModelAt: modelPath, decoderIdentifier: model.identifier, engine: engine)?.path
+        }.value
+    }
+
     // MARK: One run
 
     private func execute(_ initial: TrainingRunRecord, plan: RetrainPlan) async {
@@ -239,22 +262,37 @@ public actor ModelLifecycle {
         let folder = runFolder(run.id!)
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            let trained = try await train(run, plan: plan, folder: folder)
-            run.steps = trained.steps
-            try await catalog.updateTrainingRun(run)
+            let challenger = folder + "/challenger.nxcm"
+            let trained: (steps: Int, seconds: Double)
+            if FileManager.default.fileExists(atPath: challenger) {
+                // Written (atomically) only after training ended: interrupted later, this run
+                // keeps its challenger, so a denoiser checkpoint still fits its decoder.
+                trained = try Self.trainedSoFar(checkpoint: run.checkpointPath ?? folder + "/run.ckpt")
+            } else {
+                trained = try await train(run, plan: plan, folder: folder)
+                run.steps = trained.steps
+                try await catalog.updateTrainingRun(run)
+                guard !stopping else { return await interrupt(run) }
+                phase = .exporting
+                // Hard links: ingest may evict crops from the reservoir while a child reads them.
+                let calibration = try Self.snapshot(reservoir.trainingFolder, into: folder + "/calibration", limit: 8)
+                try await runChild(["export-model", "--from", folder + "/challenger.nwts", "--out", challenger,
+                                    "--calibrate", calibration, "--calibration-images", "8", "--crop", "\(plan.cropSide)",
+                                    "--threads", "\(config.retrain.threads)"], folder: folder, what: "exporting the challenger")
+            }
             guard !stopping else { return await interrupt(run) }
-            phase = .exporting
-            // Hard links: ingest may evict crops from the reservoir while a child reads them.
-            let calibration = try Self.snapshot(reservoir.trainingFolder, into: folder + "/calibration", limit: 8)
-            try await runChild(["export-model", "--from", folder + "/challenger.nwts", "--out", folder + "/challenger.nxcm",
-                                "--calibrate", calibration, "--calibration-images", "8", "--crop", "\(plan.cropSide)",
-                                "--threads", "\(config.retrain.threads)"], folder: folder, what: "exporting the challenger")
-            guard !stopping else { return await interrupt(run) }
+            var denoisers: [String] = []
+            if let championDenoiser = plan.championDenoiserPath {
+                phase = .denoising
+                try await trainDenoiser(plan: plan, initial: championDenoiser, folder: folder)
+                guard !stopping else { return await interrupt(run) }
+                denoisers = ["--champion-denoiser", championDenoiser, "--challenger-denoiser", folder + "/challenger.nxdn"]
+            }
             phase = .gating
             let holdout = try Self.snapshot(reservoir.holdoutFolder, into: folder + "/holdout", limit: Self.gateCrops)
-            try await runChild(["gate", "--champion", plan.championPath, "--challenger", folder + "/challenger.nxcm",
+            try await runChild(["gate", "--champion", plan.championPath, "--challenger", challenger,
                                 "--data", holdout, "--margin=\(plan.marginPercent)",
-                                "--threads", "\(config.retrain.threads)", "--json"], folder: folder, what: "the gate")
+                                "--threads", "\(config.retrain.threads)", "--json"] + denoisers, folder: folder, what: "the gate")
             guard !stopping else { return await interrupt(run) }
             try await record(&run, trained: trained, folder: folder)
         } catch {
@@ -300,8 +338,12 @@ public actor ModelLifecycle {
     static let gateCrops = 200
 
     /// Hard-links up to `limit` PNG files of `source` (by name) into a new folder `target`;
-    /// returns `target`. Throws when none could be linked.
-    static func snapshot(_ source: String, into target: String, limit: Int) throws -> String {
+    /// returns `target`. Throws when none could be linked. With `keepingExisting`, a `target`
+    /// made before (by an interrupted run) is kept as it is, so a resumed step sees the same crops.
+    static func snapshot(_ source: String, into target: String, limit: Int, keepingExisting: Bool = false) throws -> String {
+        if keepingExisting, ((try? FileManager.default.contentsOfDirectory(atPath: target)) ?? []).contains(where: { $0.hasSuffix(".png") }) {
+            return target
+        }
         try? FileManager.default.removeItem(atPath: target)
         try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: source)) ?? []).filter { $0.hasSuffix(".png") }.sorted()
@@ -317,7 +359,7 @@ public actor ModelLifecycle {
     private func train(_ run: TrainingRunRecord, plan: RetrainPlan, folder: String) async throws -> (steps: Int, seconds: Double) {
         let checkpoint = run.checkpointPath ?? folder + "/run.ckpt"
         let before = try Self.trainedSoFar(checkpoint: checkpoint)
-        let remaining = max(0, plan.budgetSeconds - before.seconds)
+        let remaining = max(0, plan.budgetSeconds - plan.denoiserSeconds - before.seconds)
         var arguments = ["train", "--data", reservoir.trainingFolder, "--out", folder + "/challenger.nwts", "--checkpoint", checkpoint,
                          "--crop", "\(plan.cropSide)", "--batch", "4", "--threads", "\(config.retrain.threads)",
                          "--checkpoint-every", "60", "--validate-every", "0", "--lr", "1e-4", "--final-lr", "1e-5",
@@ -326,6 +368,28 @@ public actor ModelLifecycle {
         if let steps = plan.maxSteps { arguments += ["--steps", "\(steps)"] }
         try await runChild(arguments, folder: folder, what: "training")
         return try Self.trainedSoFar(checkpoint: checkpoint)
+    }
+
+    /// Training crops the denoiser is fine-tuned on at most (each is coded once at a random
+    /// quality, and every 8th is held back and coded at 8 qualities, before training starts).
+    static let denoiserCrops = 400
+
+    /// Fine-tunes the champion's denoiser for the challenger's decoder (or resumes doing so) for
+    /// the rest of its share of the budget; writes `challenger.nxdn`.
+    private func trainDenoiser(plan: RetrainPlan, initial: String, folder: String) async throws {
+        let out = folder + "/challenger.nxdn", checkpoint = out + ".ckpt"
+        let before = try Self.trainedSoFar(checkpoint: checkpoint)
+        let remaining = max(0, plan.denoiserSeconds - before.seconds)
+        let crops = try Self.snapshot(reservoir.trainingFolder, into: folder + "/denoiser-crops", limit: Self.denoiserCrops,
+                                      keepingExisting: true)
+        var arguments = ["train-denoiser", "--model", folder + "/challenger.nxcm", "--data", crops, "--out", out,
+                         "--cache", folder + "/denoiser-pairs", "--crop-side", "\(plan.cropSide)", "--crops-per-image", "1",
+                         "--patch", "\(min(128, plan.cropSide))", "--batch", "8", "--lr", "5e-4", "--relative-loss",
+                         "--steps", "\(plan.maxSteps ?? 20_000)", "--validate-every", "500",
+                         "--time-budget", String(format: "%.3f", remaining), "--threads", "\(config.retrain.threads)",
+                         "--stop-when-orphaned"]
+        arguments += FileManager.default.fileExists(atPath: checkpoint) ? ["--resume"] : ["--init", initial]
+        try await runChild(arguments, folder: folder, what: "training the denoiser")
     }
 
     /// Runs one child to its end; throws with the log's tail when it fails.
@@ -364,6 +428,11 @@ public actor ModelLifecycle {
         let modelPath = modelsFolder + "/\(verdict.challengerID).nxcm"
         if promote {
             try FileManager.default.createDirectory(atPath: modelsFolder, withIntermediateDirectories: true)
+            // The denoiser first: a model file is never in place without the denoiser it was judged with.
+            let denoiser = folder + "/challenger.nxdn"
+            if verdict.denoised, rename(denoiser, ModelDenoiser.sidecarPath(forModelAt: modelPath)) != 0 {
+                throw LifecycleError(.fileSystem, "cannot move the challenger's denoiser to \(modelsFolder): \(String(cString: strerror(errno)))")
+            }
             guard rename(folder + "/challenger.nxcm", modelPath) == 0 else {
                 throw LifecycleError(.fileSystem, "cannot move the challenger to \(modelPath): \(String(cString: strerror(errno)))")
             }

@@ -16,6 +16,12 @@ struct RetrainPlan: Codable, Sendable, Equatable {
     var championPath: String
     /// `schedule` or `command`.
     var trigger: String
+    /// The champion's denoiser block, fine-tuned into the challenger's; nil when the champion has
+    /// none or denoiser training is off (`retrain.denoiser_percent: 0`): the challenger then has
+    /// none either, and the gate measures both models without.
+    var championDenoiserPath: String? = nil
+    /// The part of `budgetSeconds` given to the denoiser (the decoder trains for the rest).
+    var denoiserSeconds: Double = 0
 
     static func key(run id: Int64) -> String { "retrain.run.\(id)" }
 

@@ -39,9 +39,9 @@ final class CodecWorker: @unchecked Sendable {
     /// Loads the model on a new queue. Throws ``PipelineError`` `.model` when it cannot be read
     /// or cannot encode, `.stopped` when `stop` is raised first (the load is then abandoned; it
     /// cannot be interrupted, and the process is on its way out).
-    /// With `storesBuiltInDenoiser`, archives carry the built-in denoiser when the model's decoder
-    /// is the one it was trained for (the built-in base model).
-    static func start(modelPath: String, threads: Int, storesBuiltInDenoiser: Bool, stop: StopFlag,
+    /// With `storesModelDenoiser`, archives carry the model's denoiser when it has one
+    /// (``ModelDenoiser``: `NAME.nxdn` beside the model file, or the built-in one).
+    static func start(modelPath: String, threads: Int, storesModelDenoiser: Bool, stop: StopFlag,
                       logger: Logger) async throws -> CodecWorker {
         let queue = WorkerThread(name: "nacre.codec")
         let outcome = LoadOutcome()
@@ -54,9 +54,12 @@ final class CodecWorker: @unchecked Sendable {
                     throw PipelineError(.model, "\(modelPath) is a decoder-only model; the daemon needs the full model written by `nacre export-model --out`")
                 }
                 var denoiser: [UInt8]?
-                if storesBuiltInDenoiser {
-                    do { denoiser = try BaseModel.denoiser(forDecoder: codec.identifier, engine: engine)?.serialized() } catch {
-                        throw PipelineError(.model, "the built-in denoiser cannot be loaded: \(error); reinstall nacre, or set encode.denoiser: false")
+                if storesModelDenoiser {
+                    do {
+                        denoiser = try ModelDenoiser.locate(forModelAt: modelPath, decoderIdentifier: codec.identifier,
+                                                            engine: engine)?.denoiser.serialized()
+                    } catch {
+                        throw PipelineError(.model, "the model's denoiser cannot be loaded: \(error); reinstall nacre, or set encode.denoiser: false")
                     }
                 }
                     return Unchecked(CodecContext(engine: engine, codec: codec, modelPath: modelPath, denoiser: denoiser))

@@ -298,7 +298,7 @@ public actor IngestPipeline: DaemonPipeline {
 
     private func startWorker(modelPath: String) async throws -> CodecWorker {
         try await CodecWorker.start(modelPath: modelPath, threads: config.threads,
-                                    storesBuiltInDenoiser: config.storesBuiltInDenoiser, stop: stop, logger: logger)
+                                    storesModelDenoiser: config.storesModelDenoiser, stop: stop, logger: logger)
     }
 
     /// Between batches, loads a champion that re-training promoted; the open batch (if any)
