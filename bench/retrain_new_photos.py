@@ -5,10 +5,11 @@ One daemon (release build, built-in base model, quality 50) ingests every PNG of
 batch; its crop reservoir keeps one 256-px crop per image and holds back --holdout percent of the
 images (by source SHA-256) for the gate. Then `nacre ctl retrain budget_minutes=--budget` runs the
 daemon's own re-training (fine-tune, int8 export, gate on the held-back crops), and the script
-waits for the verdict. While the run is gating, it copies the challenger out of the run's folder
-(a rejected challenger is deleted with the folder), and with --kodak it also judges that
-challenger against the built-in model on Kodak, which neither model trained on
-(`nacre gate --data kodak`: BD-rate over 5 qualities).
+waits for the verdict. While the run is gating, it copies the challenger (and its denoiser, and
+the children's log) out of the run's folder (a rejected challenger is deleted with the folder), and
+with --kodak it also judges that challenger against the built-in model on Kodak, which neither
+model trained on (`nacre gate --data kodak`: BD-rate over 5 qualities), with each model's denoiser
+and without.
 
 Prints one JSON line and a Markdown row for BENCHMARKS.md.
 
@@ -58,6 +59,7 @@ log_level: info
         return request(sock, "status", 30)["result"]
 
     challenger = os.path.join(a.work, "challenger.nxcm")
+    challenger_denoiser = os.path.join(a.work, "challenger.nxdn")
     try:
         t0 = time.monotonic()
         for n in names:
@@ -83,10 +85,11 @@ log_level: info
         while True:
             st = status()["retrain"]
             if st["state"] == "gating" and not os.path.exists(challenger):
-                try:
-                    shutil.copyfile(os.path.join(run_folder, "challenger.nxcm"), challenger)
-                except OSError as error:
-                    print(f"could not copy the challenger: {error}", file=sys.stderr)
+                for name in ("challenger.nxdn", "children.log", "challenger.nxcm"):
+                    try:
+                        shutil.copyfile(os.path.join(run_folder, name), os.path.join(a.work, name))
+                    except OSError as error:
+                        print(f"could not copy {name}: {error}", file=sys.stderr)
             last = st.get("last_run")
             if last and last["id"] == run_id and last["state"] in ("finished", "failed"):
                 break
@@ -99,26 +102,33 @@ log_level: info
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(300)
 
-    kodak = None
-    if a.kodak and os.path.exists(challenger):
+    def kodak_gate(extra):
         base = os.path.join(os.path.dirname(os.path.abspath(a.nacre)), "Nacre_NacreStore.resources", "base.nxcm")
-        out = subprocess.run([a.nacre, "gate", "--champion", base, "--challenger", challenger, "--data", a.kodak, "--json"],
+        out = subprocess.run([a.nacre, "gate", "--champion", base, "--challenger", challenger, "--data", a.kodak, "--json"] + extra,
                              capture_output=True, text=True)
         try:
-            kodak = json.loads(out.stdout)
+            return json.loads(out.stdout)
         except ValueError:
-            kodak = {"error": out.stderr[-500:]}
+            return {"error": out.stderr[-500:]}
+
+    kodak = kodak_denoised = None
+    if a.kodak and os.path.exists(challenger):
+        kodak = kodak_gate([])
+        if os.path.exists(challenger_denoiser):
+            base_denoiser = os.path.join(os.path.dirname(os.path.abspath(a.nacre)), "Nacre_NacreStore.resources", "base.nxdn")
+            kodak_denoised = kodak_gate(["--champion-denoiser", base_denoiser, "--challenger-denoiser", challenger_denoiser])
 
     result = {
         "images": len(names), "photos": os.path.abspath(a.photos), "budget_minutes": a.budget, "holdout_percent": a.holdout,
         "retrain_threads": a.threads, "ingest_seconds": round(ingest_s, 1), "reservoir": reservoir,
         "run_seconds": round(run_s, 1), "run": last, "quarantined": quarantined(),
         "kodak_gate": {k: v for k, v in kodak.items() if k not in ("champion", "challenger")} if kodak else None,
+        "kodak_gate_denoised": kodak_denoised,
     }
     print(json.dumps(result))
     print(f"| {len(names)} new photos | {reservoir['training']} / {reservoir['held_back']} crops | {a.budget:g} min | "
           f"{last.get('steps')} steps | {last.get('result') or last['state']} | "
-          f"{(kodak or {}).get('bd_rate_percent', 'n/a')} |")
+          f"{(kodak or {}).get('bd_rate_percent', 'n/a')} | {(kodak_denoised or {}).get('bd_rate_percent', 'n/a')} |")
 
 
 if __name__ == "__main__":

@@ -360,9 +360,11 @@ public actor ModelLifecycle {
         let checkpoint = run.checkpointPath ?? folder + "/run.ckpt"
         let before = try Self.trainedSoFar(checkpoint: checkpoint)
         let remaining = max(0, plan.budgetSeconds - plan.denoiserSeconds - before.seconds)
+        // 1e-5: at 1e-4 even 300 steps left base-v2 3.3 % worse on held-back crops of new photos
+        // (BENCHMARKS.md, re-training); a converged model only takes small steps well.
         var arguments = ["train", "--data", reservoir.trainingFolder, "--out", folder + "/challenger.nwts", "--checkpoint", checkpoint,
                          "--crop", "\(plan.cropSide)", "--batch", "4", "--threads", "\(config.retrain.threads)",
-                         "--checkpoint-every", "60", "--validate-every", "0", "--lr", "1e-4", "--final-lr", "1e-5",
+                         "--checkpoint-every", "60", "--validate-every", "0", "--lr", "1e-5", "--final-lr", "1e-6",
                          "--time-budget", String(format: "%.3f", remaining), "--stop-when-orphaned"]
         arguments += FileManager.default.fileExists(atPath: checkpoint) ? ["--resume"] : ["--init", plan.championPath]
         if let steps = plan.maxSteps { arguments += ["--steps", "\(steps)"] }
@@ -491,7 +493,9 @@ public actor ModelLifecycle {
         ]
         if let active = activeRun {
             fields["run"] = .int(active)
-            fields["step"] = Self.lastLoggedStep(runFolder(active) + "/challenger.nwts.log.jsonl").map { .int(Int64($0)) } ?? .null
+            let step = phase == .denoising ? Self.lastDenoiserStep(runFolder(active) + "/children.log")
+                : Self.lastLoggedStep(runFolder(active) + "/challenger.nwts.log.jsonl")
+            fields["step"] = step.map { .int(Int64($0)) } ?? .null
         } else {
             fields["run"] = .null
         }
@@ -527,13 +531,27 @@ public actor ModelLifecycle {
 
     /// The step of the trainer's last progress line (it logs about once a second).
     static func lastLoggedStep(_ path: String) -> Int? {
+        lastLine(of: path) { line in
+            (try? JSONValue.parse(Array(line.utf8)))?["step"]?.intValue.map { Int($0) }
+        }
+    }
+
+    /// The step of the denoiser trainer's last progress line (`step N  loss …`, every 50 steps).
+    static func lastDenoiserStep(_ path: String) -> Int? {
+        lastLine(of: path) { line in
+            line.hasPrefix("step ") ? line.dropFirst(5).split(separator: " ").first.flatMap { Int($0) } : nil
+        }
+    }
+
+    /// The value `parse` finds in the newest of the last 4 KiB of lines of the file at `path`.
+    private static func lastLine(of path: String, _ parse: (Substring) -> Int?) -> Int? {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         let end = handle.seekToEndOfFile()
         handle.seek(toFileOffset: end > 4096 ? end - 4096 : 0)
         let text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
         for line in text.split(separator: "\n").reversed() {
-            if let value = try? JSONValue.parse(Array(line.utf8)), let step = value["step"]?.intValue { return Int(step) }
+            if let value = parse(line) { return value }
         }
         return nil
     }
