@@ -77,8 +77,15 @@ struct DenoiseCommandTests {
     @Test func denoiseWithoutAStoredDenoiserAndForeignDenoisersAreRefused() throws {
         let workspace = try Workspace()
         defer { workspace.remove() }
+        // By default the model's own denoiser (model.nxdn beside model.nxcm) goes into the archive.
+        let withOwn = workspace.root + "/own.nacre"
+        let packOwn = try NacreExecutable.run(["pack", "--model", workspace.model, "-o", withOwn, workspace.input])
+        try #require(packOwn.status == 0, "pack failed: \(packOwn.stderr)")
+        let own = try ModelFrameContent(blob: try ArchiveReader.open(path: withOwn).readModel())
+        #expect(own.denoiser == Array(try Data(contentsOf: URL(fileURLWithPath: workspace.denoiser))))
+
         let archive = workspace.root + "/plain.nacre"
-        let pack = try NacreExecutable.run(["pack", "--model", workspace.model, "-o", archive, workspace.input])
+        let pack = try NacreExecutable.run(["pack", "--model", workspace.model, "--no-denoiser", "-o", archive, workspace.input])
         try #require(pack.status == 0, "pack failed: \(pack.stderr)")
         let output = workspace.root + "/out"
         let unpack = try NacreExecutable.run(["unpack", archive, "--denoise", "-o", output])
