@@ -59,16 +59,6 @@ public enum BaseModel {
         try CodecModel.load(contentsOfFile: try locate(), engine: engine)
     }
 
-    /// The built-in denoiser when it was trained for the decoder `decoderIdentifier` (the base
-    /// model's), else nil: another model, or no `base.nxdn` installed. A block that is found but
-    /// damaged throws (`CodecError` `corrupt_denoiser_block`), so a broken install is not silently
-    /// packed without its denoiser.
-    public static func denoiser(forDecoder decoderIdentifier: UInt64, engine: Engine) throws -> Denoiser? {
-        guard let path = denoiserCandidatePaths().first(where: { FileManager.default.isReadableFile(atPath: $0) }) else { return nil }
-        let denoiser = try Denoiser.load(contentsOfFile: path, engine: engine)
-        return denoiser.decoderIdentifier == decoderIdentifier ? denoiser : nil
-    }
-
     /// The resolved path of the running executable (`/proc/self/exe`), falling back to argv[0].
     static func executablePath() -> String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]

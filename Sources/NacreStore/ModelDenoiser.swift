@@ -21,10 +21,10 @@ public enum ModelDenoiser {
     /// broken install is not silently packed without its denoiser.
     public static func locate(forModelAt modelPath: String, decoderIdentifier: UInt64,
                               engine: Engine) throws -> (path: String, denoiser: Denoiser)? {
-        var candidates = [sidecarPath(forModelAt: modelPath)]
-        if let builtIn = BaseModel.denoiserCandidatePaths().first(where: { FileManager.default.isReadableFile(atPath: $0) }) {
-            candidates.append(builtIn)
-        }
+        let sidecar = sidecarPath(forModelAt: modelPath)
+        let builtIn = BaseModel.denoiserCandidatePaths().first { FileManager.default.isReadableFile(atPath: $0) }
+        // The built-in model's sidecar is the built-in block itself: read it once.
+        let candidates = [sidecar] + [builtIn].compactMap { $0 }.filter { $0 != sidecar }
         for path in candidates where FileManager.default.isReadableFile(atPath: path) {
             let denoiser = try Denoiser.load(contentsOfFile: path, engine: engine)
             if denoiser.decoderIdentifier == decoderIdentifier { return (path, denoiser) }

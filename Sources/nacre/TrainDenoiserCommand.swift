@@ -101,6 +101,10 @@ struct TrainDenoiserCommand: ParsableCommand {
         let stop = StopRequest()
         let parent = getppid()
         let start = Date(), secondsBefore = trainer.trainedSeconds
+        let checkpointNow = {
+            try validateAndCheckpoint(trainer, on: validationPairs, to: checkpointPath,
+                                      trainedSeconds: secondsBefore + Date().timeIntervalSince(start))
+        }
         var window = 0.0, windowSteps = 0, windowStart = Date()
         var validation: DenoiserTrainer.Validation?
         while trainer.step < steps && !stop.requested && !(stopWhenOrphaned && getppid() != parent) {
@@ -113,13 +117,11 @@ struct TrainDenoiserCommand: ParsableCommand {
                 window = 0; windowSteps = 0; windowStart = Date()
             }
             if trainer.step % validateEvery == 0 {
-                trainer.trainedSeconds = secondsBefore + Date().timeIntervalSince(start)
-                validation = try validateAndCheckpoint(trainer, on: validationPairs, to: checkpointPath)
+                validation = try checkpointNow()
             }
         }
         if validation == nil || trainer.step % validateEvery != 0 {
-            trainer.trainedSeconds = secondsBefore + Date().timeIntervalSince(start)
-            validation = try validateAndCheckpoint(trainer, on: validationPairs, to: checkpointPath)
+            validation = try checkpointNow()
         }
         denoiser.info = ["source.model": codec.identifierString, "training.steps": "\(trainer.step)",
                          "training.pairs": "\(trainingPairs.count)",
@@ -131,8 +133,10 @@ struct TrainDenoiserCommand: ParsableCommand {
         print("denoiser \(out): \(block.count) bytes, step \(trainer.step), held-back gain \(validation!.summary); checkpoint \(checkpointPath)")
     }
 
-    private func validateAndCheckpoint(_ trainer: DenoiserTrainer, on pairs: [DenoiserTrainingPair],
-                                       to path: String) throws -> DenoiserTrainer.Validation {
+    /// Validates, then checkpoints with the seconds trained so far (across resumptions).
+    private func validateAndCheckpoint(_ trainer: DenoiserTrainer, on pairs: [DenoiserTrainingPair], to path: String,
+                                       trainedSeconds: Double) throws -> DenoiserTrainer.Validation {
+        trainer.trainedSeconds = trainedSeconds
         let validation = try trainer.validate(on: pairs)
         log("validation @\(trainer.step): \(validation.summary)")
         try trainer.checkpoint().write(to: path)

@@ -146,7 +146,8 @@ extension PipelineProcessTests {
             #expect(redone.errorReason?.hasPrefix("verify failed") == true)
             #expect(try await catalog.recentEvents(kind: "archive.verify_failed").first?.subject == "F")
             // The champion is the model frame new archives carry: the decoder with the built-in denoiser.
-            let denoiser = try BaseModel.denoiser(forDecoder: scene.codec.identifier, engine: scene.codec.network.engine)
+            let denoiser = try ModelDenoiser.locate(forModelAt: try BaseModel.locate(), decoderIdentifier: scene.codec.identifier,
+                                                    engine: scene.codec.network.engine)?.denoiser
             #expect(denoiser != nil)
             let modelFrame = ModelFrameContent(decoder: scene.codec.decoderBytes(), denoiser: denoiser?.serialized()).encoded()
             #expect(try await catalog.champion()?.id == SHA256.hash(modelFrame).hex)

@@ -375,6 +375,9 @@ public actor ModelLifecycle {
     /// Training crops the denoiser is fine-tuned on at most (each is coded once at a random
     /// quality, and every 8th is held back and coded at 8 qualities, before training starts).
     static let denoiserCrops = 400
+    /// Steps of the denoiser's schedule when the run has no step cap (at about 76 steps/s on two
+    /// threads, 20,000 steps take 4–5 minutes; the time budget stops it earlier on slower machines).
+    static let denoiserSteps = 20_000
 
     /// Fine-tunes the champion's denoiser for the challenger's decoder (or resumes doing so) for
     /// the rest of its share of the budget; writes `challenger.nxdn`.
@@ -387,7 +390,7 @@ public actor ModelLifecycle {
         var arguments = ["train-denoiser", "--model", folder + "/challenger.nxcm", "--data", crops, "--out", out,
                          "--cache", folder + "/denoiser-pairs", "--crop-side", "\(plan.cropSide)", "--crops-per-image", "1",
                          "--patch", "\(min(128, plan.cropSide))", "--batch", "8", "--lr", "5e-4", "--relative-loss",
-                         "--steps", "\(plan.maxSteps ?? 20_000)", "--validate-every", "500",
+                         "--steps", "\(plan.maxSteps ?? Self.denoiserSteps)", "--validate-every", "500",
                          "--time-budget", String(format: "%.3f", remaining), "--threads", "\(config.retrain.threads)",
                          "--stop-when-orphaned"]
         arguments += FileManager.default.fileExists(atPath: checkpoint) ? ["--resume"] : ["--init", initial]
