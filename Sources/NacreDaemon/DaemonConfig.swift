@@ -194,7 +194,7 @@ public struct DaemonConfig: Sendable, Equatable {
     public struct Adaptation: Sendable, Equatable {
         /// Time budget of the fine-tuning, per batch.
         public var seconds: Double
-        /// At most this many of the batch's images (the first ones) are trained on.
+        /// At most this many of the batch's images (spread over it) are trained on.
         public var images: Int
     }
     /// Input size limits.

@@ -34,9 +34,9 @@ struct PackCommand: ParsableCommand {
     var denoiser: String?
     @Flag(help: "Store no denoiser (not even the model's own): the archive is a few KB smaller and `unpack --denoise` is unavailable.")
     var noDenoiser = false
-    @Option(help: "Per-collection adaptation: fine-tune the decoder on these images for this many seconds before sealing (0: off). Same bitstreams, better restores, longer packing.")
+    @Option(help: "Per-collection adaptation: fine-tune the decoder on these images for this many seconds before sealing (0: off), and keep it only if the mean PSNR of all the images rises. Same bitstreams, better restores, longer packing.")
     var adaptSeconds = 0.0
-    @Option(help: "Adapt on at most this many of the images (their pixels are held in memory).") var adaptImages = 64
+    @Option(help: "Adapt on at most this many of the images, spread over them (their pixels are held in memory).") var adaptImages = 64
     @Flag(help: "Replace an existing archive at OUT (after the new one is sealed).") var force = false
     @Flag(help: "Print JSON instead of text.") var json = false
     @Argument(help: "PNG files or folders.") var inputs: [String]
@@ -69,32 +69,41 @@ struct PackCommand: ParsableCommand {
         let terminal = isatty(STDERR_FILENO) == 1
         func show(_ text: String) { if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8)) } }
         var decoder = codec
-        var encodings: [EncodedImage] = []
+        var prepared: [ArchiveImage] = []  // with adaptation: every image, packed and measured ahead of writing
         if adaptSeconds > 0 {
-            // First pass: encode everything (records are small), keep pixels for the adaptation sample.
-            var samples: [DecoderAdaptation.Sample] = []
+            // First pass: pack everything with the base decoder (records are small), to judge the adaptation by.
             for (number, input) in inputs.enumerated() {
                 show("encoding \(number + 1)/\(inputs.count) \(input.name)")
                 do {
-                    let pixels = try PNGReader.decode(try CodecFiles.readBytes(input.path)).pixels
-                    let encoded = try packer.encode(pixels)
-                    encodings.append(encoded)
-                    if samples.count < adaptImages { samples.append(.init(encoded: encoded, original: pixels)) }
+                    prepared.append(try packer.pack(pngBytes: try CodecFiles.readBytes(input.path), name: Array(input.name.utf8)).image)
                 } catch {
                     if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
                     throw CodecCommandError("\(input.path): \(error)")
                 }
             }
-            let adaptation = DecoderAdaptation(steps: 1_000_000, timeBudgetSeconds: adaptSeconds)
-            let (adapted, report) = try adaptation.adapt(codec, samples: samples, progress: { step, mse in
-                show(String(format: "adapting the decoder: step %d, MSE %.2f", step, mse))
-            })
+            let adapter = BatchAdapter(seconds: adaptSeconds, sampleLimit: adaptImages)
+            let outcome: BatchAdapter.Outcome
+            do {
+                outcome = try adapter.adapt(codec, images: prepared, original: { index in
+                    let bytes = try CodecFiles.readBytes(inputs[index].path)
+                    return (bytes, try PNGReader.decode(bytes))
+                }, progress: { state in
+                    switch state {
+                    case let .training(step, mse): show(String(format: "adapting the decoder: step %d, MSE %.2f", step, mse))
+                    case let .measuring(index, count): show("measuring with the adapted decoder \(index + 1)/\(count)")
+                    }
+                })
+            } catch {
+                if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+                throw CodecCommandError("adapting the decoder: \(error)")
+            }
             if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-            FileHandle.standardError.write(Data(String(format: "adapted the decoder on %d images in %d steps (%.0f s): %.3f → %.3f dB on them%@\n",
-                samples.count, report.steps, report.seconds, report.psnrBefore, report.psnrAfter,
-                adapted.identifier == codec.identifier ? " (no gain; kept the original decoder)" : "").utf8))
-            decoder = adapted
-            encodings = encodings.map { adaptation.relabel($0, for: adapted) }
+            FileHandle.standardError.write(Data(String(format: "adapted the decoder on %d of %d images in %d steps (%.0f s): mean PSNR %.3f → %.3f dB%@\n",
+                outcome.trainedOn, inputs.count, outcome.training.steps, outcome.training.seconds,
+                outcome.meanPSNRBefore, outcome.meanPSNRAfter,
+                outcome.isAdapted ? "" : " (no gain for the batch; kept the original decoder)").utf8))
+            decoder = outcome.decoder
+            prepared = outcome.images
         }
         var modelFrame = ModelFrameContent(decoder: decoder.decoderBytes())
         if let denoiser {
@@ -116,7 +125,10 @@ struct PackCommand: ParsableCommand {
                         "codec.levels": "\(codec.configuration.levelCount)", "codec.modelIdentifier": decoder.identifierString]
         if let block = modelFrame.denoiser { settings["codec.denoiser"] = "\(block.count) bytes" }
         if let targetPsnr { settings["targetPSNR"] = "\(targetPsnr)" } else { settings["quality"] = "\(quality ?? 50)" }
-        if adaptSeconds > 0 { settings["adaptation.seconds"] = "\(adaptSeconds)"; settings["adaptation.base"] = codec.identifierString }
+        if decoder.identifier != codec.identifier {
+            settings["adaptation.seconds"] = "\(adaptSeconds)"
+            settings["adaptation.base"] = codec.identifierString
+        }
         let manifest = ArchiveManifest(writerVersion: "nacre \(NacreVersion.string)", modelID: digest.hex,
                                        modelSHA256: digest, codecSettings: settings)
         // Replacing: seal under a temporary name first, so the old archive stays until the new one is whole.
@@ -128,13 +140,10 @@ struct PackCommand: ParsableCommand {
         for (number, input) in inputs.enumerated() {
             show("packing \(number + 1)/\(inputs.count) \(input.name)")
             do {
-                let bytes = try CodecFiles.readBytes(input.path)
-                let name = Array(input.name.utf8)
-                let image = encodings.isEmpty
-                    ? try packer.pack(pngBytes: bytes, name: name)
-                    : try packer.archiveImage(pngBytes: bytes, decoded: try PNGReader.decode(bytes), name: name,
-                                              encoded: encodings[number], decoder: decoder)
-                let location = try writer.append(image.image)
+                let image = prepared.isEmpty
+                    ? try packer.pack(pngBytes: try CodecFiles.readBytes(input.path), name: Array(input.name.utf8)).image
+                    : prepared[number]
+                let location = try writer.append(image)
                 packed.append(PackedImageJSON(record: image.record, latentBytes: image.latentByteCount, frameOffset: location.offset))
             } catch {
                 writer.abort()

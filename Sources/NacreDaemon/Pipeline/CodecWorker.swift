@@ -214,44 +214,44 @@ final class CodecContext {
     struct BatchAdaptation: Sendable {
         var steps: Int
         var seconds: Double
-        /// PSNR of the trained-on images with the base and the adapted decoder.
+        /// How many of the batch's images were trained on.
+        var trainedOn: Int
+        /// Mean PSNR of the batch's images with the base and the adapted decoder.
         var psnrBefore: Double
         var psnrAfter: Double
         /// Catalog id of the adapted decoder (SHA-256 hex of its bytes), nil when it did not
-        /// improve and the batch keeps the base decoder.
+        /// raise the batch's mean PSNR and the batch keeps the base decoder.
         var modelID: String?
         var decoderBytes: Int
     }
 
-    /// Per-collection adaptation: fine-tunes the decoder on the open batch's first
-    /// `adaptation.images` images (originals read from `claimedPaths`) for at most
-    /// `adaptation.seconds`; if it lowers their error, the batch's archive is written again with
-    /// the adapted decoder and every record measured again with it (same latents, so the
-    /// latent digests stand). The open batch must have been started `keepingImages`.
+    /// Per-collection adaptation (``BatchAdapter``): fine-tunes the decoder on up to
+    /// `adaptation.images` images spread over the open batch (originals read from
+    /// `claimedPaths`) for at most `adaptation.seconds`, and measures the whole batch with it.
+    /// If the batch's mean PSNR rises, its archive is written again with the adapted decoder and
+    /// the new measurements (same latents, so the latent digests stand); otherwise the archive
+    /// is left as it is. The open batch must have been started `keepingImages`.
     func adaptOpenBatch(claimedPaths: [[UInt8]: String], adaptation: DaemonConfig.Adaptation, stop: StopFlag) throws -> BatchAdaptation {
         guard let writer, let images = appendedImages, let (writerVersion, settings) = openedWith else {
             throw PipelineError(.archive, "no open archive kept in memory to adapt")
         }
-        func original(_ image: ArchiveImage) throws -> (bytes: [UInt8], decoded: DecodedImage) {
+        let adapter = BatchAdapter(seconds: adaptation.seconds, sampleLimit: adaptation.images)
+        let result = try adapter.adapt(codec, images: images, original: { index in
+            let image = images[index]
             guard let path = claimedPaths[image.record.name] else {
                 throw PipelineError(.archive, "the original of \(image.record.displayName) is not in the processing folder")
             }
             let bytes = try ProcessingFolder.read(path, limit: Int.max)
             return (bytes, try PNGReader.decode(bytes))
-        }
-        // The trained-on originals are held anyway (their pixels); kept for the re-measurement too.
-        let sampled = try images.prefix(adaptation.images).map(original)
-        let samples = try zip(images, sampled).map { image, original in
-            DecoderAdaptation.Sample(encoded: try EncodedImage(serialized: image.bitstreams[0]), original: original.decoded.pixels)
-        }
-        let tuning = DecoderAdaptation(steps: 1_000_000, timeBudgetSeconds: adaptation.seconds)
-        let (adapted, report) = try tuning.adapt(codec, samples: samples, shouldStop: { stop.isRaised })
-        var outcome = BatchAdaptation(steps: report.steps, seconds: report.seconds, psnrBefore: report.psnrBefore,
-                                      psnrAfter: report.psnrAfter, modelID: nil, decoderBytes: modelFrame.count)
-        guard adapted.identifier != codec.identifier else { return outcome }
-        if stop.isRaised { throw PipelineError(.stopped, "stopping; the batch is parked before its adapted archive is written") }
+        }, shouldStop: { stop.isRaised })
+        var outcome = BatchAdaptation(steps: result.training.steps, seconds: result.training.seconds, trainedOn: result.trainedOn,
+                                      psnrBefore: result.meanPSNRBefore, psnrAfter: result.meanPSNRAfter,
+                                      modelID: nil, decoderBytes: modelFrame.count)
+        if stop.isRaised { throw PipelineError(.stopped, "stopping; the batch is parked before its adaptation is judged") }
+        guard result.isAdapted else { return outcome }
 
         // The same images again, into a new archive under the same name that carries the adapted decoder.
+        let adapted = result.decoder
         let adaptedDecoder = adapted.decoderBytes()
         let digest = SHA256.hash(adaptedDecoder)
         let path = writer.path
@@ -259,18 +259,12 @@ final class CodecContext {
         var adaptedSettings = settings.merging(codecSettings) { own, _ in own }
         adaptedSettings["codec.modelIdentifier"] = adapted.identifierString
         adaptedSettings["adaptation.base"] = codec.identifierString
-        adaptedSettings["adaptation.seconds"] = String(format: "%.1f", report.seconds)
-        adaptedSettings["adaptation.steps"] = "\(report.steps)"
+        adaptedSettings["adaptation.seconds"] = String(format: "%.1f", result.training.seconds)
+        adaptedSettings["adaptation.steps"] = "\(result.training.steps)"
         // No denoiser: a denoiser is trained for one decoder.
         try startWriter(path: path, writerVersion: writerVersion, settings: adaptedSettings, frame: adaptedDecoder, digest: digest)
         appendedImages = []
-        let packer = try ImagePacker(codec: codec, rate: .quality(50))  // the rate is not used to measure
-        for (position, image) in images.enumerated() {
-            let (bytes, decoded) = position < sampled.count ? sampled[position] : try original(image)
-            let encoded = tuning.relabel(try EncodedImage(serialized: image.bitstreams[0]), for: adapted)
-            _ = try append(try packer.archiveImage(pngBytes: bytes, decoded: decoded, name: image.record.name, encoded: encoded,
-                                                   decoder: adapted).image)
-        }
+        for image in result.images { _ = try append(image) }
         outcome.modelID = digest.hex
         outcome.decoderBytes = adaptedDecoder.count
         return outcome

@@ -610,10 +610,10 @@ public actor IngestPipeline: DaemonPipeline {
         }
         let stop = self.stop, paths = claimedPaths
         let outcome = try await worker.perform { try $0.adaptOpenBatch(claimedPaths: paths, adaptation: adaptation, stop: stop) }
-        let summary = String(format: "%d steps in %.1f s on %d images: %.3f → %.3f dB on them; %@", outcome.steps, outcome.seconds,
-                             min(adaptation.images, open.imageCount), outcome.psnrBefore, outcome.psnrAfter,
+        let summary = String(format: "%d steps in %.1f s on %d of %d images; mean PSNR of the batch %.3f → %.3f dB; %@",
+                             outcome.steps, outcome.seconds, outcome.trainedOn, open.imageCount, outcome.psnrBefore, outcome.psnrAfter,
                              outcome.modelID.map { "the archive carries adapted decoder \($0.prefix(16)) (\(outcome.decoderBytes) bytes)" }
-                                 ?? "no gain, the base decoder is kept")
+                                 ?? "no gain for the batch, the base decoder is kept")
         logger.info("batch adapted", metadata: ["archive": "\(open.archiveID)", "result": "\(summary)"])
         await record(.info, "batch.adapted", summary, subject: open.archiveID)
     }
