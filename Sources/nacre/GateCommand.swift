@@ -64,22 +64,14 @@ struct GateCommand: ParsableCommand {
         }
         let crops = try CodecFiles.pngPaths(in: data, limit: limit).map(CodecFiles.readPNG)
         let gate = try ModelGate(qualities: parsedQualities ?? [], marginPercent: margin)
-        let championCurve = try gate.curve(of: championModel, crops: crops, method: "champion \(championModel.identifierString)",
-                                           denoiser: denoisers[0])
-        let challengerCurve = try gate.curve(of: challengerModel, crops: crops, method: "challenger \(challengerModel.identifierString)",
-                                             denoiser: denoisers[1])
-        // Curves that share no PSNR range have no BD-rate: the challenger is not shown to be
-        // better, so it is rejected (a verdict, not a failure).
-        let bd = (try? BjontegaardDelta.rate(reference: championCurve, test: challengerCurve)).flatMap { $0.isFinite ? $0 : nil }
-        let promote = bd.map { $0 < margin } ?? false
-        var summary = bd.map { String(format: "challenger BD-rate %+.2f %% vs champion (margin %+.2f %%): %@", $0, margin, promote ? "promoted" : "rejected") }
-            ?? String(format: "the curves share no PSNR range (champion %.2f…%.2f dB, challenger %.2f…%.2f dB), so the BD-rate is undefined: rejected",
-                      championCurve.psnr.min() ?? 0, championCurve.psnr.max() ?? 0, challengerCurve.psnr.min() ?? 0, challengerCurve.psnr.max() ?? 0)
+        let verdict = try gate.judge(champion: championModel, challenger: challengerModel, crops: crops,
+                                     championDenoiser: denoisers[0], challengerDenoiser: denoisers[1])
+        var summary = verdict.summary
         if denoisers[0] != nil { summary += " (each model measured through its own denoiser)" }
         let report = GateReport(
             championID: Self.modelFrameID(championModel, denoisers[0]), challengerID: Self.modelFrameID(challengerModel, denoisers[1]),
-            bdRatePercent: bd, marginPercent: margin, promote: promote, summary: summary, crops: crops.count, denoised: denoisers[0] != nil,
-            champion: championCurve, challenger: challengerCurve)
+            bdRatePercent: verdict.bdRatePercent, marginPercent: margin, promote: verdict.promote, summary: summary, crops: crops.count,
+            denoised: denoisers[0] != nil, champion: verdict.champion, challenger: verdict.challenger)
         if json {
             print(String(decoding: try report.json(), as: UTF8.self))
         } else {

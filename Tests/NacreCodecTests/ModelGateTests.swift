@@ -25,15 +25,30 @@ struct ModelGateTests {
 
         let rejected = try gate.judge(champion: good, challenger: worse, crops: crops)
         #expect(!rejected.promote, "\(rejected.summary)")
-        #expect(rejected.bdRatePercent > 0)
+        #expect(try #require(rejected.bdRatePercent) > 0)
 
         let promoted = try gate.judge(champion: worse, challenger: good, crops: crops)
         #expect(promoted.promote, "\(promoted.summary)")
-        #expect(promoted.bdRatePercent < -1)
+        #expect(try #require(promoted.bdRatePercent) < -1)
 
         // Against itself nothing changes: BD-rate 0, not below the −1 % margin.
         let same = try gate.judge(champion: good, challenger: good, crops: crops)
-        #expect(abs(same.bdRatePercent) < 1e-9 && !same.promote)
+        #expect(abs(try #require(same.bdRatePercent)) < 1e-9 && !same.promote)
+    }
+
+    /// A challenger whose curve shares no PSNR range with the champion's has no BD-rate: it is
+    /// rejected with a verdict that says so, not failed.
+    @Test func anUndefinedBDRateIsARejection() throws {
+        let good = try CodecFixtures.tinyModel()
+        let broken = try CodecFixtures.tinyModel()
+        for parameter in broken.network.synthesis.parameters where parameter.shape.count == 4 {
+            try parameter.setValues([Float](repeating: 0, count: parameter.count))
+        }
+        let flat = try CodecModel.load(broken.serialized(), engine: try Engine(threads: 1))
+        let gate = try ModelGate(qualities: [10, 40, 70, 100], marginPercent: -1)
+        let verdict = try gate.judge(champion: good, challenger: flat, crops: try (0..<2).map(CodecFixtures.photo))
+        #expect(verdict.bdRatePercent == nil && !verdict.promote, "\(verdict.summary)")
+        #expect(verdict.summary.contains("undefined: rejected"), "\(verdict.summary)")
     }
 
     /// With denoisers, each model's crops go through its own: a denoiser that changes pixels
@@ -60,7 +75,7 @@ struct ModelGateTests {
             try gate.curve(of: worse, crops: crops, method: "worse", denoiser: identity)
         }
         let same = try gate.judge(champion: model, challenger: model, crops: crops, championDenoiser: identity, challengerDenoiser: identity)
-        #expect(abs(same.bdRatePercent) < 1e-9 && !same.promote)
+        #expect(abs(try #require(same.bdRatePercent)) < 1e-9 && !same.promote)
     }
 
     @Test func theGateNeedsFourQualitiesAndCrops() throws {

@@ -21,15 +21,21 @@ public struct ModelGate: Sendable {
     public struct Verdict: Sendable, Codable {
         public var champion: RateDistortionCurve
         public var challenger: RateDistortionCurve
-        /// BD-rate of the challenger against the champion, percent (negative: fewer bits).
-        public var bdRatePercent: Double
+        /// BD-rate of the challenger against the champion, percent (negative: fewer bits); nil
+        /// when the curves share no PSNR range, so the BD-rate is undefined.
+        public var bdRatePercent: Double?
         public var marginPercent: Double
-        /// Whether the challenger wins.
+        /// Whether the challenger wins: only with a BD-rate below the margin (an undefined one
+        /// does not show the challenger to be better, so it is a rejection, not a failure).
         public var promote: Bool
 
         public var summary: String {
-            String(format: "challenger BD-rate %+.2f %% vs champion (margin %+.2f %%): %@", bdRatePercent, marginPercent,
-                   promote ? "promoted" : "rejected")
+            guard let bdRatePercent else {
+                return String(format: "the curves share no PSNR range (champion %.2f…%.2f dB, challenger %.2f…%.2f dB), so the BD-rate is undefined: rejected",
+                              champion.psnr.min() ?? 0, champion.psnr.max() ?? 0, challenger.psnr.min() ?? 0, challenger.psnr.max() ?? 0)
+            }
+            return String(format: "challenger BD-rate %+.2f %% vs champion (margin %+.2f %%): %@", bdRatePercent, marginPercent,
+                          promote ? "promoted" : "rejected")
         }
     }
 
@@ -56,9 +62,9 @@ public struct ModelGate: Sendable {
         let championCurve = try curve(of: champion, crops: crops, method: "champion \(champion.identifierString)", denoiser: championDenoiser)
         let challengerCurve = try curve(of: challenger, crops: crops, method: "challenger \(challenger.identifierString)",
                                         denoiser: challengerDenoiser)
-        let bd = try BjontegaardDelta.rate(reference: championCurve, test: challengerCurve)
+        let bd = (try? BjontegaardDelta.rate(reference: championCurve, test: challengerCurve)).flatMap { $0.isFinite ? $0 : nil }
         return Verdict(champion: championCurve, challenger: challengerCurve, bdRatePercent: bd,
-                       marginPercent: marginPercent, promote: bd < marginPercent)
+                       marginPercent: marginPercent, promote: bd.map { $0 < marginPercent } ?? false)
     }
 
     /// The model's curve on the crops at the gate's qualities; with `denoiser` (trained for this
