@@ -53,6 +53,13 @@ public struct BatchAdapter {
         /// lower the sample's error, or a stop was asked for).
         public var meanPSNRBefore: Double
         public var meanPSNRAfter: Double
+        /// The denoiser to store with `decoder`: the given one when the base is kept; with the
+        /// adapted decoder, the given one bound to it if it still raises the batch's mean PSNR
+        /// through that decoder, else nil.
+        public var denoiser: Denoiser?
+        /// How much the given denoiser raised the mean PSNR through the adapted decoder (nil
+        /// when it was not measured).
+        public var denoiserGain: Double?
     }
 
     /// `limit` indices of `0..<count` spread evenly over it (all of them when `count ≤ limit`),
@@ -69,9 +76,10 @@ public struct BatchAdapter {
     }
 
     /// Adapts `codec`'s decoder to `images` (packed and measured with `codec`, in batch order).
+    /// `denoiser` is the one the archive would carry with `codec` (trained for it), if any.
     /// `original(i)` reads image `i`'s PNG file and its decoded form. `shouldStop` is asked
     /// between steps and between measurements: true ends the work early and keeps the base.
-    public func adapt(_ codec: CodecModel, images: [ArchiveImage],
+    public func adapt(_ codec: CodecModel, images: [ArchiveImage], denoiser: Denoiser? = nil,
                       original: (Int) throws -> (bytes: [UInt8], decoded: DecodedImage),
                       shouldStop: () -> Bool = { false }, progress: (Progress) -> Void = { _ in }) throws -> Outcome {
         let chosen = Self.sampleIndices(count: images.count, limit: sampleLimit)
@@ -85,19 +93,26 @@ public struct BatchAdapter {
                                                  progress: { progress(.training(step: $0, mse: $1)) })
         let before = Self.meanPSNR(images)
         let kept = Outcome(decoder: codec, images: images, isAdapted: false, trainedOn: chosen.count, training: report,
-                           meanPSNRBefore: before, meanPSNRAfter: before)
+                           meanPSNRBefore: before, meanPSNRAfter: before, denoiser: denoiser)
         guard adapted.identifier != codec.identifier, !shouldStop() else { return kept }
 
         let packer = try ImagePacker(codec: codec, rate: .quality(50))  // the rate is not used to measure
         var measured: [ArchiveImage] = []
         measured.reserveCapacity(images.count)
+        var denoised = MeanPSNR(), plain = MeanPSNR()
         for (index, image) in images.enumerated() {
             if shouldStop() { return kept }
             progress(.measuring(index: index, count: images.count))
             let (bytes, decoded) = try held.removeValue(forKey: index) ?? original(index)
             let encoded = tuning.relabel(try EncodedImage(serialized: image.bitstreams[0]), for: adapted)
-            measured.append(try packer.archiveImage(pngBytes: bytes, decoded: decoded, name: image.record.name,
-                                                    encoded: encoded, decoder: adapted).image)
+            let reconstruction = try packer.reconstruct(pngBytes: bytes, decoded: decoded, encoded: encoded, decoder: adapted)
+            measured.append(try ImagePacker.measure(reconstruction, name: image.record.name).image)
+            if let denoiser {
+                // Measured as the block would be used once bound to the adapted decoder.
+                let filtered = try denoiser.apply(to: reconstruction.decodedPixels, quality: encoded.quality)
+                plain.add(try PSNR(reference: decoded.pixels, distorted: reconstruction.decodedPixels).decibels)
+                denoised.add(try PSNR(reference: decoded.pixels, distorted: filtered).decibels)
+            }
         }
         let after = Self.meanPSNR(measured)
         guard after > before else {
@@ -105,7 +120,18 @@ public struct BatchAdapter {
             outcome.meanPSNRAfter = after
             return outcome
         }
+        let gain = denoiser == nil ? nil : denoised.mean - plain.mean
+        let rebound = try gain.flatMap { $0 > 0 ? $0 : nil }.map { _ in
+            try Denoiser(serialized: denoiser!.serialized(boundTo: adapted.identifier), engine: codec.network.engine)
+        }
         return Outcome(decoder: adapted, images: measured, isAdapted: true, trainedOn: chosen.count, training: report,
-                       meanPSNRBefore: before, meanPSNRAfter: after)
+                       meanPSNRBefore: before, meanPSNRAfter: after, denoiser: rebound, denoiserGain: gain)
+    }
+
+    /// A running mean of finite PSNR values.
+    private struct MeanPSNR {
+        var sum = 0.0, count = 0
+        mutating func add(_ value: Double) { if value.isFinite { sum += value; count += 1 } }
+        var mean: Double { count == 0 ? .nan : sum / Double(count) }
     }
 }

@@ -46,9 +46,6 @@ struct PackCommand: ParsableCommand {
         if inputs.isEmpty { throw ValidationError("Pass at least one PNG file or folder.") }
         if !(adaptSeconds >= 0) || adaptImages < 1 { throw ValidationError("--adapt-seconds must be ≥ 0 and --adapt-images ≥ 1.") }
         if denoiser != nil && noDenoiser { throw ValidationError("Pass --denoiser or --no-denoiser, not both.") }
-        if denoiser != nil && adaptSeconds > 0 {
-            throw ValidationError("--denoiser and --adapt-seconds cannot be combined: a denoiser is trained for one decoder, and adaptation makes a new one.")
-        }
     }
 
     func run() throws {
@@ -68,6 +65,18 @@ struct PackCommand: ParsableCommand {
         }
         let terminal = isatty(STDERR_FILENO) == 1
         func show(_ text: String) { if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8)) } }
+        // The denoiser stored with the model's own decoder: --denoiser D, else the model's own.
+        var storedDenoiser: Denoiser?
+        if let denoiser {
+            storedDenoiser = try Denoiser.load(contentsOfFile: denoiser, engine: engine)
+            do { try storedDenoiser!.requireDecoder(codec.identifier) } catch { throw CodecCommandError("\(denoiser): \(error.message)") }
+        } else if !noDenoiser {
+            do {
+                storedDenoiser = try ModelDenoiser.locate(forModelAt: modelPath, decoderIdentifier: codec.identifier, engine: engine)?.denoiser
+            } catch {
+                throw CodecCommandError("the model's denoiser cannot be loaded: \(error); reinstall nacre, or pack with --no-denoiser")
+            }
+        }
         var decoder = codec
         var prepared: [ArchiveImage] = []  // with adaptation: every image, packed and measured ahead of writing
         if adaptSeconds > 0 {
@@ -84,7 +93,7 @@ struct PackCommand: ParsableCommand {
             let adapter = BatchAdapter(seconds: adaptSeconds, sampleLimit: adaptImages)
             let outcome: BatchAdapter.Outcome
             do {
-                outcome = try adapter.adapt(codec, images: prepared, original: { index in
+                outcome = try adapter.adapt(codec, images: prepared, denoiser: storedDenoiser, original: { index in
                     let bytes = try CodecFiles.readBytes(inputs[index].path)
                     return (bytes, try PNGReader.decode(bytes))
                 }, progress: { state in
@@ -101,24 +110,12 @@ struct PackCommand: ParsableCommand {
             FileHandle.standardError.write(Data(String(format: "adapted the decoder on %d of %d images in %d steps (%.0f s): mean PSNR %.3f → %.3f dB%@\n",
                 outcome.trainedOn, inputs.count, outcome.training.steps, outcome.training.seconds,
                 outcome.meanPSNRBefore, outcome.meanPSNRAfter,
-                outcome.isAdapted ? "" : " (no gain for the batch; kept the original decoder)").utf8))
+                outcome.isAdapted ? Self.denoiserVerdict(outcome) : " (no gain for the batch; kept the original decoder)").utf8))
             decoder = outcome.decoder
             prepared = outcome.images
+            storedDenoiser = outcome.denoiser
         }
-        var modelFrame = ModelFrameContent(decoder: decoder.decoderBytes())
-        if let denoiser {
-            let filter = try Denoiser.load(contentsOfFile: denoiser, engine: engine)
-            do { try filter.requireDecoder(decoder.identifier) } catch { throw CodecCommandError("\(denoiser): \(error.message)") }
-            modelFrame.denoiser = filter.serialized()
-        } else if !noDenoiser {
-            // A denoiser goes with its own decoder only (an adapted decoder has none).
-            do {
-                modelFrame.denoiser = try ModelDenoiser.locate(forModelAt: modelPath, decoderIdentifier: decoder.identifier,
-                                                               engine: engine)?.denoiser.serialized()
-            } catch {
-                throw CodecCommandError("the model's denoiser cannot be loaded: \(error); reinstall nacre, or pack with --no-denoiser")
-            }
-        }
+        let modelFrame = ModelFrameContent(decoder: decoder.decoderBytes(), denoiser: storedDenoiser?.serialized())
         let decoderBytes = modelFrame.encoded()
         let digest = SHA256.hash(decoderBytes)
         var settings = ["codec.N": "\(codec.configuration.hiddenChannels)", "codec.M": "\(codec.configuration.latentChannels)",
@@ -159,6 +156,14 @@ struct PackCommand: ParsableCommand {
             throw CLIError(error)
         }
         try report(packed)
+    }
+
+    /// What became of the denoiser with an adapted decoder, for the adaptation's report line.
+    private static func denoiserVerdict(_ outcome: BatchAdapter.Outcome) -> String {
+        guard let gain = outcome.denoiserGain else { return "" }
+        return outcome.denoiser != nil
+            ? String(format: "; the denoiser still gains %+.3f dB through it and is kept", gain)
+            : String(format: "; the denoiser gains %+.3f dB through it and is left out", gain)
     }
 
     /// Prints the summary line (or JSON), with totals read back from the sealed archive's index.

@@ -1,6 +1,7 @@
 import Foundation
 import NacreArchive
 import NacreCodec
+import NacreEngine
 import NacreImage
 import NacreTestSupport
 import Testing
@@ -32,7 +33,23 @@ struct AdaptCommandTests {
         let content = try ModelFrameContent(blob: try reader.readModel())
         // The verdict line: "mean PSNR A → B dB", and "kept the original decoder" when B ≤ A.
         #expect(adapted == !pack.stderr.contains("kept the original decoder"), "\(pack.stderr)")
-        #expect(adapted == (content.denoiser == nil), "an adapted decoder has no denoiser; the base keeps its own")
+        if adapted {
+            // The built-in denoiser goes along, bound to the adapted decoder, only if it still helps it.
+            let kept = pack.stderr.contains("is kept"), left = pack.stderr.contains("is left out")
+            #expect(kept != left, "\(pack.stderr)")
+            if let block = content.denoiser {
+                #expect(kept)
+                let denoiser = try Denoiser(serialized: block, engine: try Engine(threads: 1))
+                #expect(denoiser.decoderIdentifierString == (try reader.readManifest()).codecSettings["codec.modelIdentifier"])
+                let denoised = try NacreExecutable.run(["unpack", archive, "--denoise", "-o", root + "/denoised"])
+                try #require(denoised.status == 0, "unpack --denoise failed: \(denoised.stderr)")
+                #expect(try DenoiseCommandTests.meanPSNR(of: root + "/denoised", names: names) > reported, "the kept denoiser raises PSNR")
+            } else {
+                #expect(left)
+            }
+        } else {
+            #expect(content.denoiser != nil, "the base decoder keeps its own denoiser")
+        }
 
         let restored = try NacreExecutable.run(["unpack", archive, "-o", root + "/out"])
         try #require(restored.status == 0, "unpack failed: \(restored.stderr)")

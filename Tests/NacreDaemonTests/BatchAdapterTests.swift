@@ -21,7 +21,7 @@ struct BatchAdapterTests {
     @Test func theAdaptedDecoderIsKeptOnlyWhenTheWholeBatchGains() throws {
         let engine = try Engine(threads: 2)
         let codec = try BaseModel.load(engine: engine)
-        let packer = try ImagePacker(codec: codec, rate: .quality(40))
+        let packer = try ImagePacker(codec: codec, rate: .quality(15))
         let originals = try TestCrops.make(count: 5, side: 96, prefix: "batch").map { ($0.png, $0.pixels) }
         let images = try originals.enumerated().map { index, original in
             try packer.pack(pngBytes: original.0, name: Array("image-\(index).png".utf8)).image
@@ -32,11 +32,19 @@ struct BatchAdapterTests {
 
         // All five trained on, gently: the batch gains.
         let gentle = BatchAdapter(tuning: DecoderAdaptation(steps: 60, learningRate: 1e-4, windowSide: 64), sampleLimit: 64)
-        let kept = try gentle.adapt(codec, images: images, original: original)
+        let denoiser = try #require(try ModelDenoiser.locate(forModelAt: try BaseModel.locate(), decoderIdentifier: codec.identifier,
+                                                             engine: engine)?.denoiser)
+        let kept = try gentle.adapt(codec, images: images, denoiser: denoiser, original: original)
         #expect(kept.trainedOn == 5)
         #expect(kept.isAdapted, "mean PSNR \(kept.meanPSNRBefore) → \(kept.meanPSNRAfter)")
         #expect(kept.meanPSNRAfter > kept.meanPSNRBefore)
         #expect(kept.decoder.identifier != codec.identifier)
+        // The built-in denoiser still helps the slightly adapted decoder, so it goes along, bound to it.
+        let gain = try #require(kept.denoiserGain)
+        #expect(gain > 0, "the denoiser through the adapted decoder: \(gain) dB")
+        let rebound = try #require(kept.denoiser)
+        #expect(rebound.decoderIdentifier == kept.decoder.identifier)
+        #expect(rebound.serialized() == denoiser.serialized(boundTo: kept.decoder.identifier))
         for (index, (before, after)) in zip(images, kept.images).enumerated() {
             var latents = try EncodedImage(serialized: after.bitstreams[0])
             latents.modelIdentifier = codec.identifier
@@ -53,12 +61,13 @@ struct BatchAdapterTests {
             copy.record.psnr += 1
             return copy
         }
-        let rejected = try gentle.adapt(codec, images: better, original: original)
+        let rejected = try gentle.adapt(codec, images: better, denoiser: denoiser, original: original)
         #expect(rejected.training.mseAfter < rejected.training.mseBefore, "the sample itself improved")
         #expect(abs(rejected.meanPSNRAfter - kept.meanPSNRAfter) < 0.01, "the adapted decoder was measured")
         #expect(rejected.meanPSNRAfter < rejected.meanPSNRBefore)
         #expect(!rejected.isAdapted)
         #expect(rejected.decoder.identifier == codec.identifier)
         #expect(rejected.images == better, "the base decoder's records stand")
+        #expect(rejected.denoiser === denoiser, "and so does its denoiser")
     }
 }

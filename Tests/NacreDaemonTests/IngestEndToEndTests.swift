@@ -5,6 +5,7 @@ import Foundation
 import NacreArchive
 import NacreCatalog
 import NacreCodec
+import NacreEngine
 import NacreImage
 import NacreTestSupport
 import Synchronization
@@ -121,8 +122,9 @@ extension PipelineProcessTests {
         }
 
         /// `encode.adapt_seconds`: before sealing, the decoder is fine-tuned on the batch; the
-        /// archive carries the adapted decoder (the catalog records it), restores give the
-        /// re-measured PSNR, and the batch is at least as good as with the base decoder.
+        /// archive carries the adapted decoder (the catalog records it) and the denoiser only if it
+        /// still helps that decoder, restores give the re-measured PSNR, and the batch is at least
+        /// as good as with the base decoder.
         @Test func perCollectionAdaptationSealsTheAdaptedDecoder() async throws {
             let daemon = try PipelineDaemon(yaml: pipelineConfigYAML(encodeExtra: "adapt_seconds: 4"))
             defer { daemon.remove() }
@@ -145,6 +147,16 @@ extension PipelineProcessTests {
             #expect(manifest.modelID != championID, "the batch kept the base decoder: \(event.message)")
             #expect(manifest.codecSettings["adaptation.base"] != nil)
             #expect(SHA256.hash(try reader.readModel()) == manifest.modelSHA256)
+            // The built-in denoiser goes along, bound to the adapted decoder, only if it still
+            // raised the batch's mean PSNR through it; the event says which.
+            let frame = try ModelFrameContent(blob: try reader.readModel())
+            if let block = frame.denoiser {
+                let denoiser = try Denoiser(serialized: block, engine: try Engine(threads: 1))
+                #expect(denoiser.decoderIdentifierString == manifest.codecSettings["codec.modelIdentifier"])
+                #expect(event.message.contains(", with the denoiser"), "\(event.message)")
+            } else {
+                #expect(event.message.contains(", without the denoiser"), "\(event.message)")
+            }
             let archiveRow = try #require(try await catalog.archive(id: String(URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent)))
             #expect(archiveRow.modelID == manifest.modelID, "the catalog names the archive's own decoder")
             #expect(try await catalog.model(id: manifest.modelID) != nil)

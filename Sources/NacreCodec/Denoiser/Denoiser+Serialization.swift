@@ -8,12 +8,16 @@ extension Denoiser {
     /// The denoiser block (docs/MODEL.md, "Denoiser block"): architecture, decoder identifier,
     /// provenance and per-output-channel symmetric int8 weights with f32 scales and biases,
     /// closed by a 64-bit FNV-1a checksum. Deterministic.
-    public func serialized() -> [UInt8] {
+    public func serialized() -> [UInt8] { serialized(boundTo: decoderIdentifier) }
+
+    /// The same block bound to another decoder: for a decoder derived from this block's own (a
+    /// per-collection adaptation of it), once the block is measured to still help it.
+    public func serialized(boundTo decoder: UInt64) -> [UInt8] {
         var w = ByteWriter()
         w.append(contentsOf: Self.magic)
         w.append(Self.formatVersion)
         w.append(UInt16(0))
-        w.append(decoderIdentifier)
+        w.append(decoder)
         w.append(UInt16(architecture.hiddenChannels))
         w.append(UInt8(architecture.convolutions))
         w.append(UInt8(architecture.negativeSlope256))

@@ -219,10 +219,15 @@ final class CodecContext {
         /// Mean PSNR of the batch's images with the base and the adapted decoder.
         var psnrBefore: Double
         var psnrAfter: Double
-        /// Catalog id of the adapted decoder (SHA-256 hex of its bytes), nil when it did not
-        /// raise the batch's mean PSNR and the batch keeps the base decoder.
+        /// Catalog id of the adapted model frame (SHA-256 hex of its bytes), nil when the adapted
+        /// decoder did not raise the batch's mean PSNR and the batch keeps the base decoder.
         var modelID: String?
+        /// Bytes of the model frame the archive carries.
         var decoderBytes: Int
+        /// Whether the adapted archive carries the base denoiser (bound to the adapted decoder),
+        /// and how much it raised the batch's mean PSNR through that decoder.
+        var keepsDenoiser = false
+        var denoiserGain: Double?
     }
 
     /// Per-collection adaptation (``BatchAdapter``): fine-tunes the decoder on up to
@@ -236,7 +241,8 @@ final class CodecContext {
             throw PipelineError(.archive, "no open archive kept in memory to adapt")
         }
         let adapter = BatchAdapter(seconds: adaptation.seconds, sampleLimit: adaptation.images)
-        let result = try adapter.adapt(codec, images: images, original: { index in
+        let baseDenoiser = try ModelFrameContent(blob: modelFrame).denoiser.map { try Denoiser(serialized: $0, engine: engine) }
+        let result = try adapter.adapt(codec, images: images, denoiser: baseDenoiser, original: { index in
             let image = images[index]
             guard let path = claimedPaths[image.record.name] else {
                 throw PipelineError(.archive, "the original of \(image.record.displayName) is not in the processing folder")
@@ -250,10 +256,11 @@ final class CodecContext {
         if stop.isRaised { throw PipelineError(.stopped, "stopping; the batch is parked before its adaptation is judged") }
         guard result.isAdapted else { return outcome }
 
-        // The same images again, into a new archive under the same name that carries the adapted decoder.
+        // The same images again, into a new archive under the same name that carries the adapted
+        // decoder, and the denoiser if it still helps that decoder.
         let adapted = result.decoder
-        let adaptedDecoder = adapted.decoderBytes()
-        let digest = SHA256.hash(adaptedDecoder)
+        let adaptedFrame = ModelFrameContent(decoder: adapted.decoderBytes(), denoiser: result.denoiser?.serialized()).encoded()
+        let digest = SHA256.hash(adaptedFrame)
         let path = writer.path
         abortWriter()
         var adaptedSettings = settings.merging(codecSettings) { own, _ in own }
@@ -261,12 +268,14 @@ final class CodecContext {
         adaptedSettings["adaptation.base"] = codec.identifierString
         adaptedSettings["adaptation.seconds"] = String(format: "%.1f", result.training.seconds)
         adaptedSettings["adaptation.steps"] = "\(result.training.steps)"
-        // No denoiser: a denoiser is trained for one decoder.
-        try startWriter(path: path, writerVersion: writerVersion, settings: adaptedSettings, frame: adaptedDecoder, digest: digest)
+        if let gain = result.denoiserGain { adaptedSettings["adaptation.denoiserGainDB"] = String(format: "%.3f", gain) }
+        try startWriter(path: path, writerVersion: writerVersion, settings: adaptedSettings, frame: adaptedFrame, digest: digest)
         appendedImages = []
         for image in result.images { _ = try append(image) }
         outcome.modelID = digest.hex
-        outcome.decoderBytes = adaptedDecoder.count
+        outcome.decoderBytes = adaptedFrame.count
+        outcome.keepsDenoiser = result.denoiser != nil
+        outcome.denoiserGain = result.denoiserGain
         return outcome
     }
 

@@ -612,7 +612,10 @@ public actor IngestPipeline: DaemonPipeline {
         let outcome = try await worker.perform { try $0.adaptOpenBatch(claimedPaths: paths, adaptation: adaptation, stop: stop) }
         let summary = String(format: "%d steps in %.1f s on %d of %d images; mean PSNR of the batch %.3f → %.3f dB; %@",
                              outcome.steps, outcome.seconds, outcome.trainedOn, open.imageCount, outcome.psnrBefore, outcome.psnrAfter,
-                             outcome.modelID.map { "the archive carries adapted decoder \($0.prefix(16)) (\(outcome.decoderBytes) bytes)" }
+                             outcome.modelID.map { "the archive carries adapted model \($0.prefix(16)) (\(outcome.decoderBytes) bytes)"
+                                 + (outcome.denoiserGain.map { gain in
+                                     String(format: outcome.keepsDenoiser ? ", with the denoiser (+%.3f dB through it)"
+                                                                          : ", without the denoiser (%+.3f dB through it)", gain) } ?? "") }
                                  ?? "no gain for the batch, the base decoder is kept")
         logger.info("batch adapted", metadata: ["archive": "\(open.archiveID)", "result": "\(summary)"])
         await record(.info, "batch.adapted", summary, subject: open.archiveID)
