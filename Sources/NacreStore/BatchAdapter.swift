@@ -121,8 +121,9 @@ public struct BatchAdapter {
             return outcome
         }
         let gain = denoiser == nil ? nil : denoised.mean - plain.mean
-        let rebound = try gain.flatMap { $0 > 0 ? $0 : nil }.map { _ in
-            try Denoiser(serialized: denoiser!.serialized(boundTo: adapted.identifier), engine: codec.network.engine)
+        var rebound: Denoiser?
+        if let denoiser, let gain, gain > 0 {
+            rebound = try Denoiser(serialized: denoiser.serialized(boundTo: adapted.identifier), engine: codec.network.engine)
         }
         return Outcome(decoder: adapted, images: measured, isAdapted: true, trainedOn: chosen.count, training: report,
                        meanPSNRBefore: before, meanPSNRAfter: after, denoiser: rebound, denoiserGain: gain)
