@@ -58,6 +58,7 @@ install: release
 	install -D -m 0755 .build/release/nacre $(DESTDIR)$(PREFIX)/bin/nacre
 	install -D -m 0644 Sources/NacreStore/Resources/base.nxcm $(DESTDIR)$(PREFIX)/share/nacre/base.nxcm
 	install -D -m 0644 Sources/NacreStore/Resources/base.nxdn $(DESTDIR)$(PREFIX)/share/nacre/base.nxdn
+	install -D -m 0644 bench/plot_rd.py $(DESTDIR)$(PREFIX)/share/nacre/plot_rd.py
 	install -D -m 0644 systemd/nacre.service $(DESTDIR)/etc/systemd/system/nacre.service
 	install -D -m 0644 systemd/nacre.sysusers.conf $(DESTDIR)/usr/lib/sysusers.d/nacre.conf
 	install -D -m 0644 systemd/nacre.tmpfiles.conf $(DESTDIR)/usr/lib/tmpfiles.d/nacre.conf

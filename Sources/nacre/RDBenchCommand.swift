@@ -17,7 +17,8 @@ struct RDBenchCommand: ParsableCommand {
     @Option(help: "Write the curve here (anchors' JSON format).") var json: String?
     @Option(help: "Draw the R-D plot here (needs python3 + matplotlib).") var plot: String?
     @Option(help: "Anchor folder.") var anchors = "/work/shared/anchors/kodak"
-    @Option(help: "Plot script.") var plotScript = "bench/plot_rd.py"
+    @Option(help: "Plot script (default: bench/plot_rd.py in the current folder or in the source tree the executable was built in, else PREFIX/share/nacre/plot_rd.py as `make install` puts it).")
+    var plotScript: String?
     @Option(help: "Use only the first N images.") var limit: Int?
     @Option(help: "Compute threads.") var threads: Int?
     @Option(help: "Name of the curve.") var method: String?
@@ -30,9 +31,25 @@ struct RDBenchCommand: ParsableCommand {
 
     func validate() throws {
         // Checked before the benchmark runs, not after minutes of coding.
-        if plot != nil, !FileManager.default.isReadableFile(atPath: plotScript) {
-            throw ValidationError("--plot needs the plot script \(plotScript), which is not there; run from the source tree or pass --plot-script PATH")
+        if plot != nil, resolvedPlotScript == nil {
+            throw ValidationError(plotScript.map { "--plot-script \($0) is not there" }
+                                  ?? "--plot needs the plot script plot_rd.py, which is not in bench/ here, in the executable's source tree or in PREFIX/share/nacre; pass --plot-script PATH")
         }
+    }
+
+    /// `--plot-script` if it exists, else the first of the default places that has the script.
+    private var resolvedPlotScript: String? {
+        let readable = { (path: String) in FileManager.default.isReadableFile(atPath: path) }
+        if let plotScript { return readable(plotScript) ? plotScript : nil }
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        var candidates = ["bench/plot_rd.py"]
+        var folder = executable
+        for _ in 0..<5 {  // a build tree: REPO/.build/<triple>/release/nacre
+            folder.deleteLastPathComponent()
+            candidates.append(folder.appendingPathComponent("bench/plot_rd.py").path)
+        }
+        candidates.append(executable.deletingLastPathComponent().appendingPathComponent("share/nacre/plot_rd.py").path)
+        return candidates.first(where: readable)
     }
 
     func run() throws {
@@ -100,12 +117,13 @@ struct RDBenchCommand: ParsableCommand {
             if json == nil { try CodecFiles.writeAtomically(Array(try JSONEncoder().encode(curve)), to: curvePath) }
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", plotScript, "--curve", curvePath, "--out", plot]
+            let script = resolvedPlotScript ?? "bench/plot_rd.py"
+            process.arguments = ["python3", script, "--curve", curvePath, "--out", plot]
                 + anchorFiles.map { URL(fileURLWithPath: anchors).appendingPathComponent($0).path }
             try process.run()
             process.waitUntilExit()
             guard process.terminationStatus == 0 else {
-                throw CodecCommandError("\(plotScript) failed (status \(process.terminationStatus)); is matplotlib installed (`pip install matplotlib`)?")
+                throw CodecCommandError("\(script) failed (status \(process.terminationStatus)); is matplotlib installed (`pip install matplotlib`)?")
             }
             print("plot written to \(plot)")
         }
