@@ -18,10 +18,7 @@ struct CeilingBenchCommand: ParsableCommand {
     @Option(help: "Compute threads.") var threads: Int?
 
     func run() throws {
-        let levels = try qualities.split(separator: ",").map { part -> Double in
-            guard let quality = Double(part.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("bad quality \(part)") }
-            return quality
-        }
+        let levels = try CodecFiles.qualities(qualities)
         let codec = try CodecModel.load(contentsOfFile: try CodecFiles.modelPath(model), engine: try Engine(threads: threads))
         let images = try CodecFiles.pngPaths(in: data, limit: limit).map(CodecFiles.readPNG)
         print("quality  rounded dB  not rounded dB  (mean over \(images.count) images)")

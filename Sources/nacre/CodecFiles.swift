@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import NacreFiles
 import NacreImage
@@ -21,6 +22,14 @@ enum CodecFiles {
     static func modelPath(_ model: String?) throws -> String {
         if let model { return model }
         do { return try BaseModel.locate() } catch { throw CodecCommandError(error.message) }
+    }
+
+    /// A comma-separated list of qualities (`--qualities 10,55,100`); the codec checks their range.
+    static func qualities(_ text: String) throws -> [Double] {
+        try text.split(separator: ",").map { part -> Double in
+            guard let quality = Double(part.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("bad quality \(part)") }
+            return quality
+        }
     }
 
     static func readPNG(_ path: String) throws -> PixelBuffer {

@@ -41,10 +41,7 @@ struct DenoiseBenchCommand: ParsableCommand {
         guard let data, let model, !denoiser.isEmpty else { throw ValidationError("pass --data, --model and --denoiser (or --speed)") }
         let codec = try CodecModel.load(contentsOfFile: model, engine: engine)
         let filters = try denoiser.map { try Denoiser.load(contentsOfFile: $0, engine: engine) }
-        let qualityList = try qualities.split(separator: ",").map { text -> Double in
-            guard let q = Double(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("bad quality \(text)") }
-            return q
-        }
+        let qualityList = try CodecFiles.qualities(qualities)
         let images = try CodecFiles.pngPaths(in: data, limit: limit).map {
             (name: ($0 as NSString).lastPathComponent, pixels: try CodecFiles.readPNG($0))
         }

@@ -56,10 +56,7 @@ struct RDBenchCommand: ParsableCommand {
         guard let arithmetic = Precision(rawValue: precision) else { throw ValidationError("unknown precision \(precision); use f32 or bf16") }
         let engine = try Engine(threads: threads, precision: arithmetic)
         let codec = try CodecModel.load(contentsOfFile: model, engine: engine)
-        let qualityList = try qualities.split(separator: ",").map { text -> Double in
-            guard let q = Double(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("bad quality \(text)") }
-            return q
-        }
+        let qualityList = try CodecFiles.qualities(qualities)
         let images = try CodecFiles.pngPaths(in: data, limit: limit).map {
             (name: ($0 as NSString).lastPathComponent, pixels: try CodecFiles.readPNG($0))
         }
