@@ -145,3 +145,23 @@ struct DenoiseCommandTests {
         #expect(refused.status != 0 && refused.stderr.contains("no denoiser"), "\(refused.stderr)")
     }
 }
+
+/// `nacre train-denoiser` writes the block of its best held-back validation, its start included:
+/// training that only makes the block worse leaves it as it started.
+@Suite(.enabled(if: NacreExecutable.path != nil, "the nacre executable is not built (run `swift build` first)"))
+struct TrainDenoiserCommandTests {
+    @Test func aBlockThatTrainingOnlyMakesWorseIsWrittenAsItStarted() throws {
+        let workspace = try DenoiseCommandTests.Workspace()
+        defer { workspace.remove() }
+        let out = workspace.root + "/trained.nxdn"
+        // A learning rate far too high: from the identity (gain 0), every step makes it worse.
+        let run = try NacreExecutable.run(["train-denoiser", "--model", workspace.model, "--data", DenoiseCommandTests.photos,
+                                           "--out", out, "--crops-per-image", "1", "--channels", "16", "--convolutions", "2",
+                                           "--steps", "20", "--validate-every", "10", "--lr", "5", "--threads", "1"])
+        try #require(run.status == 0, "train-denoiser failed: \(run.stderr)")
+        #expect(run.stdout.contains("step 0 (the best held-back validation"), "\(run.stdout)\n\(run.stderr)")
+        let block = try Denoiser.load(contentsOfFile: out, engine: try Engine(threads: 1))
+        #expect(block.info["training.steps"] == "0")
+        #expect(block.info["validation.gainDB"] == "0.000" || block.info["validation.gainDB"] == "-0.000")
+    }
+}
