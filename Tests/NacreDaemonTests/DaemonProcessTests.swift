@@ -20,12 +20,28 @@ struct DaemonProcessTests {
         var socketPath: String { folder.sub("s.sock") }
         var log: String { (try? String(contentsOfFile: folder.sub("daemon.log"), encoding: .utf8)) ?? "" }
 
-        func status() async -> JSONValue? {
+        func status() async -> JSONValue? { await statusReply().result }
+
+        /// The status result, or why there is none. One status in the full parallel suite once
+        /// failed at once, right after a rejected reload (session 8, cause not found): a failed
+        /// attempt is retried twice, 0.2 s apart, and every attempt's problem is kept for the message.
+        func statusReply() async -> (result: JSONValue?, problems: [String]) {
             let path = socketPath
-            return await offPool {
-                guard let client = try? ControlClient(path: path, timeout: 10) else { return nil }
-                return try? client.send(ControlRequest(command: .status))["result"]
+            var problems: [String] = []
+            for attempt in 0..<3 {
+                if attempt > 0 { try? await Task.sleep(for: .milliseconds(200)) }
+                let outcome: Result<JSONValue, any Error> = await offPool {
+                    Result { try ControlClient(path: path, timeout: 10).send(ControlRequest(command: .status)) }
+                }
+                switch outcome {
+                case .success(let reply):
+                    if let result = reply["result"] { return (result, problems) }
+                    problems.append("reply without a result: \(reply)")
+                case .failure(let error):
+                    problems.append("\(error)")
+                }
             }
+            return (nil, problems)
         }
     }
 
@@ -102,7 +118,9 @@ struct DaemonProcessTests {
         kill(daemon.process.processIdentifier, SIGHUP)
         #expect(await eventually(timeout: 10) { await daemon.status()?["last_reload_error"] != nil },
                 "log:\n\(daemon.log)")
-        let kept = try #require(await daemon.status(), "log:\n\(daemon.log)")
+        let keptReply = await daemon.statusReply()
+        let kept = try #require(keptReply.result, "no status: \(keptReply.problems); log:\n\(daemon.log)")
+        if !keptReply.problems.isEmpty { print("status needed a retry: \(keptReply.problems)") }
         #expect(kept["reloads"] == 1)
         #expect(kept["spools"]?.arrayValue?.count == 2)
         #expect(kept["last_reload_error"]?.stringValue?.contains("bogus_key") == true)
