@@ -28,21 +28,32 @@ public struct SDNotify: Sendable {
     }
 
     /// Sends one notification (fields joined by newlines). Returns whether it was delivered.
+    ///
+    /// Never blocks for long: a Unix datagram send waits while the receiver's queue is full
+    /// (`net.unix.max_dgram_qlen`, 10 here), and these calls run on the cooperative thread pool,
+    /// where a blocked send once stalled every control request and the reload handler until the
+    /// receiver read again (session 8, `DaemonProcessTests`). A full queue is retried for up to
+    /// `patience`, then the notification is dropped.
     @discardableResult
-    public func send(_ fields: [String]) -> Bool {
+    public func send(_ fields: [String], patience: Duration = .milliseconds(500)) -> Bool {
         guard let socketPath, let (address, length) = try? SocketIO.address(socketPath),
               let fd = try? SocketIO.makeSocket(type: Int32(SOCK_DGRAM.rawValue)) else { return false }
         defer { close(fd) }
         var target = address
         let message = Array(fields.joined(separator: "\n").utf8)
-        let sent = message.withUnsafeBytes { buffer in
-            withUnsafePointer(to: &target) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL), $0, length)
+        let deadline = ContinuousClock.now + patience
+        while true {
+            let sent = message.withUnsafeBytes { buffer in
+                withUnsafePointer(to: &target) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT), $0, length)
+                    }
                 }
             }
+            if sent == message.count { return true }
+            guard sent < 0, errno == EAGAIN || errno == EWOULDBLOCK, ContinuousClock.now < deadline else { return false }
+            usleep(5_000)
         }
-        return sent == message.count
     }
 
     /// `READY=1` with a status line: start-up finished.
@@ -50,7 +61,8 @@ public struct SDNotify: Sendable {
     /// `STATUS=...`: a one-line state shown by `systemctl status`.
     @discardableResult public func status(_ text: String) -> Bool { send(["STATUS=\(text)"]) }
     /// `WATCHDOG=1`: still alive.
-    @discardableResult public func watchdog() -> Bool { send(["WATCHDOG=1"]) }
+    /// Dropped at once when the receiver's queue is full: the next ping follows soon.
+    @discardableResult public func watchdog() -> Bool { send(["WATCHDOG=1"], patience: .zero) }
     /// `STOPPING=1`: graceful shutdown has begun.
     @discardableResult public func stopping() -> Bool { send(["STOPPING=1", "STATUS=stopping"]) }
     /// `RELOADING=1` with the monotonic time systemd expects for `Type=notify-reload`; follow

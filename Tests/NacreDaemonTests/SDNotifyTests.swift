@@ -36,6 +36,26 @@ struct SDNotifyTests {
         #expect(reloading.hasPrefix("RELOADING=1\nMONOTONIC_USEC="))
     }
 
+    /// A receiver that does not read: notifications are dropped after a bounded wait instead of
+    /// blocking the caller (the daemon sends them from the cooperative thread pool).
+    @Test func aFullReceiverQueueNeverBlocksTheSender() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let receiver = try NotifyReceiver(address: folder.sub("notify"))
+        let notify = SDNotify(environment: ["NOTIFY_SOCKET": receiver.address])
+        let clock = ContinuousClock()
+        var delivered = 0
+        let pings = clock.measure {
+            for _ in 0..<200 where notify.watchdog() { delivered += 1 }
+        }
+        #expect(delivered < 200, "the queue never filled, so this test shows nothing")
+        #expect(pings < .seconds(1), "200 pings into a full queue took \(pings)")
+        let ready = clock.measure { #expect(!notify.ready(status: "x")) }
+        #expect(ready >= .milliseconds(400) && ready < .seconds(2), "a state change waits about 0.5 s, then is dropped: \(ready)")
+        #expect(receiver.receive(timeout: 1) == "WATCHDOG=1", "what was queued is still delivered")
+        #expect(notify.status("after a read"), "one read frees a slot")
+    }
+
     @Test func abstractSocket() throws {
         let name = "@nacre-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let receiver = try NotifyReceiver(address: name)
