@@ -19,7 +19,7 @@ struct BatchAdapterTests {
     /// decoder is kept, with every record measured again; judged against first measurements it
     /// does not beat, the base decoder and those measurements are kept.
     @Test func theAdaptedDecoderIsKeptOnlyWhenTheWholeBatchGains() throws {
-        let engine = try Engine(threads: 2)
+        let engine = try Engine(threads: 1)  // one core: the daemon suites run in parallel beside it
         let codec = try BaseModel.load(engine: engine)
         let packer = try ImagePacker(codec: codec, rate: .quality(15))
         let originals = try TestCrops.make(count: 5, side: 96, prefix: "batch").map { ($0.png, $0.pixels) }

@@ -182,7 +182,9 @@ struct ControlServerTests {
         let elapsed = SocketIO.now() - start
         #expect(replies.count == 1)
         #expect(replies.first?["error"]?["code"] == "timeout")
-        #expect(elapsed >= 0.25 && elapsed < 3, "\(elapsed) s")
+        // The upper bound only tells a timeout that fired from one that never did: the suites
+        // run in parallel on 2 cores, and a loaded run once took 3.3 s here.
+        #expect(elapsed >= 0.25 && elapsed < 10, "\(elapsed) s")
     }
 
     @Test func tricklingClientTimesOutToo() async throws {
