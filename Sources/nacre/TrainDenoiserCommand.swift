@@ -101,10 +101,6 @@ struct TrainDenoiserCommand: ParsableCommand {
         let stop = StopRequest()
         let parent = getppid()
         let start = Date(), secondsBefore = trainer.trainedSeconds
-        let checkpointNow = {
-            try validateAndCheckpoint(trainer, on: validationPairs, to: checkpointPath,
-                                      trainedSeconds: secondsBefore + Date().timeIntervalSince(start))
-        }
         var window = 0.0, windowSteps = 0, windowStart = Date()
         var validation: DenoiserTrainer.Validation?
         // The block at its best validation so far: a fine-tuned block can peak early (session 8:
@@ -124,6 +120,11 @@ struct TrainDenoiserCommand: ParsableCommand {
         let start0 = try trainer.validate(on: validationPairs)
         log("validation @\(trainer.step) (start): \(start0.summary)")
         keepIfBest(start0)
+        let checkpointNow = {
+            validation = try validateAndCheckpoint(trainer, on: validationPairs, to: checkpointPath,
+                                                   trainedSeconds: secondsBefore + Date().timeIntervalSince(start))
+            keepIfBest(validation!)
+        }
         while trainer.step < steps && !stop.requested && !(stopWhenOrphaned && getppid() != parent) {
             if let timeBudget, Date().timeIntervalSince(start) >= timeBudget { break }
             window += try trainer.trainStep()
@@ -133,15 +134,9 @@ struct TrainDenoiserCommand: ParsableCommand {
                 log(String(format: "step %d  loss %.3f (MSE, 8-bit²)  %.2f steps/s", trainer.step, window / Double(windowSteps), rate))
                 window = 0; windowSteps = 0; windowStart = Date()
             }
-            if trainer.step % validateEvery == 0 {
-                validation = try checkpointNow()
-                keepIfBest(validation!)
-            }
+            if trainer.step % validateEvery == 0 { try checkpointNow() }
         }
-        if validation == nil || trainer.step % validateEvery != 0 {
-            validation = try checkpointNow()
-            keepIfBest(validation!)
-        }
+        if validation == nil || trainer.step % validateEvery != 0 { try checkpointNow() }
         let kept = best!
         try CodecFiles.writeAtomically(kept.block, to: out)
         let which = kept.step == trainer.step ? "the last" : "the best held-back validation of this run, its start included; the last, step \(trainer.step), had \(String(format: "%+.3f dB", validation!.meanGain))"

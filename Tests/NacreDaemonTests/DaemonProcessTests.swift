@@ -22,25 +22,16 @@ struct DaemonProcessTests {
 
         func status() async -> JSONValue? { await statusReply().result }
 
-        /// The status result, or why there is none: a failed attempt is retried twice, 0.2 s
-        /// apart, and every attempt's problem is kept for the message.
-        func statusReply() async -> (result: JSONValue?, problems: [String]) {
+        /// The status result, or why there is none (for the failure message).
+        func statusReply() async -> (result: JSONValue?, problem: String) {
             let path = socketPath
-            var problems: [String] = []
-            for attempt in 0..<3 {
-                if attempt > 0 { try? await Task.sleep(for: .milliseconds(200)) }
-                let outcome: Result<JSONValue, any Error> = await offPool {
-                    Result { try ControlClient(path: path, timeout: 10).send(ControlRequest(command: .status)) }
-                }
-                switch outcome {
-                case .success(let reply):
-                    if let result = reply["result"] { return (result, problems) }
-                    problems.append("reply without a result: \(reply)")
-                case .failure(let error):
-                    problems.append("\(error)")
-                }
+            let outcome: Result<JSONValue, any Error> = await offPool {
+                Result { try ControlClient(path: path, timeout: 10).send(ControlRequest(command: .status)) }
             }
-            return (nil, problems)
+            switch outcome {
+            case .success(let reply): return (reply["result"], reply["result"] == nil ? "reply without a result: \(reply)" : "")
+            case .failure(let error): return (nil, "\(error)")
+            }
         }
     }
 
@@ -123,7 +114,7 @@ struct DaemonProcessTests {
         #expect(await eventually(timeout: 10) { await daemon.status()?["last_reload_error"] != nil },
                 "log:\n\(daemon.log)")
         let keptReply = await daemon.statusReply()
-        let kept = try #require(keptReply.result, "no status: \(keptReply.problems); log:\n\(daemon.log)")
+        let kept = try #require(keptReply.result, "no status: \(keptReply.problem); log:\n\(daemon.log)")
         #expect(kept["reloads"] == 1)
         #expect(kept["spools"]?.arrayValue?.count == 2)
         #expect(kept["last_reload_error"]?.stringValue?.contains("bogus_key") == true)
