@@ -11,16 +11,12 @@ struct CeilingBenchCommand: ParsableCommand {
         commandName: "ceiling",
         abstract: "Transform ceiling: mean PSNR per quality with the latents rounded (a decode) and not rounded (the transforms alone).")
 
-    @Option(help: "Folder of test PNGs (e.g. ../shared/data/kodak).") var data: String
-    @Option(help: "Coded model (from `nacre export-model`).") var model: String
-    @Option(help: "Comma-separated qualities (1…100).") var qualities = "10,25,40,55,70,85,100"
-    @Option(help: "Use only the first N images.") var limit: Int?
-    @Option(help: "Compute threads.") var threads: Int?
+    @OptionGroup var testSet: CodecTestSetOptions
 
     func run() throws {
-        let levels = try CodecFiles.qualities(qualities)
-        let codec = try CodecModel.load(contentsOfFile: try CodecFiles.modelPath(model), engine: try Engine(threads: threads))
-        let images = try CodecFiles.pngPaths(in: data, limit: limit).map(CodecFiles.readPNG)
+        let levels = try testSet.qualityList()
+        let codec = try CodecModel.load(contentsOfFile: testSet.model, engine: try Engine(threads: testSet.threads))
+        let images = try testSet.images().map(\.pixels)
         print("quality  rounded dB  not rounded dB  (mean over \(images.count) images)")
         for quality in levels {
             var rounded = 0.0, exact = 0.0

@@ -11,16 +11,12 @@ struct RDBenchCommand: ParsableCommand {
         commandName: "rd",
         abstract: "Rate-distortion benchmark: real bitstreams at several qualities, BD-rate vs the anchors, speed, decoder size.")
 
-    @Option(help: "Folder of test PNGs (e.g. ../shared/data/kodak).") var data: String
-    @Option(help: "Coded model (from `nacre export-model`).") var model: String
-    @Option(help: "Comma-separated qualities (1…100).") var qualities = "10,25,40,55,70,85,100"
+    @OptionGroup var testSet: CodecTestSetOptions
     @Option(help: "Write the curve here (anchors' JSON format).") var json: String?
     @Option(help: "Draw the R-D plot here (needs python3 + matplotlib).") var plot: String?
-    @Option(help: "Anchor folder.") var anchors = "/work/shared/anchors/kodak"
+    @Option(help: "Anchor folder (curves in the JSON format of its files).") var anchors = "../shared/anchors/kodak"
     @Option(help: "Plot script (default: bench/plot_rd.py in the current folder or in the source tree the executable was built in, else PREFIX/share/nacre/plot_rd.py as `make install` puts it).")
     var plotScript: String?
-    @Option(help: "Use only the first N images.") var limit: Int?
-    @Option(help: "Compute threads.") var threads: Int?
     @Option(help: "Name of the curve.") var method: String?
     @Option(help: "Force tiles of this side (multiple of 64) to measure seams; default: the encoder's own layout.")
     var tileSide: Int?
@@ -54,14 +50,12 @@ struct RDBenchCommand: ParsableCommand {
 
     func run() throws {
         guard let arithmetic = Precision(rawValue: precision) else { throw ValidationError("unknown precision \(precision); use f32 or bf16") }
-        let engine = try Engine(threads: threads, precision: arithmetic)
-        let codec = try CodecModel.load(contentsOfFile: model, engine: engine)
-        let qualityList = try CodecFiles.qualities(qualities)
-        let images = try CodecFiles.pngPaths(in: data, limit: limit).map {
-            (name: ($0 as NSString).lastPathComponent, pixels: try CodecFiles.readPNG($0))
-        }
+        let engine = try Engine(threads: testSet.threads, precision: arithmetic)
+        let codec = try CodecModel.load(contentsOfFile: testSet.model, engine: engine)
+        let qualityList = try testSet.qualityList()
+        let images = try testSet.images()
         let config = codec.configuration
-        print("nacre bench rd: \(images.count) images from \(data), model \(codec.identifierString) (N=\(config.hiddenChannels), M=\(config.latentChannels), \(config.levelCount) levels, step \(codec.info["source.step"] ?? "?")), threads \(engine.threads), \(arithmetic.rawValue)\(tileSide.map { ", forced \($0)-px tiles" } ?? "")\(refine > 0 ? ", latent refinement \(refine) steps" : "")")
+        print("nacre bench rd: \(images.count) images from \(testSet.data), model \(codec.identifierString) (N=\(config.hiddenChannels), M=\(config.latentChannels), \(config.levelCount) levels, step \(codec.info["source.step"] ?? "?")), threads \(engine.threads), \(arithmetic.rawValue)\(tileSide.map { ", forced \($0)-px tiles" } ?? "")\(refine > 0 ? ", latent refinement \(refine) steps" : "")")
         let refinement = refine > 0 ? LatentRefinement(iterations: refine, learningRate: refineStep) : nil
         let bench = try RateDistortionBench(model: codec, qualities: qualityList, tileSide: tileSide, refinement: refinement)
         let report = try bench.run(images: images) { m in
@@ -92,7 +86,11 @@ struct RDBenchCommand: ParsableCommand {
             guard FileManager.default.fileExists(atPath: url.path) else { continue }
             for (key, c) in try RateDistortionCurve.loadAnchors(from: url) where key != "png" { anchorCurves[key] = c }
         }
-        print("BD-rate (PSNR) of this curve against the anchors (negative = fewer bits):")
+        if anchorCurves.isEmpty {
+            print("no anchor curves (\(anchorFiles.joined(separator: ", "))) in \(anchors): BD-rates skipped; pass --anchors DIR")
+        } else {
+            print("BD-rate (PSNR) of this curve against the anchors (negative = fewer bits):")
+        }
         for row in RateDistortionBench.bdRates(of: curve, against: anchorCurves) {
             let psnrs = anchorCurves[row.name]!.psnr
             if let rate = row.bdRate {

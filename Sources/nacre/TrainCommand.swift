@@ -74,7 +74,7 @@ struct TrainCommand: ParsableCommand {
         guard crop >= 64, crop % 64 == 0 else { throw ValidationError("--crop must be a multiple of 64, got \(crop)") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         guard (lambdaMin == nil) == (lambdaMax == nil) else { throw ValidationError("give both --lambda-min and --lambda-max, or neither") }
-        if let lo = lambdaMin, let hi = lambdaMax { guard lo > 0, hi > lo else { throw ValidationError("need 0 < --lambda-min < --lambda-max") } }
+        if let lo = lambdaMin, let hi = lambdaMax { guard lo > 0, hi > lo || (levels == 1 && hi == lo) else { throw ValidationError("need 0 < --lambda-min < --lambda-max (or equal, with --levels 1)") } }
         guard levels >= 1 else { throw ValidationError("--levels must be at least 1") }
         if distortion == .msssim {
             guard crop >= MSSSIMLoss.minimumSide, crop % 64 == 0 else {
