@@ -5,11 +5,12 @@ import NacreEngine
 import NacreImage
 
 /// `nacre bench ceiling`: how much of the codec's distortion is quantization and how much the
-/// transforms themselves (g_a then g_s with the latents not rounded).
+/// transforms themselves (g_a then g_s with the latents not rounded); and how far the real
+/// bitstream is above the rate the model estimates (what training minimises).
 struct CeilingBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ceiling",
-        abstract: "Transform ceiling: mean PSNR per quality with the latents rounded (a decode) and not rounded (the transforms alone).")
+        abstract: "Transform ceiling and coding overhead: mean PSNR per quality with the latents rounded (a decode) and not rounded (the transforms alone); the bitstream's bpp against the model's own rate estimate.")
 
     @OptionGroup var testSet: CodecTestSetOptions
 
@@ -17,15 +18,19 @@ struct CeilingBenchCommand: ParsableCommand {
         let levels = try testSet.qualityList()
         let codec = try CodecModel.load(contentsOfFile: testSet.model, engine: try Engine(threads: testSet.threads))
         let images = try testSet.images().map(\.pixels)
-        print("quality  rounded dB  not rounded dB  (mean over \(images.count) images)")
+        print("quality  rounded dB  not rounded dB  bitstream bpp  model estimate bpp  overhead  (mean over \(images.count) images)")
         for quality in levels {
-            var rounded = 0.0, exact = 0.0
+            var rounded = 0.0, exact = 0.0, bitstream = 0.0, estimate = 0.0
             for image in images {
                 rounded += try PSNR(reference: image, distorted: try codec.reconstruction(of: image, quality: quality, rounding: true)).decibels
                 exact += try PSNR(reference: image, distorted: try codec.reconstruction(of: image, quality: quality, rounding: false)).decibels
+                bitstream += try codec.encode(image, quality: quality, tileSide: 0).bitsPerPixel
+                let bits = try codec.estimatedBits(of: image, quality: quality)
+                estimate += (bits.latent + bits.hyperLatent) / Double(image.pixelCount)
             }
             let count = Double(images.count)
-            print(String(format: "%7.1f  %10.3f  %14.3f", quality, rounded / count, exact / count))
+            print(String(format: "%7.1f  %10.3f  %14.3f  %13.4f  %18.4f  %+7.2f %%", quality, rounded / count, exact / count,
+                         bitstream / count, estimate / count, (bitstream / estimate - 1) * 100))
         }
     }
 }

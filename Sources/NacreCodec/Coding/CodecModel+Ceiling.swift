@@ -1,3 +1,4 @@
+import Foundation
 import NacreEngine
 import NacreImage
 
@@ -18,5 +19,34 @@ extension CodecModel {
         if rounding { gained = try Tensor(shape: gained.shape, values: gained.values().map { $0.rounded() }) }
         let xHat = try synthesize(try network.engine.multiplyChannels(gained, gains: decoderGains))
         return try ImagePadding.pixels(from: xHat, width: image.width, height: image.height)
+    }
+}
+
+extension CodecModel {
+    /// The model's own estimate of an image's bits at `quality`, as training measures rate: ŷ
+    /// under the Gaussians of the float h_s (scales times the encoder gains) and ẑ under the
+    /// factorized density. A real bitstream spends more: 16-bit tables, escapes, integer scale
+    /// indices, each stream's final state. `nacre bench ceiling` reports the difference.
+    /// Whole images only (no tiles).
+    public func estimatedBits(of image: PixelBuffer, quality: Double) throws -> (latent: Double, hyperLatent: Double) {
+        let position = try QualityPosition(quality: quality, levelCount: configuration.levelCount)
+        let analysis = try analyze(image, tileSide: 0)
+        guard let tile = analysis.tiles.first, analysis.tiles.count == 1 else {
+            throw CodecError(code: .invalidArgument, message: "the rate estimate is made on whole images only")
+        }
+        let engine = network.engine
+        let zShape = TensorShape(n: 1, c: tile.z.channels, h: tile.z.height, w: tile.z.width)
+        let zValues = tile.z.values.map(Float.init)
+        let scaleIndex = try network.hyperSynthesis.forward(try Tensor(shape: zShape, values: zValues), training: false)
+        let encoderGains = gains(at: position).encoder
+        let sigma = try engine.multiplyChannels(network.scale(fromIndex: scaleIndex), gains: encoderGains).values()
+        let yHat = try engine.multiplyChannels(tile.y, gains: encoderGains).values().map { $0.rounded() }
+        let latentBits = yHat.withUnsafeBufferPointer { values in
+            sigma.withUnsafeBufferPointer { scales in
+                GaussianConditionalRate.bits(values: values, scales: scales, valueGradients: nil, scaleGradients: nil)
+            }
+        }
+        let likelihoods = network.density.likelihoods(values: zValues, channelOf: HyperpriorModel.channelIndices(of: zShape)).likelihoods
+        return (latentBits, likelihoods.reduce(0) { $0 - log2($1) })
     }
 }
