@@ -76,20 +76,27 @@ public struct FactorizedDensity: Sendable {
     public func likelihoods(values: [Float], channelOf: [Int32]) -> Evaluation {
         var likelihoods = [Double](repeating: 0, count: values.count)
         var valueGradients = [Double](repeating: 0, count: values.count)
-        let perChannel = parametersPerChannel
-        parameters.withUnsafeBufferPointer { p in
-            for i in values.indices {
-                let base = Int(channelOf[i]) * perChannel
-                let v = Double(values[i])
-                let (upper, dUpper) = logit(at: v + 0.5, params: p, base: base)
-                let (lower, dLower) = logit(at: v - 0.5, params: p, base: base)
-                // Evaluate on the side where the sigmoids are not saturated (both tails).
-                let sign: Double = (upper + lower) > 0 ? -1 : 1
-                let su = sigmoid(sign * upper), sl = sigmoid(sign * lower)
-                let diff = su - sl
-                likelihoods[i] = max(Swift.abs(diff), Self.likelihoodLowerBound)
-                let dDiff = sign * (su * (1 - su) * dUpper - sl * (1 - sl) * dLower)
-                valueGradients[i] = diff >= 0 ? dDiff : -dDiff
+        let network = PreparedDensityNetwork(self)
+        likelihoods.withUnsafeMutableBufferPointer { out in
+            valueGradients.withUnsafeMutableBufferPointer { dOut in
+                let outputs = SharedOutputs(likelihoods: out.baseAddress, valueGradients: dOut.baseAddress)
+                Self.forEachChunk(of: values.count) { _, range in
+                    let workspace = network.makeWorkspace()
+                    defer { workspace.deallocate() }
+                    for i in range {
+                        let base = Int(channelOf[i]) * network.perChannel
+                        let v = Double(values[i])
+                        let (upper, dUpper) = network.logit(at: v + 0.5, base: base, workspace: workspace, trace: nil)
+                        let (lower, dLower) = network.logit(at: v - 0.5, base: base, workspace: workspace, trace: nil)
+                        // Evaluate on the side where the sigmoids are not saturated (both tails).
+                        let sign: Double = (upper + lower) > 0 ? -1 : 1
+                        let su = sigmoid(sign * upper), sl = sigmoid(sign * lower)
+                        let diff = su - sl
+                        outputs.likelihoods![i] = max(Swift.abs(diff), Self.likelihoodLowerBound)
+                        let dDiff = sign * (su * (1 - su) * dUpper - sl * (1 - sl) * dLower)
+                        outputs.valueGradients![i] = diff >= 0 ? dDiff : -dDiff
+                    }
+                }
             }
         }
         return Evaluation(likelihoods: likelihoods, valueGradients: valueGradients,
@@ -98,113 +105,80 @@ public struct FactorizedDensity: Sendable {
 
     /// The CDF c(x) of one channel.
     public func cumulative(_ x: Double, channel: Int) -> Double {
-        parameters.withUnsafeBufferPointer { p in
-            sigmoid(logit(at: x, params: p, base: channel * parametersPerChannel).value)
-        }
+        let network = PreparedDensityNetwork(self, onlyChannel: channel)
+        let workspace = network.makeWorkspace()
+        defer { workspace.deallocate() }
+        return sigmoid(network.logit(at: x, base: channel * parametersPerChannel, workspace: workspace, trace: nil).value)
     }
 
     /// Adds to `gradient` (same layout as `parameters`) the gradient of Σ w_i · likelihood_i
     /// with respect to the parameters, where `likelihoodWeights[i]` = dLoss/dlikelihood_i.
     public func backward(_ evaluation: Evaluation, likelihoodWeights: [Double], gradient: inout [Float]) {
-        let perChannel = parametersPerChannel
-        var local = [Double](repeating: 0, count: parameters.count)
-        parameters.withUnsafeBufferPointer { p in
-            for i in evaluation.values.indices {
+        let network = PreparedDensityNetwork(self)
+        let count = evaluation.values.count
+        // One partial sum per chunk, added in chunk order: the same result on any machine.
+        let chunks = Self.chunkCount(for: count)
+        let partials = UnsafeMutablePointer<Double>.allocate(capacity: chunks * parameters.count)
+        partials.initialize(repeating: 0, count: chunks * parameters.count)
+        defer { partials.deallocate() }
+        let shared = SharedOutputs(likelihoods: partials, valueGradients: nil)
+        let parameterCount = parameters.count
+        Self.forEachChunk(of: count) { chunk, range in
+            let local = shared.likelihoods! + chunk * parameterCount
+            let workspace = network.makeWorkspace()
+            let upperTrace = network.makeTrace(), lowerTrace = network.makeTrace()
+            defer { workspace.deallocate(); upperTrace.deallocate(); lowerTrace.deallocate() }
+            for i in range {
                 let w = likelihoodWeights[i]
                 if w == 0 { continue }
-                let base = Int(evaluation.channelOf[i]) * perChannel
+                let base = Int(evaluation.channelOf[i]) * network.perChannel
                 let v = Double(evaluation.values[i])
-                let upper = logit(at: v + 0.5, params: p, base: base).value
-                let lower = logit(at: v - 0.5, params: p, base: base).value
+                let upper = network.logit(at: v + 0.5, base: base, workspace: workspace, trace: upperTrace).value
+                let lower = network.logit(at: v - 0.5, base: base, workspace: workspace, trace: lowerTrace).value
                 let sign: Double = (upper + lower) > 0 ? -1 : 1
                 let su = sigmoid(sign * upper), sl = sigmoid(sign * lower)
                 let diff = su - sl
                 // Below the floor the likelihood is constant, so no gradient.
                 if Swift.abs(diff) < Self.likelihoodLowerBound { continue }
                 let outer = diff >= 0 ? w * sign : -w * sign
-                accumulateLogitGradient(at: v + 0.5, scale: outer * su * (1 - su), params: p, base: base, into: &local)
-                accumulateLogitGradient(at: v - 0.5, scale: -outer * sl * (1 - sl), params: p, base: base, into: &local)
+                network.accumulateGradient(scale: outer * su * (1 - su), base: base, trace: upperTrace, workspace: workspace, into: local)
+                network.accumulateGradient(scale: -outer * sl * (1 - sl), base: base, trace: lowerTrace, workspace: workspace, into: local)
             }
         }
-        for j in local.indices { gradient[j] += Float(local[j]) }
+        for chunk in 0..<chunks {
+            for j in 0..<parameterCount { gradient[j] += Float(partials[chunk * parameterCount + j]) }
+        }
     }
 
-    /// The logit f(x) and df/dx.
-    func logit(at x: Double, params p: UnsafeBufferPointer<Float>, base: Int) -> (value: Double, derivative: Double) {
-        var h: [Double] = [x], dh: [Double] = [1]
-        var offset = base
-        for k in 0..<layerCount {
-            let rows = widths[k + 1], cols = widths[k]
-            var next = [Double](repeating: 0, count: rows), dNext = [Double](repeating: 0, count: rows)
-            for r in 0..<rows {
-                var s = 0.0, ds = 0.0
-                for c in 0..<cols {
-                    let m = softplus(Double(p[offset + r * cols + c]))
-                    s += m * h[c]; ds += m * dh[c]
-                }
-                next[r] = s + Double(p[offset + rows * cols + r]); dNext[r] = ds
+    /// Elements per chunk below which one thread does everything.
+    static let elementsPerChunk = 1024
+    /// At most this many chunks, whatever the machine, so the gradient's summation order is fixed.
+    static let maximumChunks = 4
+
+    static func chunkCount(for count: Int) -> Int { max(1, min(maximumChunks, count / elementsPerChunk)) }
+
+    /// Runs `body` on contiguous ranges covering 0..<count, in parallel when there are enough
+    /// elements. The ranges depend only on `count`.
+    static func forEachChunk(of count: Int, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
+        let chunks = chunkCount(for: count)
+        guard chunks > 1 else { body(0, 0..<count); return }
+        withoutActuallyEscaping(body) { body in
+            let shared = ChunkBody(run: body)
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                shared.run(chunk, (chunk * count / chunks)..<((chunk + 1) * count / chunks))
             }
-            offset += rows * cols + rows
-            if k < layerCount - 1 {
-                for r in 0..<rows {
-                    let a = tanh(Double(p[offset + r])), t = tanh(next[r])
-                    dNext[r] *= 1 + a * (1 - t * t)
-                    next[r] += a * t
-                }
-                offset += rows
-            }
-            h = next; dh = dNext
         }
-        return (h[0], dh[0])
     }
 
-    /// Adds scale · df(x)/dθ to `grad` for this channel's parameters θ (reverse mode).
-    func accumulateLogitGradient(at x: Double, scale: Double, params p: UnsafeBufferPointer<Float>, base: Int,
-                                 into grad: inout [Double]) {
-        // Forward pass keeping each layer's input and pre-gating output.
-        var inputs: [[Double]] = [], preGate: [[Double]] = [], offsets: [Int] = []
-        var h: [Double] = [x]
-        var offset = base
-        for k in 0..<layerCount {
-            let rows = widths[k + 1], cols = widths[k]
-            inputs.append(h); offsets.append(offset)
-            var next = [Double](repeating: 0, count: rows)
-            for r in 0..<rows {
-                var s = Double(p[offset + rows * cols + r])
-                for c in 0..<cols { s += softplus(Double(p[offset + r * cols + c])) * h[c] }
-                next[r] = s
-            }
-            preGate.append(next)
-            offset += rows * cols + rows
-            if k < layerCount - 1 {
-                for r in 0..<rows { next[r] += tanh(Double(p[offset + r])) * tanh(next[r]) }
-                offset += rows
-            }
-            h = next
-        }
-        // Backward.
-        var g: [Double] = [scale]
-        for k in stride(from: layerCount - 1, through: 0, by: -1) {
-            let rows = widths[k + 1], cols = widths[k], o = offsets[k]
-            if k < layerCount - 1 {
-                let factorOffset = o + rows * cols + rows
-                for r in 0..<rows {
-                    let a = tanh(Double(p[factorOffset + r])), t = tanh(preGate[k][r])
-                    grad[factorOffset + r] += g[r] * t * (1 - a * a)
-                    g[r] *= 1 + a * (1 - t * t)
-                }
-            }
-            var gIn = [Double](repeating: 0, count: cols)
-            for r in 0..<rows {
-                grad[o + rows * cols + r] += g[r]
-                for c in 0..<cols {
-                    let raw = Double(p[o + r * cols + c])
-                    grad[o + r * cols + c] += g[r] * inputs[k][c] * sigmoid(raw)
-                    gIn[c] += g[r] * softplus(raw)
-                }
-            }
-            g = gIn
-        }
+    /// Carries the chunk closure across threads; the chunks write disjoint outputs.
+    private struct ChunkBody: @unchecked Sendable {
+        let run: (Int, Range<Int>) -> Void
+    }
+
+    /// Output pointers shared by the chunks, each writing its own elements.
+    private struct SharedOutputs: @unchecked Sendable {
+        let likelihoods: UnsafeMutablePointer<Double>?
+        let valueGradients: UnsafeMutablePointer<Double>?
     }
 }
 
