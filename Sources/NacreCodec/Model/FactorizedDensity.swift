@@ -74,32 +74,31 @@ public struct FactorizedDensity: Sendable {
     /// The probability of the unit bin centred on each value: c(v + ½) − c(v − ½), for values of
     /// the given channels.
     public func likelihoods(values: [Float], channelOf: [Int32]) -> Evaluation {
-        var likelihoods = [Double](repeating: 0, count: values.count)
-        var valueGradients = [Double](repeating: 0, count: values.count)
+        let count = values.count
+        let likelihoods = UnsafeMutablePointer<Double>.allocate(capacity: max(1, count))
+        let valueGradients = UnsafeMutablePointer<Double>.allocate(capacity: max(1, count))
+        defer { likelihoods.deallocate(); valueGradients.deallocate() }
         let network = PreparedDensityNetwork(self)
-        likelihoods.withUnsafeMutableBufferPointer { out in
-            valueGradients.withUnsafeMutableBufferPointer { dOut in
-                let outputs = SharedOutputs(likelihoods: out.baseAddress, valueGradients: dOut.baseAddress)
-                Self.forEachChunk(of: values.count) { _, range in
-                    let workspace = network.makeWorkspace()
-                    defer { workspace.deallocate() }
-                    for i in range {
-                        let base = Int(channelOf[i]) * network.perChannel
-                        let v = Double(values[i])
-                        let (upper, dUpper) = network.logit(at: v + 0.5, base: base, workspace: workspace, trace: nil)
-                        let (lower, dLower) = network.logit(at: v - 0.5, base: base, workspace: workspace, trace: nil)
-                        // Evaluate on the side where the sigmoids are not saturated (both tails).
-                        let sign: Double = (upper + lower) > 0 ? -1 : 1
-                        let su = sigmoid(sign * upper), sl = sigmoid(sign * lower)
-                        let diff = su - sl
-                        outputs.likelihoods![i] = max(Swift.abs(diff), Self.likelihoodLowerBound)
-                        let dDiff = sign * (su * (1 - su) * dUpper - sl * (1 - sl) * dLower)
-                        outputs.valueGradients![i] = diff >= 0 ? dDiff : -dDiff
-                    }
-                }
+        let out = ChunkSharedPointer(base: likelihoods), dOut = ChunkSharedPointer(base: valueGradients)
+        FixedChunks.forEach(of: count, minimumPerChunk: Self.valuesPerChunk) { _, range in
+            let workspace = network.makeWorkspace()
+            defer { workspace.deallocate() }
+            for i in range {
+                let base = Int(channelOf[i]) * network.perChannel
+                let v = Double(values[i])
+                let (upper, dUpper) = network.logit(at: v + 0.5, base: base, workspace: workspace, trace: nil)
+                let (lower, dLower) = network.logit(at: v - 0.5, base: base, workspace: workspace, trace: nil)
+                // Evaluate on the side where the sigmoids are not saturated (both tails).
+                let sign: Double = (upper + lower) > 0 ? -1 : 1
+                let su = sigmoid(sign * upper), sl = sigmoid(sign * lower)
+                let diff = su - sl
+                out.base[i] = max(Swift.abs(diff), Self.likelihoodLowerBound)
+                let dDiff = sign * (su * (1 - su) * dUpper - sl * (1 - sl) * dLower)
+                dOut.base[i] = diff >= 0 ? dDiff : -dDiff
             }
         }
-        return Evaluation(likelihoods: likelihoods, valueGradients: valueGradients,
+        return Evaluation(likelihoods: Array(UnsafeBufferPointer(start: likelihoods, count: count)),
+                          valueGradients: Array(UnsafeBufferPointer(start: valueGradients, count: count)),
                           values: values, channelOf: channelOf)
     }
 
@@ -117,14 +116,14 @@ public struct FactorizedDensity: Sendable {
         let network = PreparedDensityNetwork(self)
         let count = evaluation.values.count
         // One partial sum per chunk, added in chunk order: the same result on any machine.
-        let chunks = Self.chunkCount(for: count)
+        let chunks = FixedChunks.count(for: count, minimumPerChunk: Self.valuesPerChunk)
         let partials = UnsafeMutablePointer<Double>.allocate(capacity: chunks * parameters.count)
         partials.initialize(repeating: 0, count: chunks * parameters.count)
         defer { partials.deallocate() }
-        let shared = SharedOutputs(likelihoods: partials, valueGradients: nil)
+        let shared = ChunkSharedPointer(base: partials)
         let parameterCount = parameters.count
-        Self.forEachChunk(of: count) { chunk, range in
-            let local = shared.likelihoods! + chunk * parameterCount
+        FixedChunks.forEach(of: count, minimumPerChunk: Self.valuesPerChunk) { chunk, range in
+            let local = shared.base + chunk * parameterCount
             let workspace = network.makeWorkspace()
             let upperTrace = network.makeTrace(), lowerTrace = network.makeTrace()
             defer { workspace.deallocate(); upperTrace.deallocate(); lowerTrace.deallocate() }
@@ -150,36 +149,8 @@ public struct FactorizedDensity: Sendable {
         }
     }
 
-    /// Elements per chunk below which one thread does everything.
-    static let elementsPerChunk = 1024
-    /// At most this many chunks, whatever the machine, so the gradient's summation order is fixed.
-    static let maximumChunks = 4
-
-    static func chunkCount(for count: Int) -> Int { max(1, min(maximumChunks, count / elementsPerChunk)) }
-
-    /// Runs `body` on contiguous ranges covering 0..<count, in parallel when there are enough
-    /// elements. The ranges depend only on `count`.
-    static func forEachChunk(of count: Int, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
-        let chunks = chunkCount(for: count)
-        guard chunks > 1 else { body(0, 0..<count); return }
-        withoutActuallyEscaping(body) { body in
-            let shared = ChunkBody(run: body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                shared.run(chunk, (chunk * count / chunks)..<((chunk + 1) * count / chunks))
-            }
-        }
-    }
-
-    /// Carries the chunk closure across threads; the chunks write disjoint outputs.
-    private struct ChunkBody: @unchecked Sendable {
-        let run: (Int, Range<Int>) -> Void
-    }
-
-    /// Output pointers shared by the chunks, each writing its own elements.
-    private struct SharedOutputs: @unchecked Sendable {
-        let likelihoods: UnsafeMutablePointer<Double>?
-        let valueGradients: UnsafeMutablePointer<Double>?
-    }
+    /// Values per parallel chunk (see `FixedChunks`).
+    static let valuesPerChunk = 1024
 }
 
 @inline(__always) func softplus(_ x: Double) -> Double { x > 30 ? x : Foundation.log1p(Foundation.exp(x)) }

@@ -18,35 +18,50 @@ public enum GaussianConditionalRate {
                             valueGradients: UnsafeMutableBufferPointer<Float>?,
                             scaleGradients: UnsafeMutableBufferPointer<Float>?) -> Double {
         precondition(values.count == scales.count)
-        var total = 0.0
-        let invLn2 = 1 / M_LN2
-        for i in 0..<values.count {
-            let rawScale = Double(scales[i])
-            let bounded = rawScale < Double(minimumScale)
-            let sigma = bounded ? Double(minimumScale) : rawScale
-            let magnitude = Swift.abs(Double(values[i]))
-            let upper = (0.5 - magnitude) / sigma
-            let lower = (-0.5 - magnitude) / sigma
-            let mass = standardNormalCDF(upper) - standardNormalCDF(lower)
-            let floored = mass < likelihoodLowerBound
-            let p = floored ? likelihoodLowerBound : mass
-            total -= Foundation.log(p) * invLn2
-            // Gradients flow through the floor (as CompressAI's LowerBound does when the gradient
-            // pushes the mass up), so a badly placed element can still move back into range.
-            let dBitsdP = -invLn2 / p
-            let densityUpper = standardNormalDensity(upper), densityLower = standardNormalDensity(lower)
-            if let vg = valueGradients {
-                let dPdMagnitude = (-densityUpper + densityLower) / sigma
-                let sign: Double = values[i] < 0 ? -1 : 1
-                vg[i] = Float(dBitsdP * dPdMagnitude * sign)
-            }
-            if let sg = scaleGradients {
-                let dPdSigma = (-upper * densityUpper + lower * densityLower) / sigma
-                sg[i] = bounded ? 0 : Float(dBitsdP * dPdSigma)
+        let count = values.count
+        guard count > 0 else { return 0 }
+        // One partial total per chunk, added in chunk order: the same sum on any machine.
+        var partials = [Double](repeating: 0, count: FixedChunks.count(for: count, minimumPerChunk: elementsPerChunk))
+        partials.withUnsafeMutableBufferPointer { totals in
+            let shared = ChunkSharedPointer(base: totals.baseAddress!)
+            let valueOut = valueGradients.map { ChunkSharedPointer(base: $0.baseAddress!) }
+            let scaleOut = scaleGradients.map { ChunkSharedPointer(base: $0.baseAddress!) }
+            FixedChunks.forEach(of: count, minimumPerChunk: elementsPerChunk) { chunk, range in
+                var total = 0.0
+                let invLn2 = 1 / M_LN2
+                for i in range {
+                    let rawScale = Double(scales[i])
+                    let bounded = rawScale < Double(minimumScale)
+                    let sigma = bounded ? Double(minimumScale) : rawScale
+                    let magnitude = Swift.abs(Double(values[i]))
+                    let upper = (0.5 - magnitude) / sigma
+                    let lower = (-0.5 - magnitude) / sigma
+                    let mass = standardNormalCDF(upper) - standardNormalCDF(lower)
+                    let floored = mass < likelihoodLowerBound
+                    let p = floored ? likelihoodLowerBound : mass
+                    total -= Foundation.log(p) * invLn2
+                    // Gradients flow through the floor (as CompressAI's LowerBound does when the gradient
+                    // pushes the mass up), so a badly placed element can still move back into range.
+                    let dBitsdP = -invLn2 / p
+                    let densityUpper = standardNormalDensity(upper), densityLower = standardNormalDensity(lower)
+                    if let vg = valueOut {
+                        let dPdMagnitude = (-densityUpper + densityLower) / sigma
+                        let sign: Double = values[i] < 0 ? -1 : 1
+                        vg.base[i] = Float(dBitsdP * dPdMagnitude * sign)
+                    }
+                    if let sg = scaleOut {
+                        let dPdSigma = (-upper * densityUpper + lower * densityLower) / sigma
+                        sg.base[i] = bounded ? 0 : Float(dBitsdP * dPdSigma)
+                    }
+                }
+                shared.base[chunk] = total
             }
         }
-        return total
+        return partials.reduce(0, +)
     }
+
+    /// Elements per parallel chunk (see `FixedChunks`).
+    static let elementsPerChunk = 16_384
 
     /// Φ(x), accurate in both tails.
     @inline(__always)
