@@ -76,4 +76,48 @@ struct RateModelTests {
             #expect(abs(numeric - evaluation.valueGradients[i]) < 1e-3 + 2e-2 * abs(numeric))
         }
     }
+
+    /// Large batches run in parallel chunks (`FixedChunks`). Their results must be exactly what
+    /// the same chunks give one after another, so training does not depend on the machine.
+    @Test func parallelChunksGiveExactlyTheSequentialResult() {
+        var density = FactorizedDensity(channels: 8, seed: 3)
+        for j in density.parameters.indices { density.parameters[j] += Float(cos(Double(j) * 0.7)) * 0.2 }
+        let count = 4 * FactorizedDensity.valuesPerChunk
+        #expect(FixedChunks.count(for: count, minimumPerChunk: FactorizedDensity.valuesPerChunk) == 4)
+        let values = (0..<count).map { Float(($0 * 29) % 23 - 11) * 0.9 }
+        let channels = (0..<count).map { Int32($0 % 8) }
+        let weights = (0..<count).map { sin(Double($0) * 0.37) }
+        let whole = density.likelihoods(values: values, channelOf: channels)
+        var wholeGradient = [Float](repeating: 0, count: density.parameters.count)
+        density.backward(whole, likelihoodWeights: weights, gradient: &wholeGradient)
+        var pieceGradient = [Float](repeating: 0, count: density.parameters.count)
+        var pieceLikelihoods: [Double] = []
+        for piece in 0..<4 {
+            let range = (piece * count / 4)..<((piece + 1) * count / 4)
+            let evaluation = density.likelihoods(values: Array(values[range]), channelOf: Array(channels[range]))
+            pieceLikelihoods += evaluation.likelihoods
+            density.backward(evaluation, likelihoodWeights: Array(weights[range]), gradient: &pieceGradient)
+        }
+        #expect(whole.likelihoods == pieceLikelihoods)
+        #expect(wholeGradient == pieceGradient)
+
+        let latentCount = 4 * GaussianConditionalRate.elementsPerChunk
+        let latents = (0..<latentCount).map { Float(($0 * 13) % 17 - 8) * 0.6 }
+        let scales = (0..<latentCount).map { Float(0.05 + Double($0 % 50) * 0.2) }
+        func bits(_ range: Range<Int>, _ valueGradients: inout [Float]) -> Double {
+            Array(latents[range]).withUnsafeBufferPointer { v in Array(scales[range]).withUnsafeBufferPointer { s in
+                valueGradients.withUnsafeMutableBufferPointer { g in
+                    GaussianConditionalRate.bits(values: v, scales: s, valueGradients: g, scaleGradients: nil) } } }
+        }
+        var wholeValueGradients = [Float](repeating: 0, count: latentCount)
+        let wholeBits = bits(0..<latentCount, &wholeValueGradients)
+        var pieceBits = 0.0, pieceValueGradients: [Float] = []
+        for piece in 0..<4 {
+            var gradients = [Float](repeating: 0, count: latentCount / 4)
+            pieceBits += bits((piece * latentCount / 4)..<((piece + 1) * latentCount / 4), &gradients)
+            pieceValueGradients += gradients
+        }
+        #expect(wholeBits == pieceBits)
+        #expect(wholeValueGradients == pieceValueGradients)
+    }
 }
