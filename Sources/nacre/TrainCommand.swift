@@ -57,7 +57,7 @@ struct TrainCommand: ParsableCommand {
     var hiddenChannels = 64
     @Option(name: .customShort("M"), help: "Latent channels.")
     var latentChannels = HyperpriorConfiguration.standard.latentChannels
-    @Flag(name: .long, help: "bf16 convolutions (float32 master weights).")
+    @Flag(name: .long, help: "bf16 convolutions (float32 master weights), for this invocation: a resumed run uses bf16 only when given it again.")
     var bf16 = false
     @Option(name: .long, help: "Steps on 128-pixel crops (4× batch) before the full crop size.")
     var smallCropSteps = 0

@@ -90,6 +90,16 @@ struct HyperpriorModelTests {
         #expect(again.loss == after.loss)
         try resumed.run(progress: { _ in })
         #expect(resumed.step == 65)
+
+        // The arithmetic follows this invocation, not the checkpoint (`nacre train --resume --bf16`).
+        options.bf16 = true
+        let inBF16 = try HyperpriorTrainer(options: options, configuration: Self.tiny, data: data,
+                                           checkpointPath: checkpoint, resume: true, logger: logger)
+        #expect(inBF16.engine.precision == .bf16)
+        options.bf16 = false
+        let inF32 = try HyperpriorTrainer(options: options, configuration: Self.tiny, data: data,
+                                          checkpointPath: checkpoint, resume: true, logger: logger)
+        #expect(inF32.engine.precision == .f32)
     }
 
     @Test func decoderCostIsWithinTheBudget() {
