@@ -5,6 +5,8 @@
 #
 #   bench/train_speed.sh CHECKPOINT STEPS DATA_DIR… -- NACRE_BINARY…
 #
+# TRAIN_ARGS adds options to every timed run, e.g. TRAIN_ARGS=--bf16.
+#
 # Example (BENCHMARKS.md, "Training throughput"):
 #   bench/train_speed.sh models/base-v2/base-v2.ckpt 300 ../shared/data/photos -- old/nacre .build/release/nacre
 set -euo pipefail
@@ -23,8 +25,8 @@ for binary in "$@"; do
     cp "$checkpoint" "$work/run.nwts.ckpt"
     begin=$(date +%s.%N)
     "$binary" train --data "${data[@]}" --out "$work/run.nwts" --resume --steps $((first + steps)) \
-        --validate-every 0 --checkpoint-every 100000 --threads 2 > "$work/log" 2>&1
+        --validate-every 0 --checkpoint-every 100000 --threads 2 ${TRAIN_ARGS:-} > "$work/log" 2>&1
     end=$(date +%s.%N)
     last=$(grep -o "trained to step [0-9]*" "$work/log" | grep -o "[0-9]*$")
-    python3 -c "s = $last - $first; t = $end - $begin; print(f'$binary: {s} steps in {t:.1f} s: {s / t:.2f} steps/s')"
+    python3 -c "s = $last - $first; t = $end - $begin; print(f'$binary ${TRAIN_ARGS:-}: {s} steps in {t:.1f} s: {s / t:.2f} steps/s')"
 done
