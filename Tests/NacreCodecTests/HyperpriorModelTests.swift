@@ -91,11 +91,14 @@ struct HyperpriorModelTests {
         try resumed.run(progress: { _ in })
         #expect(resumed.step == 65)
 
-        // The arithmetic follows this invocation, not the checkpoint (`nacre train --resume --bf16`).
+        // The arithmetic and the validation interval follow this invocation, not the checkpoint
+        // (`nacre train --resume --bf16 --validate-every N`).
         options.bf16 = true
+        options.validationIntervalSteps = options.validationIntervalSteps + 7
         let inBF16 = try HyperpriorTrainer(options: options, configuration: Self.tiny, data: data,
                                            checkpointPath: checkpoint, resume: true, logger: logger)
         #expect(inBF16.engine.precision == .bf16)
+        #expect(inBF16.options.validationIntervalSteps == options.validationIntervalSteps)
         options.bf16 = false
         let inF32 = try HyperpriorTrainer(options: options, configuration: Self.tiny, data: data,
                                           checkpointPath: checkpoint, resume: true, logger: logger)

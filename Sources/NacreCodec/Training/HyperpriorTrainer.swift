@@ -56,8 +56,10 @@ public final class HyperpriorTrainer {
             options.timeBudgetSeconds = requested.timeBudgetSeconds
             options.checkpointIntervalSeconds = requested.checkpointIntervalSeconds
             options.threads = requested.threads
-            // Arithmetic is a property of this invocation, like the thread count, not of the run.
+            // Arithmetic and reporting are properties of this invocation, like the thread count,
+            // not of the run.
             options.bf16 = requested.bf16
+            options.validationIntervalSteps = requested.validationIntervalSteps
             if scheduleOverride != .init() {
                 scheduleOverride.apply(to: &options)
                 logger.info("learning-rate schedule replaced on resume", metadata: [
