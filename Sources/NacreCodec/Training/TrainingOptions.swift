@@ -1,5 +1,7 @@
 /// Settings of a training run (`nacre train`). Stored in checkpoints so a resumed run continues
-/// with the settings it started with.
+/// with the settings it started with, except those of the invocation: the step limit, time
+/// budget, checkpoint and validation intervals, threads and bf16 (and, when given, the
+/// learning-rate schedule, `ScheduleOverride`).
 public struct TrainingOptions: Codable, Sendable, Equatable {
     /// Side of the square training crops (a multiple of 64).
     public var cropSize = 256
