@@ -10,10 +10,7 @@ extension CodecModel {
     /// Whole images only (no tiles).
     public func reconstruction(of image: PixelBuffer, quality: Double, rounding: Bool) throws -> PixelBuffer {
         let position = try QualityPosition(quality: quality, levelCount: configuration.levelCount)
-        let analysis = try analyze(image, tileSide: 0)
-        guard let tile = analysis.tiles.first, analysis.tiles.count == 1 else {
-            throw CodecError(code: .invalidArgument, message: "the transform ceiling is measured on whole images only")
-        }
+        let tile = try wholeImageAnalysis(of: image)
         let (encoderGains, decoderGains) = gains(at: position)
         var gained = try network.engine.multiplyChannels(tile.y, gains: encoderGains)
         if rounding { gained = try Tensor(shape: gained.shape, values: gained.values().map { $0.rounded() }) }
@@ -30,10 +27,7 @@ extension CodecModel {
     /// Whole images only (no tiles).
     public func estimatedBits(of image: PixelBuffer, quality: Double) throws -> (latent: Double, hyperLatent: Double) {
         let position = try QualityPosition(quality: quality, levelCount: configuration.levelCount)
-        let analysis = try analyze(image, tileSide: 0)
-        guard let tile = analysis.tiles.first, analysis.tiles.count == 1 else {
-            throw CodecError(code: .invalidArgument, message: "the rate estimate is made on whole images only")
-        }
+        let tile = try wholeImageAnalysis(of: image)
         let engine = network.engine
         let zShape = TensorShape(n: 1, c: tile.z.channels, h: tile.z.height, w: tile.z.width)
         let zValues = tile.z.values.map(Float.init)
@@ -48,5 +42,16 @@ extension CodecModel {
         }
         let likelihoods = network.density.likelihoods(values: zValues, channelOf: HyperpriorModel.channelIndices(of: zShape)).likelihoods
         return (latentBits, likelihoods.reduce(0) { $0 - log2($1) })
+    }
+}
+
+extension CodecModel {
+    /// y and ẑ of the whole image as one tile: the ceiling and the rate estimate are per image.
+    private func wholeImageAnalysis(of image: PixelBuffer) throws -> TileAnalysis {
+        let analysis = try analyze(image, tileSide: 0)
+        guard let tile = analysis.tiles.first, analysis.tiles.count == 1 else {
+            throw CodecError(code: .invalidArgument, message: "the transform ceiling and the rate estimate are measured on whole images only")
+        }
+        return tile
     }
 }
