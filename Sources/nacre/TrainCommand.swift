@@ -29,6 +29,8 @@ struct TrainCommand: ParsableCommand {
     var initialModel: String?
     @Option(name: .long, help: "With --init: start with this many latent channels (M), the initial model's carried over and the new ones added so that the model's output is unchanged at first.")
     var widenLatents: Int?
+    @Flag(name: .long, help: "Train a mean-scale hyperprior: h_s also predicts y's means (docs/MODEL.md). With --init, a scale-only model gains a mean head that starts at zero, so training begins from its output. Ignored with --resume (the checkpoint says).")
+    var means = false
     @Flag(name: .long, help: "Stop (checkpointing) when the parent process dies, e.g. a daemon that started this run was killed.")
     var stopWhenOrphaned = false
     @Option(name: .long, help: "Stop when this many steps are done in total.")
@@ -123,6 +125,7 @@ struct TrainCommand: ParsableCommand {
         var configuration = HyperpriorConfiguration.standard
         configuration.hiddenChannels = hiddenChannels
         configuration.latentChannels = latentChannels
+        configuration.predictsMeans = means
         if let lo = lambdaMin ?? (distortion == .mse ? nil : distortion.defaultLambdaRange.low),
            let hi = lambdaMax ?? (distortion == .mse ? nil : distortion.defaultLambdaRange.high) {
             configuration.lambdas = levels == 1 ? [lo] : (0..<levels).map { lo * Foundation.pow(hi / lo, Double($0) / Double(levels - 1)) }
@@ -136,7 +139,7 @@ struct TrainCommand: ParsableCommand {
         let trainer = try HyperpriorTrainer(options: options, configuration: configuration, data: data,
                                             checkpointPath: checkpointPath, resume: resume,
                                             scheduleOverride: schedule, initialModel: initial,
-                                            widenedLatentChannels: widenLatents, logger: logger)
+                                            widenedLatentChannels: widenLatents, addsMeanHead: means, logger: logger)
         let parent = getppid()
         let orphanCheck = stopWhenOrphaned
         let logPath = out + ".log.jsonl"

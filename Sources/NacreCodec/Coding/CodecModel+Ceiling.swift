@@ -13,7 +13,11 @@ extension CodecModel {
         let tile = try wholeImageAnalysis(of: image)
         let (encoderGains, decoderGains) = gains(at: position)
         var gained = try network.engine.multiplyChannels(tile.y, gains: encoderGains)
-        if rounding { gained = try Tensor(shape: gained.shape, values: gained.values().map { $0.rounded() }) }
+        if rounding {
+            // As a decode: the residual is rounded and a mean model's μ·g added back.
+            let means = try gainedMeans(for: tile.z, encoderGains: encoderGains) ?? [Float](repeating: 0, count: gained.count)
+            gained = try Tensor(shape: gained.shape, values: zip(gained.values(), means).map { ($0 - $1).rounded() + $1 })
+        }
         let xHat = try synthesize(try network.engine.multiplyChannels(gained, gains: decoderGains))
         return try ImagePadding.pixels(from: xHat, width: image.width, height: image.height)
     }
@@ -21,7 +25,7 @@ extension CodecModel {
 
 extension CodecModel {
     /// The model's own estimate of an image's bits at `quality`, as training measures rate: ŷ
-    /// under the Gaussians of the float h_s (scales times the encoder gains) and ẑ under the
+    /// (a mean model's residual) under the Gaussians of the float h_s (scales times the encoder gains) and ẑ under the
     /// factorized density. A real bitstream spends more: 16-bit tables, escapes, integer scale
     /// indices, each stream's final state. `nacre bench ceiling` reports the difference.
     /// Whole images only (no tiles).
@@ -31,10 +35,14 @@ extension CodecModel {
         let engine = network.engine
         let zShape = TensorShape(n: 1, c: tile.z.channels, h: tile.z.height, w: tile.z.width)
         let zValues = tile.z.values.map(Float.init)
-        let scaleIndex = try network.hyperSynthesis.forward(try Tensor(shape: zShape, values: zValues), training: false)
+        let (scaleIndex, mean) = try network.hyperSynthesize(try Tensor(shape: zShape, values: zValues), training: false)
         let encoderGains = gains(at: position).encoder
         let sigma = try engine.multiplyChannels(network.scale(fromIndex: scaleIndex), gains: encoderGains).values()
-        let yHat = try engine.multiplyChannels(tile.y, gains: encoderGains).values().map { $0.rounded() }
+        var residual = try engine.multiplyChannels(tile.y, gains: encoderGains).values()
+        if let mean {
+            residual = zip(residual, try engine.multiplyChannels(mean, gains: encoderGains).values()).map { $0 - $1 }
+        }
+        let yHat = residual.map { $0.rounded() }
         let latentBits = yHat.withUnsafeBufferPointer { values in
             sigma.withUnsafeBufferPointer { scales in
                 GaussianConditionalRate.bits(values: values, scales: scales, valueGradients: nil, scaleGradients: nil)

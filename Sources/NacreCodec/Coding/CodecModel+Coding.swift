@@ -72,13 +72,16 @@ extension CodecModel {
         let records = try analysis.tiles.map { tile -> LatentBitstream in
             let (y, z) = (tile.y, tile.z)
             let indices = try hyperSynthesis.scaleIndices(for: z, channelOffsets: offsets)
-            var gained = try network.engine.multiplyChannels(y, gains: encoderGains).values()
+            // What is coded: y·g, or for a mean model the residual y·g − μ·g.
+            var residual = try network.engine.multiplyChannels(y, gains: encoderGains).values()
+            let means = try gainedMeans(for: z, encoderGains: encoderGains)
+            if let means { residual = zip(residual, means).map { $0 - $1 } }
             if let refinement, refinement.iterations > 0 {
-                gained = try refine(gained, shape: y.shape, scaleIndices: indices, input: tile.input, width: tile.width,
-                                    height: tile.height, decoderGains: decoderGains, lambda: lambda(at: position),
-                                    settings: refinement).latents
+                residual = try refine(residual, means: means, shape: y.shape, scaleIndices: indices, input: tile.input,
+                                      width: tile.width, height: tile.height, decoderGains: decoderGains,
+                                      lambda: lambda(at: position), settings: refinement).latents
             }
-            let yHat = gained.map { v -> Int32 in v.isNaN ? 0 : Int32(min(max(v.rounded(), -limit), limit)) }
+            let yHat = residual.map { v -> Int32 in v.isNaN ? 0 : Int32(min(max(v.rounded(), -limit), limit)) }
             return LatentBitstream(
                 zShape: .init(channels: z.channels, height: z.height, width: z.width),
                 yShape: .init(channels: y.shape.c, height: y.shape.h, width: y.shape.w),
@@ -102,16 +105,17 @@ extension CodecModel {
         let (layout, tileLatents) = try decodeTileLatents(encoded)
         let position = try QualityPosition(code: encoded.qualityCode, levelCount: configuration.levelCount)
         let decoderGains = gains(at: position).decoder
+        let values = try latentValues(layout: layout, tiles: tileLatents, position: position)
         var rgb = [UInt8](repeating: 0, count: encoded.width * encoded.height * 3)
-        let grid = layout.side > 0 && encoded.tileContext ? LatentGrid(layout: layout, tiles: tileLatents, channels: configuration.latentChannels) : nil
-        for ((rect, latents), record) in zip(zip(layout.tiles, tileLatents), encoded.tiles) {
+        let grid = layout.side > 0 && encoded.tileContext ? LatentGrid(layout: layout, tiles: values, channels: configuration.latentChannels) : nil
+        for ((rect, latents), record) in zip(zip(layout.tiles, values), encoded.tiles) {
             let tile: PixelBuffer
             if let grid {
                 tile = try synthesizeTile(rect, from: grid, decoderGains: decoderGains)
             } else {
                 let shape = record.yShape
                 let gained = try Tensor(shape: TensorShape(n: 1, c: shape.channels, h: shape.height, w: shape.width),
-                                        values: latents.y.map(Float.init))
+                                        values: latents)
                 let xHat = try synthesize(try network.engine.multiplyChannels(gained, gains: decoderGains))
                 tile = try ImagePadding.pixels(from: xHat, width: rect.width, height: rect.height)
             }

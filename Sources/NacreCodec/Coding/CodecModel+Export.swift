@@ -47,16 +47,21 @@ extension CodecModel {
         for image in calibrationImages {
             zMaps.append(try quantizedHyperLatent(of: ImagePadding.tensor(from: image), network: model, range: zRange))
         }
+        let floatLayers = try floatHyperSynthesisLayers(of: model)
+        let maxima = try IntegerHyperSynthesis.hiddenActivationMaxima(floatLayers, calibration: zMaps, zRange: zRange)
         let hyperSynthesis = try IntegerHyperSynthesis.quantizing(
-            try floatHyperSynthesisLayers(of: model), calibration: zMaps,
+            floatLayers, hiddenActivationMaxima: maxima,
             indexCount: EntropyTables.defaultGaussianScales.count, indexFractionBits: exportIndexFractionBits, zRange: zRange)
+        // The mean head reads the last hidden layer's integer output; one step of it is worth this.
+        let meanHeadInputStep = configuration.predictsMeans
+            ? maxima.last.map { Float($0 / Double(IntegerHyperSynthesis.hiddenActivationMaximum)) } : nil
         let unit = Double(1 << exportIndexFractionBits) / HyperpriorModel.scaleTableLogStep
         let offsets = model.encoderLogGains.values().map { Int32((Double($0) * unit).rounded()) }
         return try CodecModel(
             configuration: configuration, network: model, hyperSynthesis: hyperSynthesis,
             gaussianTables: try EntropyTables.gaussian(),
             factorizedTables: try factorizedTables(of: model.density, range: zRange),
-            indexOffsets: offsets, canEncode: true, info: info)
+            indexOffsets: offsets, canEncode: true, info: info, meanHeadInputStep: meanHeadInputStep)
     }
 
     /// round(h_a(|g_a(x)|)) clamped to `range`, as the integer h_s reads it.

@@ -3,7 +3,7 @@ import NacreEngine
 import NacreImage
 
 extension CodecModel {
-    /// The same model with g_s's convolution weights stored in `precision`.
+    /// The same model with g_s's convolution weights (and a mean head's) stored in `precision`.
     ///
     /// f32 → int8 quantizes them per output channel (`Int8ChannelWeights`, with `clipping`); int8 →
     /// f32 keeps the dequantized values (the original floats are gone). With `calibrationImages`
@@ -18,7 +18,7 @@ extension CodecModel {
         var int8: [String: Int8ChannelWeights] = [:]
         var activationScales: [Float] = []
         if precision == .int8 {
-            for p in Self.synthesisConvolutionWeights(of: copy) {
+            for p in Self.int8StoredWeights(of: copy) {
                 if let stored = int8Synthesis[p.name] {
                     int8[p.name] = stored
                 } else {
@@ -32,7 +32,8 @@ extension CodecModel {
         }
         return try CodecModel(configuration: configuration, network: copy, hyperSynthesis: hyperSynthesis,
                               gaussianTables: gaussianTables, factorizedTables: factorizedTables, indexOffsets: indexOffsets,
-                              canEncode: canEncode, info: info, int8Synthesis: int8, int8ActivationScales: activationScales)
+                              canEncode: canEncode, info: info, int8Synthesis: int8, int8ActivationScales: activationScales,
+                              meanHeadInputStep: meanHeadInputStep)
     }
 
     /// The int8 range covers this multiple of the largest calibration input, so that images

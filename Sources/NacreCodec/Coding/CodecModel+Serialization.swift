@@ -9,6 +9,9 @@ extension CodecModel {
     static let formatVersion: UInt16 = 1
     static let int8FormatVersion: UInt16 = 2
     static let encoderFlag: UInt16 = 1
+    /// A mean-scale model: its decoder part holds the mean head and the encoder gains, and the
+    /// mean head's input step follows the tensors.
+    static let meanFlag: UInt16 = 2
 
     /// Tensor encodings in a version-2 file.
     enum TensorEncoding: UInt8 {
@@ -28,7 +31,7 @@ extension CodecModel {
         w.append(contentsOf: Self.magic)
         let version = decoderPrecision == .int8 ? Self.int8FormatVersion : Self.formatVersion
         w.append(version)
-        w.append(includingEncoder ? Self.encoderFlag : 0)
+        w.append((includingEncoder ? Self.encoderFlag : 0) | (configuration.predictsMeans ? Self.meanFlag : 0))
         w.append(UInt16(configuration.hiddenChannels))
         w.append(UInt16(configuration.latentChannels))
         w.append(UInt16(configuration.levelCount))
@@ -59,6 +62,7 @@ extension CodecModel {
             w.append(UInt8(int8ActivationScales.count))
             for scale in int8ActivationScales { w.append(scale.bitPattern) }
         }
+        if let meanHeadInputStep { w.append(meanHeadInputStep.bitPattern) }
         appendBlock(hyperSynthesis.serialized(), to: &w)
         appendBlock(gaussianTables.serialized(), to: &w)
         appendBlock(factorizedTables.serialized(), to: &w)
@@ -92,7 +96,7 @@ extension CodecModel {
                 throw corrupt("format version \(version) (this build reads \(formatVersion) and \(int8FormatVersion))")
             }
             let flags = try r.read(UInt16.self)
-            guard flags & ~encoderFlag == 0 else { throw corrupt("unknown flags \(flags)") }
+            guard flags & ~(encoderFlag | meanFlag) == 0 else { throw corrupt("unknown flags \(flags)") }
             let n = Int(try r.read(UInt16.self)), m = Int(try r.read(UInt16.self)), levels = Int(try r.read(UInt16.self))
             guard (1...1024).contains(n), (1...1024).contains(m), (1...64).contains(levels) else {
                 throw corrupt("N=\(n), M=\(m), \(levels) levels")
@@ -100,7 +104,8 @@ extension CodecModel {
             var lambdas: [Double] = []
             for _ in 0..<levels { lambdas.append(Double(bitPattern: try r.read(UInt64.self))) }
             guard lambdas.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw corrupt("a λ is not a positive number") }
-            let configuration = HyperpriorConfiguration(hiddenChannels: n, latentChannels: m, lambdas: lambdas)
+            let configuration = HyperpriorConfiguration(hiddenChannels: n, latentChannels: m, lambdas: lambdas,
+                                                        predictsMeans: flags & meanFlag != 0)
             let infoText = String(decoding: try readBlock(&r), as: UTF8.self)
             var info: [String: String] = [:]
             for line in infoText.split(separator: "\n") {
@@ -110,7 +115,8 @@ extension CodecModel {
             let network = try HyperpriorModel(configuration: configuration, engine: engine)
             let includesEncoder = flags & encoderFlag != 0
             let expected = decoderParameters(of: network) + (includesEncoder ? encoderParameters(of: network) : [])
-            let int8Names = version == int8FormatVersion ? Set(synthesisConvolutionWeights(of: network).map(\.name)) : []
+            let int8Names = version == int8FormatVersion ? Set(int8StoredWeights(of: network).map(\.name)) : []
+            let convolutions = synthesisConvolutionWeights(of: network).count
             var int8Synthesis: [String: Int8ChannelWeights] = [:]
             let count = Int(try r.read(UInt32.self))
             guard count == expected.count else { throw corrupt("\(count) tensors where \(expected.count) are expected") }
@@ -146,10 +152,14 @@ extension CodecModel {
             var activationScales: [Float] = []
             if version == int8FormatVersion {
                 let count = Int(try r.read(UInt8.self))
-                guard count == 0 || count == int8Names.count else {
-                    throw corrupt("\(count) int8 activation scales for \(int8Names.count) g_s convolutions")
+                guard count == 0 || count == convolutions else {
+                    throw corrupt("\(count) int8 activation scales for \(convolutions) g_s convolutions")
                 }
                 activationScales = try readFloats(&r, count: count, name: "int8 activation scales", corrupt: corrupt)
+            }
+            var meanHeadInputStep: Float?
+            if configuration.predictsMeans {
+                meanHeadInputStep = try readFloats(&r, count: 1, name: "mean head input step", corrupt: corrupt)[0]
             }
             let hyperSynthesis = try IntegerHyperSynthesis(serialized: try readBlock(&r))
             let gaussian = try EntropyTables(serialized: try readBlock(&r))
@@ -160,7 +170,7 @@ extension CodecModel {
             return try CodecModel(configuration: configuration, network: network, hyperSynthesis: hyperSynthesis,
                                   gaussianTables: gaussian, factorizedTables: factorized, indexOffsets: offsets,
                                   canEncode: includesEncoder, info: info, int8Synthesis: int8Synthesis,
-                                  int8ActivationScales: activationScales)
+                                  int8ActivationScales: activationScales, meanHeadInputStep: meanHeadInputStep)
         } catch let error as CodecError {
             throw error
         } catch {

@@ -9,7 +9,9 @@ import NacreEngine
 ///   (re-export and diagnostics only); all absent from `decoderBytes()`;
 /// - the integer h_s (fixed-point continuous scale index), the Gaussian tables of y, the
 ///   per-channel factorized tables of z and the per-level integer log-gain offsets: everything
-///   that decides a probability is an integer, so decoding is bit-exact on every machine.
+///   that decides a probability is an integer, so decoding is bit-exact on every machine;
+/// - for a mean model, the float mean head and the encoder log-gains in the decoder's part: μ·g
+///   is added back to the decoded symbols, so its float drift only moves pixels.
 public final class CodecModel {
     public let configuration: HyperpriorConfiguration
     /// The float networks. g_a and h_a hold meaningful weights only when `canEncode`.
@@ -29,8 +31,8 @@ public final class CodecModel {
     public let info: [String: String]
     /// How g_s's convolution weights are stored (`.int8`: format version 2).
     public var decoderPrecision: DecoderPrecision { int8Synthesis.isEmpty ? .f32 : .int8 }
-    /// The int8 form of g_s's convolution weights by parameter name (empty for an f32 decoder);
-    /// the network's g_s parameters hold their dequantized values.
+    /// The int8 form of g_s's convolution weights (and a mean head's) by parameter name (empty
+    /// for an f32 decoder); the network's parameters hold their dequantized values.
     let int8Synthesis: [String: Int8ChannelWeights]
     /// The g_s parameters' versions when `int8Synthesis` was set: a parameter changed since
     /// (e.g. by decoder fine-tuning) is quantized again when the model is serialized.
@@ -46,6 +48,9 @@ public final class CodecModel {
     public var usesInt8Kernels = ProcessInfo.processInfo.environment["NACRE_INT8_KERNELS"] != "0"
     /// Built on first use by `synthesize(_:)`.
     var int8Runner: Int8Synthesis?
+    /// For a mean model, the real value of one step of the integer h_s's last hidden features
+    /// (what the mean head reads); nil for a scale-only model.
+    public let meanHeadInputStep: Float?
     /// 64-bit FNV-1a of `decoderBytes()`: what an encoded image names to find its decoder.
     public private(set) var identifier: UInt64 = 0
 
@@ -56,8 +61,13 @@ public final class CodecModel {
     init(configuration: HyperpriorConfiguration, network: HyperpriorModel, hyperSynthesis: IntegerHyperSynthesis,
          gaussianTables: EntropyTables, factorizedTables: EntropyTables, indexOffsets: [Int32], canEncode: Bool,
          info: [String: String], int8Synthesis: [String: Int8ChannelWeights] = [:],
-         int8ActivationScales: [Float] = []) throws {
+         int8ActivationScales: [Float] = [], meanHeadInputStep: Float? = nil) throws {
         let m = configuration.latentChannels, n = configuration.hiddenChannels
+        guard configuration.predictsMeans == (meanHeadInputStep != nil),
+              meanHeadInputStep.map({ $0.isFinite && $0 > 0 }) ?? true else {
+            throw CodecError(code: .incompatibleModel,
+                message: "a mean model needs the positive input step of its mean head, and only a mean model has one; re-export it")
+        }
         guard hyperSynthesis.inputChannels == n, hyperSynthesis.outputChannels == m,
               hyperSynthesis.indexCount == gaussianTables.count, factorizedTables.count == n,
               hyperSynthesis.indexFractionBits > 0,
@@ -66,7 +76,7 @@ public final class CodecModel {
                 message: "the model's parts disagree (h_s \(hyperSynthesis.inputChannels)→\(hyperSynthesis.outputChannels) with \(hyperSynthesis.indexFractionBits) fraction bits, \(gaussianTables.count) Gaussian and \(factorizedTables.count) factorized tables, \(indexOffsets.count) offsets, for N=\(n), M=\(m)); re-export it")
         }
         if !int8Synthesis.isEmpty {
-            let weights = Self.synthesisConvolutionWeights(of: network)
+            let weights = Self.int8StoredWeights(of: network)
             guard Set(int8Synthesis.keys) == Set(weights.map(\.name)) else {
                 throw CodecError(code: .incompatibleModel,
                     message: "int8 weights for \(int8Synthesis.keys.sorted()) where g_s has \(weights.map(\.name)); re-export the model")
@@ -78,17 +88,18 @@ public final class CodecModel {
                 }
                 try p.setValues(q.dequantized())
             }
-            guard int8ActivationScales.isEmpty || int8ActivationScales.count == weights.count,
+            let convolutions = Self.synthesisConvolutionWeights(of: network).count
+            guard int8ActivationScales.isEmpty || int8ActivationScales.count == convolutions,
                   int8ActivationScales.allSatisfy({ $0.isFinite && $0 > 0 }) else {
                 throw CodecError(code: .incompatibleModel,
-                    message: "\(int8ActivationScales.count) int8 activation scales for \(weights.count) g_s convolutions, or one is not a positive number; re-export the model")
+                    message: "\(int8ActivationScales.count) int8 activation scales for \(convolutions) g_s convolutions, or one is not a positive number; re-export the model")
             }
         } else if !int8ActivationScales.isEmpty {
             throw CodecError(code: .internalInconsistency, message: "int8 activation scales given for an f32 decoder")
         }
         self.int8ActivationScales = int8ActivationScales
         self.int8Synthesis = int8Synthesis
-        for p in Self.synthesisConvolutionWeights(of: network) where int8Synthesis[p.name] != nil {
+        for p in Self.int8StoredWeights(of: network) where int8Synthesis[p.name] != nil {
             int8SynthesisVersions[p.name] = p.version
         }
         self.configuration = configuration
@@ -99,6 +110,7 @@ public final class CodecModel {
         self.indexOffsets = indexOffsets
         self.canEncode = canEncode
         self.info = info
+        self.meanHeadInputStep = meanHeadInputStep
         identifier = FNV1a.hash(decoderBytes())
     }
 
@@ -113,15 +125,17 @@ public final class CodecModel {
     /// Parameters stored only in the full model (see `encoderParameters(of:)`).
     var encoderParameters: [Parameter] { Self.encoderParameters(of: network) }
 
+    /// A mean model's decoder also needs the mean head and the encoder gains (it adds μ·g back).
     static func decoderParameters(of network: HyperpriorModel) -> [Parameter] {
-        network.synthesis.parameters + [network.decoderLogGains]
+        let meanPart = network.meanSynthesis.map { $0.parameters + [network.encoderLogGains] } ?? []
+        return network.synthesis.parameters + [network.decoderLogGains] + meanPart
     }
 
     /// The int8 g_s weights to store: the stored ones, or for a parameter changed since (and still
     /// finite) its values quantized again with the default clipping.
     func currentInt8Synthesis() -> [String: Int8ChannelWeights] {
         var result = int8Synthesis
-        for p in Self.synthesisConvolutionWeights(of: network) where int8SynthesisVersions[p.name].map({ $0 != p.version }) ?? false {
+        for p in Self.int8StoredWeights(of: network) where int8SynthesisVersions[p.name].map({ $0 != p.version }) ?? false {
             if let q = try? Int8ChannelWeights(quantizing: p.values(), shape: p.shape) { result[p.name] = q }
         }
         return result
@@ -132,11 +146,17 @@ public final class CodecModel {
         network.synthesis.layers.compactMap { ($0 as? ConvTranspose2D)?.weight }
     }
 
-    /// g_a, h_a and the encoder gains, plus the float h_s and z density: those two are not needed
+    /// The weights an int8 model stores in int8: g_s's convolutions and the mean head's.
+    static func int8StoredWeights(of network: HyperpriorModel) -> [Parameter] {
+        synthesisConvolutionWeights(of: network) + (network.meanSynthesis.map { [$0.weight] } ?? [])
+    }
+
+    /// g_a, h_a and the encoder gains (unless the decoder's part has them), plus the float h_s and z density: those two are not needed
     /// to code (the integer h_s and the tables replace them) but let a model be re-exported and
     /// checked against its float reference.
     static func encoderParameters(of network: HyperpriorModel) -> [Parameter] {
-        network.analysis.parameters + network.hyperAnalysis.parameters + [network.encoderLogGains]
+        network.analysis.parameters + network.hyperAnalysis.parameters
+            + (network.meanSynthesis == nil ? [network.encoderLogGains] : [])
             + network.hyperSynthesis.parameters + [network.densityParameters]
     }
 

@@ -23,7 +23,8 @@ struct LatentGrid {
     /// g_s's four 5×5 stride-2 transposed convolutions).
     static let margin = 4
 
-    init(layout: TileLayout, tiles: [DecodedLatents], channels: Int) {
+    /// - Parameter tiles: each tile's g_s input before the decoder gains (`CodecModel.latentValues`).
+    init(layout: TileLayout, tiles: [[Float]], channels: Int) {
         let rects = layout.tiles
         let tileHeight = { (rect: (x: Int, y: Int, width: Int, height: Int)) in ImagePadding.padded(rect.height) / 16 }
         let tileWidth = { (rect: (x: Int, y: Int, width: Int, height: Int)) in ImagePadding.padded(rect.width) / 16 }
@@ -36,7 +37,7 @@ struct LatentGrid {
                 for row in 0..<h {
                     let source = (c * h + row) * w
                     let destination = (c * height + top + row) * width + left
-                    for column in 0..<w { values[destination + column] = Float(latents.y[source + column]) }
+                    for column in 0..<w { values[destination + column] = latents[source + column] }
                 }
             }
         }

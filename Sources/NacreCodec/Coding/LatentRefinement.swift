@@ -45,8 +45,9 @@ extension CodecModel {
 
     /// Refines the gained latents `initial` (plain NCHW order, shape `shape`) of one tile whose
     /// padded input is `input` and whose real size is `width × height`. Returns the integer
-    /// latents to code.
-    func refine(_ initial: [Float], shape: TensorShape, scaleIndices: [UInt8], input: Tensor, width: Int, height: Int,
+    /// latents to code. For a mean model `initial` is the residual y·g − μ·g and `means` is μ·g,
+    /// which the decoder adds back.
+    func refine(_ initial: [Float], means: [Float]? = nil, shape: TensorShape, scaleIndices: [UInt8], input: Tensor, width: Int, height: Int,
                 decoderGains: [Float], lambda: Double, settings: LatentRefinement) throws -> (latents: [Float], outcome: LatentRefinement.Outcome) {
         let engine = network.engine
         let synthesis = network.synthesis
@@ -58,7 +59,8 @@ extension CodecModel {
         let distortionWeight = Float(lambda * 255 * 255 * Double(input.count) / (3 * pixels))
 
         func decoded(_ q: [Float], training: Bool) throws -> Tensor {
-            let latent = try engine.multiplyChannels(try Tensor(shape: shape, values: q), gains: decoderGains)
+            let values = means.map { zip(q, $0).map { $0 + $1 } } ?? q
+            let latent = try engine.multiplyChannels(try Tensor(shape: shape, values: values), gains: decoderGains)
             return try synthesis.forward(latent, training: training)
         }
         func objective(_ q: [Float]) throws -> Double {

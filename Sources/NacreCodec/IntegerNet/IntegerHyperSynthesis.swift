@@ -69,15 +69,26 @@ public struct IntegerHyperSynthesis: Sendable, Equatable {
     ///
     /// - Throws: `.invalidArgument` if z has the wrong channel count or is too small.
     public func rawIndices(for z: IntegerFeatureMap) throws -> IntegerFeatureMap {
+        try apply(layers[...], to: z)
+    }
+
+    /// The output of every layer but the last (what a mean head reads), channel-major, in that
+    /// layer's integer units (0...255). Exact like the indices.
+    public func hiddenFeatures(for z: IntegerFeatureMap) throws -> IntegerFeatureMap {
+        try apply(layers.dropLast(), to: z)
+    }
+
+    private func apply(_ chosen: ArraySlice<IntegerConvLayer>, to z: IntegerFeatureMap) throws -> IntegerFeatureMap {
         guard z.channels == inputChannels else {
             throw EntropyCodingError(.invalidArgument, "the hyper-synthesis expects \(inputChannels) z channels, got \(z.channels)")
         }
         var values = IntegerConvLayer.channelsLast(z, clampedTo: layers[0].inputRange)
         var height = z.height, width = z.width
-        for layer in layers {
+        for layer in chosen {
             (values, height, width) = try layer.applyChannelsLast(values, height: height, width: width)
         }
-        return IntegerConvLayer.channelsFirst(values, channels: outputChannels, height: height, width: width)
+        let channels = chosen.last?.outputChannels ?? inputChannels
+        return IntegerConvLayer.channelsFirst(values, channels: channels, height: height, width: width)
     }
 
     /// The scale index of every element of y, channel-major (CHW, `outputChannels × outputSize`):

@@ -19,6 +19,12 @@ import NacreEngine
 /// h_s predicts the scale in the coding table's own log units, so the decoder's integer h_s
 /// computes a table index in fixed point, adds the level's integer log-gain offset
 /// ln(g)/Δ and rounds: no floating point decides which table codes an element.
+///
+/// With `configuration.predictsMeans`, a second 3×3 head `h_s.mean` reads the same hidden
+/// features as h_s's last layer and predicts y's mean μ (mean-scale hyperprior, Minnen et al.
+/// 2018). The coder codes round(y·g − μ·g) and the decoder adds μ·g back; only the scale decides
+/// a probability, so μ may stay float. The head starts at zero, so a scale-only model gains it
+/// without changing its output.
 public final class HyperpriorModel {
     public let configuration: HyperpriorConfiguration
     public let engine: Engine
@@ -26,6 +32,12 @@ public final class HyperpriorModel {
     public let hyperAnalysis: Sequential
     public let hyperSynthesis: Sequential
     public let synthesis: Sequential
+    /// The mean head (nil for a scale-only model): h_s's last hidden features → μ (M channels).
+    public let meanSynthesis: Conv2D?
+    /// h_s without its last layer: the hidden features both heads read.
+    let hyperSynthesisTrunk: Sequential
+    /// h_s's last layer: hidden features → scale index.
+    let scaleHead: any Layer
     /// log encoder gains, [levels, M].
     public let encoderLogGains: Parameter
     /// log decoder gains, [levels, M].
@@ -64,6 +76,15 @@ public final class HyperpriorModel {
             try deconv("h_s.2", n, n), ReLU(engine: engine),
             try conv("h_s.4", n, m, 3, 1),
         ])
+        hyperSynthesisTrunk = Sequential(Array(hyperSynthesis.layers.dropLast()))
+        scaleHead = hyperSynthesis.layers[hyperSynthesis.layers.count - 1]
+        if configuration.predictsMeans {
+            let head = try conv("h_s.mean", n, m, 3, 1)
+            for p in head.parameters { try p.setValues([Float](repeating: 0, count: p.count)) }
+            meanSynthesis = head
+        } else {
+            meanSynthesis = nil
+        }
         synthesis = Sequential([
             try deconv("g_s.0", m, n), try GDN(engine: engine, name: "g_s.1", channels: n, inverse: true),
             try deconv("g_s.2", n, n), try GDN(engine: engine, name: "g_s.3", channels: n, inverse: true),
@@ -90,7 +111,31 @@ public final class HyperpriorModel {
     /// Every trainable parameter, in a stable order (weights files and the optimizer use it).
     public var parameters: [Parameter] {
         analysis.parameters + hyperAnalysis.parameters + hyperSynthesis.parameters + synthesis.parameters
-            + [encoderLogGains, decoderLogGains, densityParameters]
+            + [encoderLogGains, decoderLogGains, densityParameters] + (meanSynthesis?.parameters ?? [])
+    }
+
+    /// h_s on z̃: the scale index t and, for a mean model, μ (both before the level's gains).
+    func hyperSynthesize(_ zTilde: Tensor, training: Bool) throws -> (scaleIndex: Tensor, mean: Tensor?) {
+        let hidden = try hyperSynthesisTrunk.forward(zTilde, training: training)
+        let scaleIndex = try scaleHead.forward(hidden, training: training)
+        return (scaleIndex, try meanSynthesis?.forward(hidden, training: training))
+    }
+
+    /// Gradient of z̃ from the gradients of the scale index and (for a mean model) of μ.
+    func hyperSynthesisBackward(scaleIndex dScaleIndex: Tensor, mean dMean: Tensor?) throws -> Tensor {
+        guard var dHidden = try scaleHead.backward(dScaleIndex) else {
+            throw CodecError(code: .internalInconsistency, message: "h_s returned no input gradient")
+        }
+        if let meanSynthesis, let dMean {
+            guard let fromMean = try meanSynthesis.backward(dMean) else {
+                throw CodecError(code: .internalInconsistency, message: "the mean head returned no input gradient")
+            }
+            dHidden = try engine.add(dHidden, fromMean)
+        }
+        guard let dZTilde = try hyperSynthesisTrunk.backward(dHidden) else {
+            throw CodecError(code: .internalInconsistency, message: "h_s returned no input gradient")
+        }
+        return dZTilde
     }
 
     /// The density of z with the current parameter values.

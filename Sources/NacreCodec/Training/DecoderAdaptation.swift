@@ -67,7 +67,8 @@ public struct DecoderAdaptation: Sendable {
         for sample in samples {
             let (layout, tiles) = try copy.decodeTileLatents(sample.encoded)
             let position = try QualityPosition(code: sample.encoded.qualityCode, levelCount: copy.configuration.levelCount)
-            grids.append((LatentGrid(layout: layout, tiles: tiles, channels: copy.configuration.latentChannels),
+            let values = try copy.latentValues(layout: layout, tiles: tiles, position: position)
+            grids.append((LatentGrid(layout: layout, tiles: values, channels: copy.configuration.latentChannels),
                           copy.gains(at: position).decoder, sample.original))
         }
         let before = try Self.batchError(copy, samples)

@@ -30,10 +30,12 @@ public final class HyperpriorTrainer {
     /// weights and configuration when given (fine-tuning a coded model; its g_s as stored, so an
     /// int8 decoder's dequantized weights), else from a random initialisation of `configuration`.
     /// `widenedLatentChannels` starts the new run with that many latent channels, the initial
-    /// model's own carried over (`LatentWidening`).
+    /// model's own carried over (`LatentWidening`). `addsMeanHead` gives a scale-only initial
+    /// model a mean head that starts at zero (`HyperpriorModel.meanSynthesis`).
     public init(options requested: TrainingOptions, configuration: HyperpriorConfiguration, data: TrainingImageSet,
                 checkpointPath: String, resume: Bool, scheduleOverride: TrainingOptions.ScheduleOverride = .init(),
-                initialModel: CodecModel? = nil, widenedLatentChannels: Int? = nil, logger: Logger) throws {
+                initialModel: CodecModel? = nil, widenedLatentChannels: Int? = nil, addsMeanHead: Bool = false,
+                logger: Logger) throws {
         if let initialModel, !initialModel.canEncode {
             throw CodecError(code: .invalidArgument,
                              message: "the initial model is decoder-only; fine-tuning needs the full model written by `nacre export-model --out`")
@@ -76,12 +78,14 @@ public final class HyperpriorTrainer {
         if let widenedLatentChannels, initialConfiguration != nil {
             initialConfiguration?.latentChannels = widenedLatentChannels
         }
+        if addsMeanHead, initialConfiguration != nil { initialConfiguration?.predictsMeans = true }
         let model = try HyperpriorModel(configuration: savedConfiguration ?? initialConfiguration ?? configuration,
                                         engine: engine, seed: options.seed)
         if let initial {
             try LatentWidening.copy(from: initial.network, into: model)
             logger.info("initialised from a coded model", metadata: [
-                "model": "\(initial.identifierString)", "M": "\(initial.configuration.latentChannels) → \(model.configuration.latentChannels)"])
+                "model": "\(initial.identifierString)", "M": "\(initial.configuration.latentChannels) → \(model.configuration.latentChannels)",
+                "means": "\(initial.configuration.predictsMeans) → \(model.configuration.predictsMeans)"])
         }
         let optimizer = Adam(parameters: model.parameters, settings: Adam.Settings(
             schedule: LearningRateSchedule(base: options.learningRate,

@@ -48,11 +48,16 @@ public enum LatentWidening {
         let sources = Dictionary(uniqueKeysWithValues: source.parameters.map { ($0.name, $0) })
         for parameter in target.parameters {
             guard let old = sources[parameter.name] else {
+                // A scale-only model grows a mean head: it starts at zero (μ = 0, output unchanged).
+                if parameter.name.hasPrefix(meanHeadPrefix) { continue }
                 throw CodecError(code: .incompatibleModel, message: "the initial model has no parameter \(parameter.name)")
             }
             try copy(old, into: parameter, fill: fill(for: parameter.name))
         }
     }
+
+    /// Names of the mean head's parameters start with this.
+    static let meanHeadPrefix = "h_s.mean."
 
     static func fill(for name: String) -> Fill {
         if name.hasPrefix("h_a.0.") { return .zero }

@@ -60,13 +60,16 @@ extension HyperpriorModel {
         let absY = engine.abs(y)
         let z = try hyperAnalysis.forward(absY, training: training)
         let zTilde = training ? try (hyperNoise ?? UniformNoise(engine: engine, seed: 2)).forward(z, training: true) : engine.round(z)
-        let scaleIndex = try hyperSynthesis.forward(zTilde, training: training)
+        let (scaleIndex, mean) = try hyperSynthesize(zTilde, training: training)
         let sigma = scale(fromIndex: scaleIndex)
         let encoderGains = encoderGains(level: level), decoderGains = decoderGains(level: level)
         let yGained = try engine.multiplyChannels(y, gains: encoderGains)
-        let yRate = training ? try (latentNoise ?? UniformNoise(engine: engine, seed: 3)).forward(yGained, training: true) : engine.round(yGained)
+        // A mean model codes the residual y·g − μ·g and reconstructs round(residual) + μ·g.
+        let meanGained = try mean.map { try engine.multiplyChannels($0, gains: encoderGains) }
+        let residual = try meanGained.map { try engine.subtract(yGained, $0) } ?? yGained
+        let yRate = training ? try (latentNoise ?? UniformNoise(engine: engine, seed: 3)).forward(residual, training: true) : engine.round(residual)
         let sigmaGained = try engine.multiplyChannels(sigma, gains: encoderGains)
-        let yHat = engine.round(yGained)
+        let yHat = try meanGained.map { try engine.add(engine.round(residual), $0) } ?? engine.round(yGained)
         let yDecoder = try engine.multiplyChannels(yHat, gains: decoderGains)
         let xHat = try synthesis.forward(yDecoder, training: training)
         let mse = try engine.meanSquaredError(xHat, x) * 255 * 255
@@ -123,10 +126,16 @@ extension HyperpriorModel {
         let (dY, dEncoderGainsFromY) = try engine.multiplyChannelsBackward(dYGained, y, gains: encoderGains)
         let (dSigma, dEncoderGainsFromSigma) = try engine.multiplyChannelsBackward(
             engine.scale(dSigmaGained, by: perPixel), sigma, gains: encoderGains)
-        guard let dZTildeFromSigma = try hyperSynthesis.backward(
-            scaleFromIndexBackward(dSigma, index: scaleIndex, sigma: sigma)) else {
-            throw CodecError(code: .internalInconsistency, message: "h_s returned no input gradient")
+        // μ·g reaches the loss only through the rate (−1 there); on the decoder path the
+        // straight-through rounding passes +1 and the added μ·g −1 back, which cancel.
+        var dMean: Tensor?
+        var dEncoderGainsFromMean = [Float](repeating: 0, count: configuration.latentChannels)
+        if let mean {
+            (dMean, dEncoderGainsFromMean) = try engine.multiplyChannelsBackward(
+                engine.scale(dYRate, by: -perPixel), mean, gains: encoderGains)
         }
+        let dZTildeFromSigma = try hyperSynthesisBackward(
+            scaleIndex: scaleFromIndexBackward(dSigma, index: scaleIndex, sigma: sigma), mean: dMean)
         // Rate of z: d(−log₂ p)/dp = −1/(p ln 2).
         let likelihoodWeights = zEvaluation.likelihoods.map { -1 / ($0 * M_LN2 * pixels) }
         let dZFromRate = zip(zEvaluation.valueGradients, likelihoodWeights).map { Float($0 * $1) }
@@ -143,7 +152,8 @@ extension HyperpriorModel {
         // Log-gain gradients: d/da = d/dg · g.
         let m = configuration.latentChannels
         for c in 0..<m {
-            encoderLogGains.gradient[level * m + c] += (dEncoderGainsFromY[c] + dEncoderGainsFromSigma[c]) * encoderGains[c]
+            encoderLogGains.gradient[level * m + c] += (dEncoderGainsFromY[c] + dEncoderGainsFromSigma[c] + dEncoderGainsFromMean[c])
+                * encoderGains[c]
             decoderLogGains.gradient[level * m + c] += dDecoderGains[c] * decoderGains[c]
         }
         return measurement

@@ -1,0 +1,29 @@
+import NacreEngine
+
+extension CodecModel {
+    /// μ·g of one tile for a mean model (plain CHW, the size of the tile's y), nil for a
+    /// scale-only model. The mean head reads the integer h_s's last hidden features, which encoder
+    /// and decoder compute identically; only the head itself is float, so the two sides' μ differ
+    /// at most by float drift, which moves pixels and never a symbol.
+    func gainedMeans(for z: IntegerFeatureMap, encoderGains: [Float]) throws -> [Float]? {
+        guard let head = network.meanSynthesis, let step = meanHeadInputStep else { return nil }
+        let hidden = try hyperSynthesis.hiddenFeatures(for: z)
+        let input = try Tensor(shape: TensorShape(n: 1, c: hidden.channels, h: hidden.height, w: hidden.width),
+                               values: hidden.values.map { Float($0) * step })
+        let mean = try head.forward(input, training: false)
+        return try network.engine.multiplyChannels(mean, gains: encoderGains).values()
+    }
+
+    /// g_s's input (before the decoder gains) of every decoded tile: the symbols, plus μ·g for a
+    /// mean model.
+    func latentValues(layout: TileLayout, tiles: [DecodedLatents], position: QualityPosition) throws -> [[Float]] {
+        let encoderGains = network.meanSynthesis == nil ? [] : gains(at: position).encoder
+        return try zip(layout.tiles, tiles).map { rect, latents in
+            let symbols = latents.y.map(Float.init)
+            let z = try IntegerFeatureMap(channels: configuration.hiddenChannels, height: ImagePadding.padded(rect.height) / 64,
+                                          width: ImagePadding.padded(rect.width) / 64, values: latents.z)
+            guard let means = try gainedMeans(for: z, encoderGains: encoderGains) else { return symbols }
+            return zip(symbols, means).map { $0 + $1 }
+        }
+    }
+}
