@@ -4,12 +4,13 @@ import NacreImage
 import Testing
 @testable import NacreCodec
 
-/// The golden end-to-end file: a committed tiny decoder-only model and an image it coded. Every
-/// future build must load the model and decode the record to exactly the committed ẑ, ŷ and scale
-/// indices (checksums), and to about the committed PSNR.
+/// The golden end-to-end files: committed tiny decoder-only models, a scale-only one
+/// (`golden-codec-*`) and a mean-scale one (`golden-codec-means-*`), and an image each coded.
+/// Every future build must load each model and decode its record to exactly the committed ẑ, ŷ
+/// and scale indices (checksums), and to about the committed PSNR.
 ///
-/// Regenerate (only when a format changes on purpose, and say so in the commit):
-/// `NACRE_WRITE_GOLDEN=1 swift test --filter GoldenCodecTests`
+/// Regenerate one set (only when its format changes on purpose, and say so in the commit):
+/// `NACRE_WRITE_GOLDEN=golden-codec-means swift test --filter GoldenCodecTests`
 @Suite struct GoldenCodecTests {
     struct Expected: Codable, Equatable {
         var source: String
@@ -40,11 +41,13 @@ import Testing
         return Array(try Data(contentsOf: url))
     }
 
-    @Test func goldenImageDecodesToTheCommittedLatents() throws {
-        if ProcessInfo.processInfo.environment["NACRE_WRITE_GOLDEN"] == "1" { try writeFixtures() }
-        let model = try CodecModel.load(try fixture("golden-codec-model.nxcm"), engine: try Engine(threads: 1))
-        let encoded = try EncodedImage(serialized: try fixture("golden-codec-image.nxim"))
-        let expected = try JSONDecoder().decode(Expected.self, from: Data(try fixture("golden-codec-expected.json")))
+    @Test(arguments: ["golden-codec", "golden-codec-means"])
+    func goldenImageDecodesToTheCommittedLatents(prefix: String) throws {
+        if ProcessInfo.processInfo.environment["NACRE_WRITE_GOLDEN"] == prefix { try writeFixtures(prefix) }
+        let model = try CodecModel.load(try fixture("\(prefix)-model.nxcm"), engine: try Engine(threads: 1))
+        #expect(model.configuration.predictsMeans == prefix.hasSuffix("means"))
+        let encoded = try EncodedImage(serialized: try fixture("\(prefix)-image.nxim"))
+        let expected = try JSONDecoder().decode(Expected.self, from: Data(try fixture("\(prefix)-expected.json")))
         let (image, latents) = try model.decodeWithLatents(encoded)
         #expect(latents.z.count == expected.zCount && latents.y.count == expected.yCount)
         #expect(Self.checksum(latents.z) == expected.zChecksum)
@@ -54,8 +57,8 @@ import Testing
         #expect(abs(psnr - expected.psnr) < 0.05, "PSNR \(psnr) vs committed \(expected.psnr)")
     }
 
-    private func writeFixtures() throws {
-        let model = try CodecFixtures.tinyModel()
+    private func writeFixtures(_ prefix: String) throws {
+        let model = prefix.hasSuffix("means") ? try MeanScaleTests.meanModel() : try CodecFixtures.tinyModel()
         let source = try Self.sourceImage()
         let encoded = try model.encode(source, quality: 58.25)
         let decoderOnly = try CodecModel.load(model.decoderBytes(), engine: try Engine(threads: 1))
@@ -68,8 +71,8 @@ import Testing
             psnr: try PSNR(reference: source, distorted: image).decibels)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try Data(model.decoderBytes()).write(to: Self.sourceFixtures.appendingPathComponent("golden-codec-model.nxcm"))
-        try Data(encoded.serialized()).write(to: Self.sourceFixtures.appendingPathComponent("golden-codec-image.nxim"))
-        try encoder.encode(expected).write(to: Self.sourceFixtures.appendingPathComponent("golden-codec-expected.json"))
+        try Data(model.decoderBytes()).write(to: Self.sourceFixtures.appendingPathComponent("\(prefix)-model.nxcm"))
+        try Data(encoded.serialized()).write(to: Self.sourceFixtures.appendingPathComponent("\(prefix)-image.nxim"))
+        try encoder.encode(expected).write(to: Self.sourceFixtures.appendingPathComponent("\(prefix)-expected.json"))
     }
 }
