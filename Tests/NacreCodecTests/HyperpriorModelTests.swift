@@ -40,19 +40,26 @@ struct HyperpriorModelTests {
                                      latentNoise: UniformNoise(engine: engine, seed: 5),
                                      hyperNoise: UniformNoise(engine: engine, seed: 6))
         let checked = model.hyperSynthesis.parameters + model.hyperAnalysis.parameters.prefix(1) + [model.densityParameters]
+        let compared = try Self.compareLargestGradients(of: checked, relativeStep: 2e-2, objective: loss)
+        #expect(compared >= 20)
+    }
+
+    /// Compares the three largest analytic gradients of each parameter (already accumulated in
+    /// `gradient`, well above float32 noise) with central differences of `objective` at steps of
+    /// `relativeStep · max(1, |value|)`; returns how many were compared.
+    static func compareLargestGradients(of parameters: [Parameter], relativeStep: Float,
+                                        objective: () throws -> Double) throws -> Int {
         // Snapshot first: every training-mode evaluation below adds to the gradients again.
-        let analyticGradients = checked.map { $0.gradients() }
+        let analyticGradients = parameters.map { $0.gradients() }
         var compared = 0
-        for (p, gradient) in zip(checked, analyticGradients) {
-            // The three largest gradients of each tensor: well above float32 noise.
-            let order = gradient.indices.sorted { abs(gradient[$0]) > abs(gradient[$1]) }.prefix(3)
-            for i in order {
+        for (p, gradient) in zip(parameters, analyticGradients) {
+            for i in gradient.indices.sorted(by: { abs(gradient[$0]) > abs(gradient[$1]) }).prefix(3) {
                 let analytic = Double(gradient[i])
-                let saved = p.value[i], h: Float = 2e-2 * max(1, abs(saved))
+                let saved = p.value[i], h = relativeStep * max(1, abs(saved))
                 p.value[i] = saved + h; p.markUpdated()
-                let up = try loss()
+                let up = try objective()
                 p.value[i] = saved - h; p.markUpdated()
-                let down = try loss()
+                let down = try objective()
                 p.value[i] = saved; p.markUpdated()
                 let numeric = (up - down) / Double(2 * h)
                 #expect(abs(numeric - analytic) <= 0.1 * abs(numeric) + 1e-4,
@@ -60,7 +67,7 @@ struct HyperpriorModelTests {
                 compared += 1
             }
         }
-        #expect(compared >= 20)
+        return compared
     }
 
     @Test func trainingLowersTheObjectiveAndResumes() throws {
