@@ -50,7 +50,8 @@ struct MeanScaleTests {
         }
         for p in model.parameters { p.zeroGradient() }
         _ = try evaluate()
-        let checked = head.parameters + model.hyperSynthesis.parameters.prefix(2) + [model.encoderLogGains]
+        let checked = head.parameters + model.hyperSynthesis.parameters.prefix(2) + model.hyperAnalysis.parameters.prefix(1)
+            + model.analysis.parameters.suffix(1) + [model.encoderLogGains]
         #expect(checked[0].gradients().contains { $0 != 0 }, "the mean head got no gradient")
         // Small steps: a gain moves every scale, and larger steps cross the scale floor's kink.
         let compared = try HyperpriorModelTests.compareLargestGradients(of: checked, relativeStep: 1e-3, objective: evaluate)

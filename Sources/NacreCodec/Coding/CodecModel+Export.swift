@@ -64,14 +64,15 @@ extension CodecModel {
             indexOffsets: offsets, canEncode: true, info: info, meanHeadInputStep: meanHeadInputStep)
     }
 
-    /// round(h_a(|g_a(x)|)) clamped to `range`, as the integer h_s reads it.
+    /// round(h_a(|g_a(x)|)) (a mean model's h_a also reads g_a(x)) clamped to `range`, as the
+    /// integer h_s reads it.
     static func quantizedHyperLatent(of x: Tensor, network: HyperpriorModel, range: ClosedRange<Int32>) throws -> IntegerFeatureMap {
         let y = try network.analysis.forward(x, training: false)
         return try quantizedHyperLatent(ofLatent: y, network: network, range: range)
     }
 
     static func quantizedHyperLatent(ofLatent y: Tensor, network: HyperpriorModel, range: ClosedRange<Int32>) throws -> IntegerFeatureMap {
-        let z = try network.hyperAnalysis.forward(network.engine.abs(y), training: false)
+        let z = try network.hyperAnalysis.forward(network.hyperAnalysisInput(y), training: false)
         let low = Float(range.lowerBound), high = Float(range.upperBound)
         let values = z.values().map { v -> Int32 in v.isNaN ? 0 : Int32(min(max(v.rounded(), low), high)) }
         return try IntegerFeatureMap(channels: z.shape.c, height: z.shape.h, width: z.shape.w, values: values)

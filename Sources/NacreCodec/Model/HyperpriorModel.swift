@@ -23,8 +23,9 @@ import NacreEngine
 /// With `configuration.predictsMeans`, a second 3×3 head `h_s.mean` reads the same hidden
 /// features as h_s's last layer and predicts y's mean μ (mean-scale hyperprior, Minnen et al.
 /// 2018). The coder codes round(y·g − μ·g) and the decoder adds μ·g back; only the scale decides
-/// a probability, so μ may stay float. The head starts at zero, so a scale-only model gains it
-/// without changing its output.
+/// a probability, so μ may stay float. h_a then reads (|y|, y), channels stacked: the means need
+/// y's sign, which |y| alone drops (Minnen et al.'s h_a reads y). The head and h_a's weights on
+/// y start at zero, so a scale-only model gains them without changing its output.
 public final class HyperpriorModel {
     public let configuration: HyperpriorConfiguration
     public let engine: Engine
@@ -66,8 +67,10 @@ public final class HyperpriorModel {
             try conv("g_a.4", n, n, 5, 2), try GDN(engine: engine, name: "g_a.5", channels: n),
             try conv("g_a.6", n, m, 5, 2),
         ])
+        // A mean model's h_a reads y beside |y|: |y| alone hides the sign that the means predict.
+        let hyperInput = configuration.predictsMeans ? 2 * m : m
         hyperAnalysis = Sequential([
-            try conv("h_a.0", m, n, 3, 1), ReLU(engine: engine),
+            try conv("h_a.0", hyperInput, n, 3, 1), ReLU(engine: engine),
             try conv("h_a.2", n, n, 5, 2), ReLU(engine: engine),
             try conv("h_a.4", n, n, 5, 2),
         ])
@@ -112,6 +115,35 @@ public final class HyperpriorModel {
     public var parameters: [Parameter] {
         analysis.parameters + hyperAnalysis.parameters + hyperSynthesis.parameters + synthesis.parameters
             + [encoderLogGains, decoderLogGains, densityParameters] + (meanSynthesis?.parameters ?? [])
+    }
+
+    /// h_a's input: |y|, or for a mean model |y| and y stacked along the channels.
+    func hyperAnalysisInput(_ y: Tensor) throws -> Tensor {
+        let magnitude = engine.abs(y)
+        guard meanSynthesis != nil else { return magnitude }
+        let shape = y.shape, block = shape.c * shape.h * shape.w
+        let magnitudes = magnitude.values(), signed = y.values()
+        var stacked = [Float](); stacked.reserveCapacity(2 * y.count)
+        for n in 0..<shape.n {
+            stacked += magnitudes[(n * block)..<((n + 1) * block)]
+            stacked += signed[(n * block)..<((n + 1) * block)]
+        }
+        return try Tensor(shape: TensorShape(n: shape.n, c: 2 * shape.c, h: shape.h, w: shape.w), values: stacked)
+    }
+
+    /// Gradient of y from the gradient of `hyperAnalysisInput(y)`.
+    func hyperAnalysisInputBackward(_ dInput: Tensor, y: Tensor) throws -> Tensor {
+        guard meanSynthesis != nil else { return try engine.absBackward(dInput, y) }
+        let shape = y.shape, block = shape.c * shape.h * shape.w
+        let gradient = dInput.values()
+        var fromMagnitude = [Float](), fromSigned = [Float]()
+        fromMagnitude.reserveCapacity(y.count); fromSigned.reserveCapacity(y.count)
+        for n in 0..<shape.n {
+            fromMagnitude += gradient[(2 * n * block)..<((2 * n + 1) * block)]
+            fromSigned += gradient[((2 * n + 1) * block)..<((2 * n + 2) * block)]
+        }
+        let dY = try engine.absBackward(try Tensor(shape: shape, values: fromMagnitude), y)
+        return try engine.add(dY, try Tensor(shape: shape, values: fromSigned))
     }
 
     /// h_s on z̃: the scale index t and, for a mean model, μ (both before the level's gains).

@@ -45,10 +45,15 @@ public enum LatentWidening {
                 keep -N and the λ levels of the initial model
                 """)
         }
+        // h_a.0's input channels are (|y|, y) in a mean model: widening M would misplace the y half.
+        guard !from.predictsMeans || from.latentChannels == to.latentChannels else {
+            throw CodecError(code: .incompatibleModel, message: "cannot widen the latent of a mean-scale model; widen the scale-only model first")
+        }
         let sources = Dictionary(uniqueKeysWithValues: source.parameters.map { ($0.name, $0) })
         for parameter in target.parameters {
             guard let old = sources[parameter.name] else {
-                // A scale-only model grows a mean head: it starts at zero (μ = 0, output unchanged).
+                // A scale-only model grows a mean head: it starts at zero (μ = 0, output unchanged),
+                // as do h_a.0's new weights on y (the `.zero` fill below).
                 if parameter.name.hasPrefix(meanHeadPrefix) { continue }
                 throw CodecError(code: .incompatibleModel, message: "the initial model has no parameter \(parameter.name)")
             }

@@ -57,8 +57,7 @@ extension HyperpriorModel {
 
         // Forward.
         let y = try analysis.forward(x, training: training)
-        let absY = engine.abs(y)
-        let z = try hyperAnalysis.forward(absY, training: training)
+        let z = try hyperAnalysis.forward(hyperAnalysisInput(y), training: training)
         let zTilde = training ? try (hyperNoise ?? UniformNoise(engine: engine, seed: 2)).forward(z, training: true) : engine.round(z)
         let (scaleIndex, mean) = try hyperSynthesize(zTilde, training: training)
         let sigma = scale(fromIndex: scaleIndex)
@@ -143,10 +142,10 @@ extension HyperpriorModel {
         var densityGradient = [Float](repeating: 0, count: densityParameters.count)
         densityNow.backward(zEvaluation, likelihoodWeights: likelihoodWeights, gradient: &densityGradient)
         for i in densityGradient.indices { densityParameters.gradient[i] += densityGradient[i] }
-        guard let dAbsY = try hyperAnalysis.backward(dZ) else {
+        guard let dHyperInput = try hyperAnalysis.backward(dZ) else {
             throw CodecError(code: .internalInconsistency, message: "h_a returned no input gradient")
         }
-        try engine.addInPlace(dY, engine.absBackward(dAbsY, y))
+        try engine.addInPlace(dY, hyperAnalysisInputBackward(dHyperInput, y: y))
         _ = try analysis.backward(dY)
 
         // Log-gain gradients: d/da = d/dg · g.
