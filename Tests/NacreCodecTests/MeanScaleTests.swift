@@ -5,7 +5,7 @@ import Testing
 @testable import NacreCodec
 
 /// The mean-scale hyperprior: h_s's mean head trains with correct gradients, a scale-only model
-/// gains one without changing its output, and a mean model codes the residual and decodes it
+/// gains one keeping its z, and a mean model codes the residual and decodes it
 /// through its own decoder bytes (docs/MODEL.md).
 @Suite(.serialized)
 struct MeanScaleTests {
@@ -58,9 +58,9 @@ struct MeanScaleTests {
         #expect(compared >= 12)
     }
 
-    /// `nacre train --init MODEL --means`: the new head starts at zero, so the objective is the
-    /// scale-only model's to the last bit, and training then moves the head.
-    @Test func aScaleOnlyModelGainsAMeanHeadWithoutChangingItsOutput() throws {
+    /// `nacre train --init MODEL --means`: h_a's new weights on y start at zero, so z is the
+    /// scale-only model's exactly, and the small new head moves the objective only a little.
+    @Test func aScaleOnlyModelGainsAMeanHeadKeepingItsHyperLatent() throws {
         let engine = try Engine(threads: 1)
         let scaleOnly = try CodecFixtures.tinyModel()
         var configuration = scaleOnly.configuration
@@ -68,12 +68,17 @@ struct MeanScaleTests {
         let grown = try HyperpriorModel(configuration: configuration, engine: engine)
         try LatentWidening.copy(from: scaleOnly.network, into: grown)
         let images = try HyperpriorModelTests.photoBatch()
+        let y = try scaleOnly.network.analysis.forward(images, training: false)
+        let zBefore = try scaleOnly.network.hyperAnalysis.forward(scaleOnly.network.hyperAnalysisInput(y), training: false).values()
+        let zAfter = try grown.hyperAnalysis.forward(grown.hyperAnalysisInput(y), training: false).values()
+        #expect(zBefore == zAfter)
         for level in 0..<configuration.levelCount {
             let before = try scaleOnly.network.rateDistortion(images: images, level: level, training: false)
             let after = try grown.rateDistortion(images: images, level: level, training: false)
-            #expect(before.loss == after.loss && before.bitsPerPixel == after.bitsPerPixel, "level \(level)")
+            #expect(abs(after.loss - before.loss) <= 0.05 * before.loss, "level \(level): \(before.loss) → \(after.loss)")
         }
-        #expect(grown.meanSynthesis!.weight.values().allSatisfy { $0 == 0 })
+        let head = grown.meanSynthesis!.weight.values()
+        #expect(head.contains { $0 != 0 } && head.allSatisfy { abs($0) < 0.05 })
     }
 
     /// The encoder codes round(y·g − μ·g) and the decoder adds μ·g back: the symbols are the

@@ -24,8 +24,9 @@ import NacreEngine
 /// features as h_s's last layer and predicts y's mean μ (mean-scale hyperprior, Minnen et al.
 /// 2018). The coder codes round(y·g − μ·g) and the decoder adds μ·g back; only the scale decides
 /// a probability, so μ may stay float. h_a then reads (|y|, y), channels stacked: the means need
-/// y's sign, which |y| alone drops (Minnen et al.'s h_a reads y). The head and h_a's weights on
-/// y start at zero, so a scale-only model gains them without changing its output.
+/// y's sign, which |y| alone drops (Minnen et al.'s h_a reads y). h_a's weights on y start at
+/// zero and the head small (`meanHeadInitialScale`), so a scale-only model gains them with its z
+/// unchanged and its output almost so.
 public final class HyperpriorModel {
     public let configuration: HyperpriorConfiguration
     public let engine: Engine
@@ -82,8 +83,12 @@ public final class HyperpriorModel {
         hyperSynthesisTrunk = Sequential(Array(hyperSynthesis.layers.dropLast()))
         scaleHead = hyperSynthesis.layers[hyperSynthesis.layers.count - 1]
         if configuration.predictsMeans {
+            // Small but not zero: with a zero head, h_s's features get no gradient from the means,
+            // so they never learn y's sign, and the head, reading features without it, learns
+            // nothing either (measured: a zero-started head stayed at |w| ≈ 0.0007 for 2,800 steps).
             let head = try conv("h_s.mean", n, m, 3, 1)
-            for p in head.parameters { try p.setValues([Float](repeating: 0, count: p.count)) }
+            try head.weight.setValues(head.weight.values().map { $0 * Self.meanHeadInitialScale })
+            try head.bias?.setValues([Float](repeating: 0, count: m))
             meanSynthesis = head
         } else {
             meanSynthesis = nil
@@ -110,6 +115,9 @@ public final class HyperpriorModel {
         densityParameters = Parameter(name: "density.z", shape: [densityTemplate.parameters.count])
         try densityParameters.setValues(densityTemplate.parameters)
     }
+
+    /// The mean head's initial weights are its random initialisation times this.
+    static let meanHeadInitialScale: Float = 0.1
 
     /// Every trainable parameter, in a stable order (weights files and the optimizer use it).
     public var parameters: [Parameter] {

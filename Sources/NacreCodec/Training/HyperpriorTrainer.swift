@@ -31,7 +31,7 @@ public final class HyperpriorTrainer {
     /// int8 decoder's dequantized weights), else from a random initialisation of `configuration`.
     /// `widenedLatentChannels` starts the new run with that many latent channels, the initial
     /// model's own carried over (`LatentWidening`). `addsMeanHead` gives a scale-only initial
-    /// model a mean head that starts at zero (`HyperpriorModel.meanSynthesis`).
+    /// model a small mean head (`HyperpriorModel.meanSynthesis`).
     public init(options requested: TrainingOptions, configuration: HyperpriorConfiguration, data: TrainingImageSet,
                 checkpointPath: String, resume: Bool, scheduleOverride: TrainingOptions.ScheduleOverride = .init(),
                 initialModel: CodecModel? = nil, widenedLatentChannels: Int? = nil, addsMeanHead: Bool = false,

@@ -52,8 +52,8 @@ public enum LatentWidening {
         let sources = Dictionary(uniqueKeysWithValues: source.parameters.map { ($0.name, $0) })
         for parameter in target.parameters {
             guard let old = sources[parameter.name] else {
-                // A scale-only model grows a mean head: it starts at zero (μ = 0, output unchanged),
-                // as do h_a.0's new weights on y (the `.zero` fill below).
+                // A scale-only model grows a mean head: it keeps its small initialisation, and
+                // h_a.0's new weights on y start at zero (the `.zero` fill below), so z is unchanged.
                 if parameter.name.hasPrefix(meanHeadPrefix) { continue }
                 throw CodecError(code: .incompatibleModel, message: "the initial model has no parameter \(parameter.name)")
             }
