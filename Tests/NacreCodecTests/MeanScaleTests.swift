@@ -141,7 +141,14 @@ struct MeanScaleTests {
         #expect(flags == CodecModel.meanFlag)
         #expect(CodecModel.decoderParameters(of: model.network).map(\.name).contains("h_s.mean.weight"))
         let scaleOnly = try CodecFixtures.tinyModel()
-        #expect(scaleOnly.meanHeadInputStep == nil)
+        #expect(scaleOnly.meanHeadInputStep == nil && scaleOnly.meanPathWeightMagnitudes() == nil)
+        let magnitudes = try #require(model.meanPathWeightMagnitudes())
+        #expect(magnitudes.head > 0 && magnitudes.hyperAnalysisOnY > 0 && magnitudes.hyperAnalysisOnMagnitude > 0)
+        // `nacre bench ceiling`'s "means save" column: pricing y without its means differs for a
+        // mean model and is the same estimate for a scale-only one.
+        let photo = try CodecFixtures.photo(0)
+        #expect(try model.estimatedBits(of: photo, quality: 50).latent != model.estimatedBits(of: photo, quality: 50, usingMeans: false).latent)
+        #expect(try scaleOnly.estimatedBits(of: photo, quality: 50) == scaleOnly.estimatedBits(of: photo, quality: 50, usingMeans: false))
         #expect(!CodecModel.decoderParameters(of: scaleOnly.network).contains { $0.name.hasPrefix("h_s.mean") || $0.name == "gain.encoder" })
     }
 }

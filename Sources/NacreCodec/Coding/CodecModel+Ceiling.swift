@@ -28,8 +28,9 @@ extension CodecModel {
     /// (a mean model's residual) under the Gaussians of the float h_s (scales times the encoder gains) and ẑ under the
     /// factorized density. A real bitstream spends more: 16-bit tables, escapes, integer scale
     /// indices, each stream's final state. `nacre bench ceiling` reports the difference.
-    /// Whole images only (no tiles).
-    public func estimatedBits(of image: PixelBuffer, quality: Double) throws -> (latent: Double, hyperLatent: Double) {
+    /// Whole images only (no tiles). `usingMeans: false` prices a mean model's y as if its means
+    /// were zero (same ẑ and scales): what the means save.
+    public func estimatedBits(of image: PixelBuffer, quality: Double, usingMeans: Bool = true) throws -> (latent: Double, hyperLatent: Double) {
         let position = try QualityPosition(quality: quality, levelCount: configuration.levelCount)
         let tile = try wholeImageAnalysis(of: image)
         let engine = network.engine
@@ -39,7 +40,7 @@ extension CodecModel {
         let encoderGains = gains(at: position).encoder
         let sigma = try engine.multiplyChannels(network.scale(fromIndex: scaleIndex), gains: encoderGains).values()
         var residual = try engine.multiplyChannels(tile.y, gains: encoderGains).values()
-        if let mean {
+        if let mean, usingMeans {
             residual = zip(residual, try engine.multiplyChannels(mean, gains: encoderGains).values()).map { $0 - $1 }
         }
         let yHat = residual.map { $0.rounded() }
@@ -61,5 +62,23 @@ extension CodecModel {
             throw CodecError(code: .invalidArgument, message: "the transform ceiling and the rate estimate are measured on whole images only")
         }
         return tile
+    }
+}
+
+extension CodecModel {
+    /// Mean |weight| of a mean model's head and of h_a's first convolution on y and on |y| (nil
+    /// for a scale-only or decoder-only model): whether a grown mean path has started to learn.
+    public func meanPathWeightMagnitudes() -> (head: Double, hyperAnalysisOnY: Double, hyperAnalysisOnMagnitude: Double)? {
+        guard canEncode, let head = network.meanSynthesis,
+              let first = network.hyperAnalysis.layers.first as? Conv2D else { return nil }
+        func meanMagnitude(_ values: ArraySlice<Float>) -> Double { values.reduce(0) { $0 + Double(abs($1)) } / Double(max(values.count, 1)) }
+        // h_a.0's weights are [N][2M][3][3]: per output, the |y| inputs first, then the y inputs.
+        let weights = first.weight.values(), perOutput = weights.count / first.weight.shape[0], half = perOutput / 2
+        var onMagnitude: [Float] = [], onY: [Float] = []
+        for o in 0..<first.weight.shape[0] {
+            onMagnitude += weights[(o * perOutput)..<(o * perOutput + half)]
+            onY += weights[(o * perOutput + half)..<((o + 1) * perOutput)]
+        }
+        return (meanMagnitude(head.weight.values()[...]), meanMagnitude(onY[...]), meanMagnitude(onMagnitude[...]))
     }
 }
