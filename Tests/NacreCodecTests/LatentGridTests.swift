@@ -25,7 +25,7 @@ struct LatentGridTests {
             tiles.append(DecodedLatents(z: [], y: Array(latents.y[offset..<(offset + count)]), scaleIndices: []))
             offset += count
         }
-        let grid = LatentGrid(layout: layout, tiles: tiles.map { $0.y.map(Float.init) }, channels: model.configuration.latentChannels)
+        let grid = LatentGrid(layout: layout, channels: model.configuration.latentChannels) { tiles[$0].y.map(Float.init) }
         #expect(grid.height == 8 && grid.width == 8)
         for (rect, (tile, record)) in zip(layout.tiles, zip(tiles, encoded.tiles)) {
             let shape = record.yShape

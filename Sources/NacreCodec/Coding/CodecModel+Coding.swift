@@ -105,17 +105,21 @@ extension CodecModel {
         let (layout, tileLatents) = try decodeTileLatents(encoded)
         let position = try QualityPosition(code: encoded.qualityCode, levelCount: configuration.levelCount)
         let decoderGains = gains(at: position).decoder
-        let values = try latentValues(layout: layout, tiles: tileLatents, position: position)
+        let rects = layout.tiles
+        let tileValues = { (index: Int) throws -> [Float] in
+            try self.latentValues(of: tileLatents[index], rect: rects[index], position: position)
+        }
         var rgb = [UInt8](repeating: 0, count: encoded.width * encoded.height * 3)
-        let grid = layout.side > 0 && encoded.tileContext ? LatentGrid(layout: layout, tiles: values, channels: configuration.latentChannels) : nil
-        for ((rect, latents), record) in zip(zip(layout.tiles, values), encoded.tiles) {
+        let grid = layout.side > 0 && encoded.tileContext
+            ? try LatentGrid(layout: layout, channels: configuration.latentChannels, tileValues: tileValues) : nil
+        for (index, (rect, record)) in zip(rects, encoded.tiles).enumerated() {
             let tile: PixelBuffer
             if let grid {
                 tile = try synthesizeTile(rect, from: grid, decoderGains: decoderGains)
             } else {
                 let shape = record.yShape
                 let gained = try Tensor(shape: TensorShape(n: 1, c: shape.channels, h: shape.height, w: shape.width),
-                                        values: latents)
+                                        values: try tileValues(index))
                 let xHat = try synthesize(try network.engine.multiplyChannels(gained, gains: decoderGains))
                 tile = try ImagePadding.pixels(from: xHat, width: rect.width, height: rect.height)
             }

@@ -14,16 +14,15 @@ extension CodecModel {
         return try network.engine.multiplyChannels(mean, gains: encoderGains).values()
     }
 
-    /// g_s's input (before the decoder gains) of every decoded tile: the symbols, plus μ·g for a
-    /// mean model.
-    func latentValues(layout: TileLayout, tiles: [DecodedLatents], position: QualityPosition) throws -> [[Float]] {
-        let encoderGains = network.meanSynthesis == nil ? [] : gains(at: position).encoder
-        return try zip(layout.tiles, tiles).map { rect, latents in
-            let symbols = latents.y.map(Float.init)
-            let z = try IntegerFeatureMap(channels: configuration.hiddenChannels, height: ImagePadding.padded(rect.height) / 64,
-                                          width: ImagePadding.padded(rect.width) / 64, values: latents.z)
-            guard let means = try gainedMeans(for: z, encoderGains: encoderGains) else { return symbols }
-            return zip(symbols, means).map { $0 + $1 }
-        }
+    /// g_s's input (before the decoder gains) of one decoded tile at `rect`: the symbols, plus μ·g
+    /// for a mean model. Made one tile at a time, so a large image never holds every tile's twice.
+    func latentValues(of latents: DecodedLatents, rect: (x: Int, y: Int, width: Int, height: Int),
+                      position: QualityPosition) throws -> [Float] {
+        let symbols = latents.y.map(Float.init)
+        guard network.meanSynthesis != nil else { return symbols }
+        let z = try IntegerFeatureMap(channels: configuration.hiddenChannels, height: ImagePadding.padded(rect.height) / 64,
+                                      width: ImagePadding.padded(rect.width) / 64, values: latents.z)
+        guard let means = try gainedMeans(for: z, encoderGains: gains(at: position).encoder) else { return symbols }
+        return zip(symbols, means).map { $0 + $1 }
     }
 }

@@ -23,15 +23,17 @@ struct LatentGrid {
     /// g_s's four 5×5 stride-2 transposed convolutions).
     static let margin = 4
 
-    /// - Parameter tiles: each tile's g_s input before the decoder gains (`CodecModel.latentValues`).
-    init(layout: TileLayout, tiles: [[Float]], channels: Int) {
+    /// - Parameter tileValues: the g_s input (before the decoder gains) of the tile at an index
+    ///   of `layout.tiles` (`CodecModel.latentValues`), asked for once per tile.
+    init(layout: TileLayout, channels: Int, tileValues: (Int) throws -> [Float]) rethrows {
         let rects = layout.tiles
         let tileHeight = { (rect: (x: Int, y: Int, width: Int, height: Int)) in ImagePadding.padded(rect.height) / 16 }
         let tileWidth = { (rect: (x: Int, y: Int, width: Int, height: Int)) in ImagePadding.padded(rect.width) / 16 }
         let height = rects.filter { $0.x == 0 }.reduce(0) { $0 + tileHeight($1) }
         let width = rects.filter { $0.y == 0 }.reduce(0) { $0 + tileWidth($1) }
         var values = [Float](repeating: 0, count: channels * height * width)
-        for (rect, latents) in zip(rects, tiles) {
+        for (index, rect) in rects.enumerated() {
+            let latents = try tileValues(index)
             let (h, w, top, left) = (tileHeight(rect), tileWidth(rect), rect.y / 16, rect.x / 16)
             for c in 0..<channels {
                 for row in 0..<h {

@@ -67,9 +67,11 @@ public struct DecoderAdaptation: Sendable {
         for sample in samples {
             let (layout, tiles) = try copy.decodeTileLatents(sample.encoded)
             let position = try QualityPosition(code: sample.encoded.qualityCode, levelCount: copy.configuration.levelCount)
-            let values = try copy.latentValues(layout: layout, tiles: tiles, position: position)
-            grids.append((LatentGrid(layout: layout, tiles: values, channels: copy.configuration.latentChannels),
-                          copy.gains(at: position).decoder, sample.original))
+            let rects = layout.tiles
+            let grid = try LatentGrid(layout: layout, channels: copy.configuration.latentChannels) { index in
+                try copy.latentValues(of: tiles[index], rect: rects[index], position: position)
+            }
+            grids.append((grid, copy.gains(at: position).decoder, sample.original))
         }
         let before = try Self.batchError(copy, samples)
         let parameters = copy.network.synthesis.parameters
