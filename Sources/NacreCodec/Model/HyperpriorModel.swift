@@ -84,8 +84,9 @@ public final class HyperpriorModel {
         scaleHead = hyperSynthesis.layers[hyperSynthesis.layers.count - 1]
         if configuration.predictsMeans {
             // Small but not zero: with a zero head, h_s's features get no gradient from the means,
-            // so they never learn y's sign, and the head, reading features without it, learns
-            // nothing either (measured: a zero-started head stayed at |w| ≈ 0.0007 for 2,800 steps).
+            // so a grown model's z never learns y's sign, and the head, reading features without it,
+            // learns nothing either (measured: a zero-started head was at mean |w| 0.0007 after 3,042
+            // steps; BENCHMARKS.md, mean-scale).
             let head = try conv("h_s.mean", n, m, 3, 1)
             try head.weight.setValues(head.weight.values().map { $0 * Self.meanHeadInitialScale })
             try head.bias?.setValues([Float](repeating: 0, count: m))
