@@ -34,10 +34,7 @@ struct CeilingBenchCommand: ParsableCommand {
                 bitstream += try codec.encode(image, quality: quality, tileSide: 0).bitsPerPixel
                 let bits = try codec.estimatedBits(of: image, quality: quality)
                 estimate += (bits.latent + bits.hyperLatent) / Double(image.pixelCount)
-                if means {
-                    let plain = try codec.estimatedBits(of: image, quality: quality, usingMeans: false)
-                    withoutMeans += (plain.latent + plain.hyperLatent) / Double(image.pixelCount)
-                }
+                if let plain = bits.latentWithoutMeans { withoutMeans += (plain + bits.hyperLatent) / Double(image.pixelCount) }
             }
             let count = Double(images.count)
             let meanColumns = means ? String(format: "  %22.4f  %8.2f %%", withoutMeans / count, (1 - estimate / withoutMeans) * 100) : ""

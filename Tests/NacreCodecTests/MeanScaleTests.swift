@@ -12,8 +12,8 @@ struct MeanScaleTests {
     static let tiny = HyperpriorConfiguration(hiddenChannels: 16, latentChannels: 16, lambdas: [0.005, 0.02, 0.08],
                                               predictsMeans: true)
 
-    /// A tiny mean model trained for a few dozen steps on the committed crops (so its head is no
-    /// longer zero), exported and calibrated on them.
+    /// A tiny mean model trained for a few dozen steps on the committed crops, exported and
+    /// calibrated on them.
     static let trainedModelBytes = Result<[UInt8], any Error> {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nacre-means-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -144,11 +144,12 @@ struct MeanScaleTests {
         #expect(scaleOnly.meanHeadInputStep == nil && scaleOnly.meanPathWeightMagnitudes() == nil)
         let magnitudes = try #require(model.meanPathWeightMagnitudes())
         #expect(magnitudes.head > 0 && magnitudes.hyperAnalysisOnY > 0 && magnitudes.hyperAnalysisOnMagnitude > 0)
-        // `nacre bench ceiling`'s "means save" column: pricing y without its means differs for a
-        // mean model and is the same estimate for a scale-only one.
+        // `nacre bench ceiling`'s "means save" column: a mean model prices y without its means
+        // too, and differently; a scale-only model has no such price.
         let photo = try CodecFixtures.photo(0)
-        #expect(try model.estimatedBits(of: photo, quality: 50).latent != model.estimatedBits(of: photo, quality: 50, usingMeans: false).latent)
-        #expect(try scaleOnly.estimatedBits(of: photo, quality: 50) == scaleOnly.estimatedBits(of: photo, quality: 50, usingMeans: false))
+        let priced = try model.estimatedBits(of: photo, quality: 50)
+        #expect(try #require(priced.latentWithoutMeans) != priced.latent)
+        #expect(try scaleOnly.estimatedBits(of: photo, quality: 50).latentWithoutMeans == nil)
         #expect(!CodecModel.decoderParameters(of: scaleOnly.network).contains { $0.name.hasPrefix("h_s.mean") || $0.name == "gain.encoder" })
     }
 }

@@ -15,7 +15,7 @@ extension CodecModel {
         var gained = try network.engine.multiplyChannels(tile.y, gains: encoderGains)
         if rounding {
             // As a decode: the residual is rounded and a mean model's μ·g added back.
-            let means = try gainedMeans(for: tile.z, encoderGains: encoderGains) ?? [Float](repeating: 0, count: gained.count)
+            let means = try gainedMeans(tile.means, encoderGains: encoderGains) ?? [Float](repeating: 0, count: gained.count)
             gained = try Tensor(shape: gained.shape, values: zip(gained.values(), means).map { ($0 - $1).rounded() + $1 })
         }
         let xHat = try synthesize(try network.engine.multiplyChannels(gained, gains: decoderGains))
@@ -28,9 +28,10 @@ extension CodecModel {
     /// (a mean model's residual) under the Gaussians of the float h_s (scales times the encoder gains) and ẑ under the
     /// factorized density. A real bitstream spends more: 16-bit tables, escapes, integer scale
     /// indices, each stream's final state. `nacre bench ceiling` reports the difference.
-    /// Whole images only (no tiles). `usingMeans: false` prices a mean model's y as if its means
-    /// were zero (same ẑ and scales): what the means save.
-    public func estimatedBits(of image: PixelBuffer, quality: Double, usingMeans: Bool = true) throws -> (latent: Double, hyperLatent: Double) {
+    /// Whole images only (no tiles). For a mean model, `latentWithoutMeans` prices y as if its
+    /// means were zero (same ẑ and scales): what the means save; nil for a scale-only model.
+    public func estimatedBits(of image: PixelBuffer, quality: Double) throws
+        -> (latent: Double, hyperLatent: Double, latentWithoutMeans: Double?) {
         let position = try QualityPosition(quality: quality, levelCount: configuration.levelCount)
         let tile = try wholeImageAnalysis(of: image)
         let engine = network.engine
@@ -39,18 +40,19 @@ extension CodecModel {
         let (scaleIndex, mean) = try network.hyperSynthesize(try Tensor(shape: zShape, values: zValues), training: false)
         let encoderGains = gains(at: position).encoder
         let sigma = try engine.multiplyChannels(network.scale(fromIndex: scaleIndex), gains: encoderGains).values()
-        var residual = try engine.multiplyChannels(tile.y, gains: encoderGains).values()
-        if let mean, usingMeans {
-            residual = zip(residual, try engine.multiplyChannels(mean, gains: encoderGains).values()).map { $0 - $1 }
-        }
-        let yHat = residual.map { $0.rounded() }
-        let latentBits = yHat.withUnsafeBufferPointer { values in
-            sigma.withUnsafeBufferPointer { scales in
-                GaussianConditionalRate.bits(values: values, scales: scales, valueGradients: nil, scaleGradients: nil)
+        let gainedY = try engine.multiplyChannels(tile.y, gains: encoderGains).values()
+        func bits(of residual: [Float]) -> Double {
+            let yHat = residual.map { $0.rounded() }
+            return yHat.withUnsafeBufferPointer { values in
+                sigma.withUnsafeBufferPointer { scales in
+                    GaussianConditionalRate.bits(values: values, scales: scales, valueGradients: nil, scaleGradients: nil)
+                }
             }
         }
+        let plainBits = bits(of: gainedY)
+        let latentBits = try mean.map { bits(of: zip(gainedY, try engine.multiplyChannels($0, gains: encoderGains).values()).map { $0 - $1 }) }
         let likelihoods = network.density.likelihoods(values: zValues, channelOf: HyperpriorModel.channelIndices(of: zShape)).likelihoods
-        return (latentBits, likelihoods.reduce(0) { $0 - log2($1) })
+        return (latentBits ?? plainBits, likelihoods.reduce(0) { $0 - log2($1) }, latentBits == nil ? nil : plainBits)
     }
 }
 

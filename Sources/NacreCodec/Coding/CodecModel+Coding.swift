@@ -20,10 +20,12 @@ extension CodecModel {
         return try encode(try analyze(image, tileSide: tileSide), quality: quality, refinement: refinement)
     }
 
-    /// What the encoder computes once per tile whatever the quality: y = g_a(x) and ẑ.
+    /// What the encoder computes once per tile whatever the quality: y = g_a(x), ẑ and, for a
+    /// mean model, μ.
     struct TileAnalysis {
         let y: Tensor
         let z: IntegerFeatureMap
+        let means: Tensor?
         /// The padded input and the tile's real size (what a refinement measures distortion on).
         let input: Tensor
         let width: Int
@@ -59,7 +61,7 @@ extension CodecModel {
             let input = try ImagePadding.tensor(from: tile)
             let y = layout.side == 0 ? try network.analysis.forward(input, training: false) : try analyzeTile(rect, of: image)
             let z = try Self.quantizedHyperLatent(ofLatent: y, network: network, range: hyperSynthesis.layers[0].inputRange)
-            return TileAnalysis(y: y, z: z, input: input, width: tile.width, height: tile.height)
+            return TileAnalysis(y: y, z: z, means: try latentMeans(for: z), input: input, width: tile.width, height: tile.height)
         }
         return Analysis(layout: layout, tiles: tiles)
     }
@@ -74,7 +76,7 @@ extension CodecModel {
             let indices = try hyperSynthesis.scaleIndices(for: z, channelOffsets: offsets)
             // What is coded: y·g, or for a mean model the residual y·g − μ·g.
             var residual = try network.engine.multiplyChannels(y, gains: encoderGains).values()
-            let means = try gainedMeans(for: z, encoderGains: encoderGains)
+            let means = try gainedMeans(tile.means, encoderGains: encoderGains)
             if let means { residual = zip(residual, means).map { $0 - $1 } }
             if let refinement, refinement.iterations > 0 {
                 residual = try refine(residual, means: means, shape: y.shape, scaleIndices: indices, input: tile.input,

@@ -66,9 +66,10 @@ extension HyperpriorModel {
         // A mean model codes the residual y·g − μ·g and reconstructs round(residual) + μ·g.
         let meanGained = try mean.map { try engine.multiplyChannels($0, gains: encoderGains) }
         let residual = try meanGained.map { try engine.subtract(yGained, $0) } ?? yGained
-        let yRate = training ? try (latentNoise ?? UniformNoise(engine: engine, seed: 3)).forward(residual, training: true) : engine.round(residual)
+        let rounded = engine.round(residual)
+        let yRate = training ? try (latentNoise ?? UniformNoise(engine: engine, seed: 3)).forward(residual, training: true) : rounded
         let sigmaGained = try engine.multiplyChannels(sigma, gains: encoderGains)
-        let yHat = try meanGained.map { try engine.add(engine.round(residual), $0) } ?? engine.round(yGained)
+        let yHat = try meanGained.map { try engine.add(rounded, $0) } ?? rounded
         let yDecoder = try engine.multiplyChannels(yHat, gains: decoderGains)
         let xHat = try synthesis.forward(yDecoder, training: training)
         let mse = try engine.meanSquaredError(xHat, x) * 255 * 255
